@@ -1,0 +1,214 @@
+"""The Plan: what apply would do, computed purely from (desired specs, observed world).
+
+Everything here is plain data. Renderers (controller/render) turn one Plan into text, JSON or
+Markdown; apply (controller/apply.py) executes its changes. No I/O may be imported here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+FORMAT_VERSION = "1"
+
+Action = Literal["create", "update", "replace", "archive", "delete", "assign", "unassign", "adopt"]
+ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "archive", "delete", "assign", "unassign", "adopt")
+SUMMARY_ACTIONS: tuple[Action, ...] = ("create", "update", "archive", "assign", "unassign", "delete")
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a change costs, in USD. Money is Decimal, rendered as a string."""
+
+    monthly: Decimal = ZERO
+    weekly: Decimal = ZERO
+    one_time: Decimal = ZERO
+    currency: str = "USD"
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(self.monthly + other.monthly, self.weekly + other.weekly, self.one_time + other.one_time)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.monthly == self.weekly == self.one_time == ZERO
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "currency": self.currency,
+            "monthly": _money(self.monthly),
+            "weekly": _money(self.weekly),
+            "one_time": _money(self.one_time),
+        }
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01"))) if value != value.to_integral() else str(int(value))
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field-level difference. `immutable` marks a field Bird cannot change in place."""
+
+    path: str
+    before: Any
+    after: Any
+    immutable: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    address: str  # "Kind/name", e.g. "PhoneNumber/alice-line" or "Channel/alice-line"
+    action: Action
+    reason: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    fields: tuple[FieldChange, ...] = ()
+    cost: Cost | None = None
+    drift: bool = False  # the difference was made on Bird outside senderctl
+    # Everything apply needs to carry the change out (ids, chosen number, idempotency key).
+    # Never contains secrets: secrets are resolved again at apply time from their references.
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.address.split("/", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "address": self.address,
+            "action": self.action,
+            "reason": self.reason,
+            "before": self.before,
+            "after": self.after,
+        }
+        if self.fields:
+            out["fields"] = [
+                {"path": f.path, "before": f.before, "after": f.after, **({"immutable": True} if f.immutable else {})}
+                for f in self.fields
+            ]
+        if self.cost is not None:
+            out["cost"] = self.cost.to_json()
+        if self.drift:
+            out["drift"] = True
+        if self.payload:
+            out["payload"] = self.payload
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Change:
+        cost = data.get("cost")
+        return cls(
+            address=data["address"],
+            action=data["action"],
+            reason=data.get("reason", ""),
+            before=data.get("before"),
+            after=data.get("after"),
+            fields=tuple(
+                FieldChange(f["path"], f.get("before"), f.get("after"), bool(f.get("immutable")))
+                for f in data.get("fields", [])
+            ),
+            cost=None
+            if cost is None
+            else Cost(Decimal(cost["monthly"]), Decimal(cost["weekly"]), Decimal(cost["one_time"]), cost["currency"]),
+            drift=bool(data.get("drift")),
+            payload=data.get("payload", {}),
+        )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A resource whose dependency is not ready yet: not an error, re-checked later."""
+
+    address: str
+    reason: str
+    # Rough hint for the daemon: how soon re-checking is worthwhile (seconds).
+    recheck_after: int = 300
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A change the plan will not carry out as is.
+
+    `flag` names the apply flag that lifts it (`--allow-archive`, `--force`); None means no flag
+    can (e.g. beyond the organization's number limit): the specs must change.
+    """
+
+    address: str
+    reason: str
+    flag: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "reason": self.reason, "flag": self.flag}
+
+
+@dataclass(frozen=True)
+class Plan:
+    fingerprint: str
+    changes: tuple[Change, ...] = ()
+    waiting: tuple[Waiting, ...] = ()
+    refusals: tuple[Refusal, ...] = ()
+    ready: tuple[str, ...] = ()  # addresses that are converged
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(c.action for c in self.changes)
+        out = {action: counts.get(action, 0) for action in SUMMARY_ACTIONS}
+        for action in ("replace", "adopt"):
+            if counts.get(action):
+                out[action] = counts[action]
+        return out
+
+    def total_cost(self) -> Cost:
+        total = Cost()
+        for change in self.changes:
+            if change.cost is not None:
+                total = total + change.cost
+        return total
+
+    def blocked(self, allow_archive: bool = False, force: bool = False) -> list[Refusal]:
+        """Refusals that the given flags do not lift."""
+        lifted = {"--allow-archive": allow_archive, "--force": force}
+        return [r for r in self.refusals if r.flag is None or not lifted.get(r.flag, False)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "fingerprint": self.fingerprint,
+            "changes": [c.to_json() for c in self.changes],
+            "waiting": [w.to_json() for w in self.waiting],
+            "refusals": [r.to_json() for r in self.refusals],
+            "summary": self.summary(),
+            "total_cost": self.total_cost().to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        if str(data.get("format_version")) != FORMAT_VERSION:
+            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r} (expected {FORMAT_VERSION})")
+        return cls(
+            fingerprint=data["fingerprint"],
+            changes=tuple(Change.from_json(c) for c in data.get("changes", [])),
+            waiting=tuple(Waiting(w["address"], w["reason"]) for w in data.get("waiting", [])),
+            refusals=tuple(Refusal(r["address"], r["reason"], r.get("flag")) for r in data.get("refusals", [])),
+        )
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable hash of JSON-able inputs (the specs and the observed world a plan came from)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(json.dumps(part, sort_keys=True, default=str, separators=(",", ":")).encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
