@@ -1,0 +1,570 @@
+"""The typed async Bird client: the only place in senderctl that speaks HTTP to Bird.
+
+One ``BirdClient`` holds one connection pool and one rate limiter for all its calls. Every call goes
+through ``_call``: rate limit, send, classify the outcome, retry when that is safe.
+
+When is a retry safe?
+- 429 means "not applied": every method is retried, POST included, after ``Retry-After``.
+- A connection that could not be opened means the request never left: every method is retried.
+- A timeout after sending, a dropped connection or a 5xx leaves the outcome unknown. Reads and
+  idempotent writes (PUT, DELETE, and PATCHes that only set values) are retried; a POST is not, and
+  ``BirdAmbiguousWriteError`` tells the caller to re-read Bird before deciding (a second POST could buy
+  a second number or pay a second registration fee).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import phonenumbers
+from pydantic import BaseModel, ValidationError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+
+from controller.bird.errors import (
+    BirdAmbiguousWriteError,
+    BirdConfigurationError,
+    BirdError,
+    BirdHTTPError,
+    BirdResponseError,
+    BirdTransportError,
+    error_class_for_status,
+)
+from controller.bird.models import (
+    AvailableNumber,
+    Brand,
+    BrandCreate,
+    BrandUpdate,
+    BuyNumbersRequest,
+    BuyStockItemsRequest,
+    Campaign,
+    CampaignCreate,
+    Channel,
+    Connector,
+    ConnectorCreate,
+    Number,
+    NumberToBuy,
+    Page,
+    Reseller,
+    StockItem,
+    Vetting,
+    VettingCreate,
+    WebhookSubscription,
+    WebhookSubscriptionCreate,
+    WebhookSubscriptionUpdate,
+)
+from controller.bird.ratelimit import TokenBucket
+
+log = logging.getLogger("senderctl.bird")
+
+
+class routes:  # noqa: N801 - temporary stand-in until controller/bird/routes.py lands
+    NUMBERS_AVAILABLE = "/workspaces/{workspaceId}/numbers-available"
+    NUMBERS_STOCK_ITEMS = "/organizations/{organizationId}/numbers-stock-items"
+    NUMBERS_LIST = "/workspaces/{workspaceId}/numbers"
+    NUMBER_GET = "/workspaces/{workspaceId}/numbers/{numberId}"
+    NUMBERS_BUY = "/workspaces/{workspaceId}/numbers"
+    NUMBERS_LONG_CODE_BUY = "/workspaces/{workspaceId}/numbers-long-code"
+    NUMBER_CANCEL = "/workspaces/{workspaceId}/numbers/{numberId}/cancel-subscription"
+    BRANDS_LIST = BRAND_CREATE = "/workspaces/{workspaceId}/tcr-brands"
+    BRAND_GET = BRAND_UPDATE = BRAND_DELETE = "/workspaces/{workspaceId}/tcr-brands/{brandId}"
+    VETTINGS_LIST = VETTING_CREATE = "/workspaces/{workspaceId}/tcr-brands/{brandId}/vettings"
+    CAMPAIGNS_LIST = CAMPAIGN_CREATE = "/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns"
+    CAMPAIGN_GET = "/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns/{campaignId}"
+    RESELLERS_LIST = "/workspaces/{workspaceId}/tcr-resellers"
+    CONNECTORS_LIST = CONNECTOR_CREATE = "/workspaces/{workspaceId}/connectors"
+    CONNECTOR_GET = CONNECTOR_DELETE = "/workspaces/{workspaceId}/connectors/{connectorId}"
+    CHANNEL_GET = "/workspaces/{workspaceId}/channels/{channelId}"
+    WEBHOOK_SUBSCRIPTIONS_LIST = WEBHOOK_SUBSCRIPTION_CREATE = (
+        "/organizations/{organizationId}/workspaces/{workspaceId}/webhook-subscriptions")
+    WEBHOOK_SUBSCRIPTION_GET = WEBHOOK_SUBSCRIPTION_UPDATE = WEBHOOK_SUBSCRIPTION_DELETE = (
+        WEBHOOK_SUBSCRIPTIONS_LIST + "/{webhookSubscriptionId}")
+
+M = TypeVar("M", bound=BaseModel)
+
+# Bird's maximum page size; we always ask for it, so listing N objects costs ceil(N / 99) requests.
+PAGE_SIZE = 99
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-bird-request-id", "messagebird-request-id")
+
+# on_response(method, route_template, status, request_id); status is None when no answer came back.
+ResponseHook = Callable[[str, str, int | None, str | None], None]
+
+
+class _AccessKeyAuth(httpx.Auth):
+    """Adds ``Authorization: AccessKey <key>`` to each request; keeps the key out of every repr."""
+
+    def __init__(self, access_key: str) -> None:
+        self.__key = access_key
+
+    def auth_flow(self, request: httpx.Request):  # type: ignore[override]
+        request.headers["Authorization"] = f"AccessKey {self.__key}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "AccessKeyAuth(***)"
+
+
+@dataclass
+class _Retry(Exception):
+    """Internal: an attempt failed in a way that may be retried. ``final`` is raised if none is left."""
+
+    final: BirdError
+    retry_after: float | None = None
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date); None if unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        if name in response.headers:
+            return response.headers[name]
+    return None
+
+
+def _decode(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _validation_summary(error: ValidationError) -> str:
+    # Never pydantic's own str(): it quotes the input values, which may hold a signing key.
+    problems = [f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}" for e in error.errors()[:5]]
+    return "; ".join(problems)
+
+
+def check_e164(number: str) -> str:
+    """``number`` if it is a valid E.164 phone number, else ValueError saying why."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"{number!r} is not an E.164 phone number: {exc}") from None
+    if not number.startswith("+") or not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"{number!r} is not a valid E.164 phone number (expected e.g. +14155550100)")
+    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if formatted != number:
+        raise ValueError(f"{number!r} is not in E.164 form; did you mean {formatted}?")
+    return number
+
+
+class BirdClient:
+    """Async client for Bird's numbers, 10DLC, channels and webhook-subscription APIs.
+
+    Use as ``async with BirdClient(url, key) as bird: ...`` (or call ``aclose()``). ``request_count``
+    counts requests actually sent, retries included; ``on_response`` is called after every attempt.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        access_key: str,
+        *,
+        requests_per_second: float = 20.0,
+        timeout: float = 10.0,
+        max_attempts: int = 5,
+        transport: httpx.AsyncBaseTransport | None = None,
+        burst: float | None = None,
+        backoff_initial: float = 0.25,
+        backoff_max: float = 8.0,
+        max_retry_after: float = 60.0,
+        on_response: ResponseHook | None = None,
+        user_agent: str = "senderctl",
+    ) -> None:
+        if not access_key:
+            raise BirdConfigurationError(
+                "No Bird access key: set BIRD_ACCESS_KEY to an access key of your Bird organization."
+            )
+        if not base_url.startswith(("http://", "https://")):
+            raise BirdConfigurationError(f"Bird URL must start with http:// or https://, got {base_url!r}")
+        if max_attempts < 1:
+            raise BirdConfigurationError(f"max_attempts must be at least 1, got {max_attempts}")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.max_retry_after = max_retry_after
+        self.on_response = on_response
+        self.request_count = 0
+        self._limiter = TokenBucket(requests_per_second, burst=burst)
+        self._jitter = wait_random_exponential(multiplier=backoff_initial, max=backoff_max)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            auth=_AccessKeyAuth(access_key),
+            headers={"Accept": "application/json", "User-Agent": user_agent},
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"BirdClient(base_url={self.base_url!r}, requests_per_second={self._limiter.rate})"
+
+    __str__ = __repr__
+
+    async def __aenter__(self) -> BirdClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------------------------ the engine
+
+    async def _call(
+        self,
+        method: str,
+        route: str,
+        path_params: Mapping[str, str] | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one logical request (with the retries it qualifies for); the decoded JSON answer."""
+        path = route.format(**{k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retry),
+            reraise=True,
+            sleep=asyncio.sleep,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(
+                        method, route, path, params, body, idempotent, attempt.retry_state.attempt_number
+                    )
+        except _Retry as exhausted:
+            raise exhausted.final from None
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        outcome = state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        backoff = self._jitter(state)
+        if isinstance(exc, _Retry) and exc.retry_after is not None:
+            # Honour Retry-After (capped), plus a little jitter so parallel callers do not return together.
+            return min(exc.retry_after, self.max_retry_after) + backoff / 4
+        return backoff
+
+    async def _attempt(
+        self,
+        method: str,
+        route: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        idempotent: bool,
+        attempt_number: int,
+    ) -> Any:
+        await self._limiter.acquire()
+        self.request_count += 1
+        try:
+            # The overall deadline also covers transports that enforce none (in-process ASGI).
+            async with asyncio.timeout(self.timeout):
+                response = await self._http.request(method, path, params=params, json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # The request never reached Bird: safe to send again whatever the method.
+            self._notify(method, route, None, None)
+            reason = f"could not connect ({type(exc).__name__})"
+            raise _Retry(BirdTransportError(method=method, route=route, path=path, reason=reason,
+                                            attempts=attempt_number)) from None
+        except (httpx.TransportError, TimeoutError) as exc:
+            self._notify(method, route, None, None)
+            kind = "timed out" if isinstance(exc, TimeoutError | httpx.TimeoutException) else "connection lost"
+            reason = f"{kind} after the request was sent ({type(exc).__name__})"
+            if not idempotent:
+                raise BirdAmbiguousWriteError(method=method, route=route, path=path, reason=reason) from None
+            raise _Retry(BirdTransportError(method=method, route=route, path=path, reason=reason,
+                                            attempts=attempt_number)) from None
+
+        status = response.status_code
+        request_id = _request_id(response)
+        self._notify(method, route, status, request_id)
+        log.debug("bird %s %s -> %s (attempt %d, request id %s)", method, route, status, attempt_number, request_id)
+        if status < 300:
+            return _decode(response)
+        decoded = _decode(response)
+        if method == "DELETE" and status == 404 and attempt_number > 1:
+            # An earlier attempt whose answer was lost did delete it: the goal is reached.
+            return None
+        error_kwargs = dict(status=status, method=method, route=route, path=path, body=decoded,
+                            request_id=request_id, attempts=attempt_number)
+        if status == 429:
+            raise _Retry(error_class_for_status(status)(**error_kwargs),
+                         parse_retry_after(response.headers.get("retry-after")))
+        if status >= 500 or status == 408:
+            if not idempotent:
+                raise BirdAmbiguousWriteError(
+                    method=method, route=route, path=path, reason=f"Bird answered {status}", status=status,
+                    body=decoded, request_id=request_id,
+                )
+            raise _Retry(error_class_for_status(status)(**error_kwargs),
+                         parse_retry_after(response.headers.get("retry-after")))
+        raise error_class_for_status(status)(**error_kwargs)
+
+    def _notify(self, method: str, route: str, status: int | None, request_id: str | None) -> None:
+        if self.on_response is not None:
+            try:
+                self.on_response(method, route, status, request_id)
+            except Exception:  # a metrics hook must never break a reconcile
+                log.exception("on_response hook failed for %s %s", method, route)
+
+    def _parse(self, model: type[M], data: Any, method: str, route: str) -> M:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise BirdResponseError(method=method, route=route, problem=_validation_summary(exc)) from None
+
+    async def _get(self, model: type[M], route: str, path_params: Mapping[str, str]) -> M:
+        return self._parse(model, await self._call("GET", route, path_params), "GET", route)
+
+    async def _paginate(
+        self,
+        model: type[M],
+        route: str,
+        path_params: Mapping[str, str],
+        params: Mapping[str, Any] | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> AsyncIterator[M]:
+        """Every item of a Bird list, following ``nextPageToken`` until a page comes without one."""
+        if not 1 <= page_size <= PAGE_SIZE:
+            raise ValueError(f"page size must be 1..{PAGE_SIZE}, got {page_size}")
+        query: dict[str, Any] = {k: v for k, v in (params or {}).items() if v is not None}
+        query["limit"] = page_size
+        seen_tokens: set[str] = set()
+        while True:
+            page = self._parse(Page, await self._call("GET", route, path_params, params=query), "GET", route)
+            for item in page.results:
+                yield self._parse(model, item, "GET", route)
+            token = page.nextPageToken
+            if not token:
+                return
+            if token in seen_tokens:
+                raise BirdResponseError(method="GET", route=route, problem="pagination token repeated (loop)")
+            seen_tokens.add(token)
+            query["pageToken"] = token
+
+    def _list_from(self, model: type[M], data: Any, method: str, route: str) -> list[M]:
+        """Items of an answer that may be ``{"results": [...]}``, a bare list, or a single object."""
+        if isinstance(data, Mapping) and isinstance(data.get("results"), list):
+            items = data["results"]
+        elif isinstance(data, list):
+            items = data
+        else:
+            items = [data]
+        return [self._parse(model, item, method, route) for item in items]
+
+    # --------------------------------------------------------------------------------------- numbers
+
+    def available_numbers(
+        self,
+        workspace_id: str,
+        *,
+        country: str,
+        type: str | None = None,  # noqa: A002 - Bird's query parameter name
+        prefix: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> AsyncIterator[AvailableNumber]:
+        """Numbers in stock that this workspace can buy. ``limit`` is the page size: ask for 1 to
+        fetch just one candidate, and stop iterating once you have enough."""
+        params = {"country": country, "type": type, "prefix": prefix}
+        return self._paginate(AvailableNumber, routes.NUMBERS_AVAILABLE, {"workspaceId": workspace_id},
+                              params, page_size=limit)
+
+    def stock_items(
+        self,
+        organization_id: str,
+        *,
+        country: str | None = None,
+        type: str | None = None,  # noqa: A002 - Bird's query parameter name
+        prefix: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> AsyncIterator[StockItem]:
+        """The organization's number stock (``numbers-stock-items``), filtered like Bird filters it."""
+        params = {"countryCodes": [country] if country else None, "types": [type] if type else None,
+                  "prefix": prefix}
+        return self._paginate(StockItem, routes.NUMBERS_STOCK_ITEMS, {"organizationId": organization_id},
+                              params, page_size=limit)
+
+    def list_numbers(self, workspace_id: str) -> AsyncIterator[Number]:
+        """Every number the workspace owns, 99 per request."""
+        return self._paginate(Number, routes.NUMBERS_LIST, {"workspaceId": workspace_id})
+
+    async def get_number(self, workspace_id: str, number_id: str) -> Number:
+        return await self._get(Number, routes.NUMBER_GET, {"workspaceId": workspace_id, "numberId": number_id})
+
+    async def buy_numbers(self, workspace_id: str, numbers: list[tuple[str, str]]) -> list[Number]:
+        """Buy numbers by (E.164 number, ISO country). Charges the workspace wallet; not retried on an
+        unknown outcome (``BirdAmbiguousWriteError``): list the numbers to see what was bought."""
+        if not numbers:
+            return []
+        body = BuyNumbersRequest(
+            numbers=[NumberToBuy(number=check_e164(number), country=country.upper()) for number, country in numbers]
+        )
+        data = await self._call("POST", routes.NUMBERS_BUY, {"workspaceId": workspace_id}, body=body.to_body())
+        return self._list_from(Number, data, "POST", routes.NUMBERS_BUY)
+
+    async def buy_stock_items(self, workspace_id: str, stock_item_ids: list[str]) -> list[Number]:
+        """Buy up to 25 numbers of the organization's stock by stock item id (``numbers-long-code``)."""
+        if not stock_item_ids:
+            return []
+        body = BuyStockItemsRequest(numberStockItemIds=stock_item_ids)
+        data = await self._call("POST", routes.NUMBERS_LONG_CODE_BUY, {"workspaceId": workspace_id},
+                                body=body.to_body())
+        return self._list_from(Number, data, "POST", routes.NUMBERS_LONG_CODE_BUY)
+
+    async def cancel_number(self, workspace_id: str, number_id: str) -> None:
+        """Cancel the number's monthly subscription (cancelling twice changes nothing, so retried)."""
+        await self._call("POST", routes.NUMBER_CANCEL, {"workspaceId": workspace_id, "numberId": number_id},
+                         idempotent=True)
+
+    # ----------------------------------------------------------------------------------------- 10DLC
+
+    def list_brands(self, workspace_id: str) -> AsyncIterator[Brand]:
+        return self._paginate(Brand, routes.BRANDS_LIST, {"workspaceId": workspace_id})
+
+    async def get_brand(self, workspace_id: str, brand_id: str) -> Brand:
+        return await self._get(Brand, routes.BRAND_GET, {"workspaceId": workspace_id, "brandId": brand_id})
+
+    async def create_brand(self, workspace_id: str, brand: BrandCreate) -> Brand:
+        """Register a brand (PENDING until the registry decides). Charges a registration fee."""
+        data = await self._call("POST", routes.BRAND_CREATE, {"workspaceId": workspace_id}, body=brand.to_body())
+        return self._parse(Brand, data, "POST", routes.BRAND_CREATE)
+
+    async def update_brand(
+        self, workspace_id: str, brand_id: str, changes: BrandUpdate | Mapping[str, Any]
+    ) -> Brand:
+        """Change brand fields (only those given are sent). May charge a resubmission fee, so an unknown
+        outcome is not retried."""
+        update = changes if isinstance(changes, BrandUpdate) else BrandUpdate.model_validate(dict(changes))
+        path_params = {"workspaceId": workspace_id, "brandId": brand_id}
+        data = await self._call("PATCH", routes.BRAND_UPDATE, path_params, body=update.to_body(), idempotent=False)
+        return self._parse(Brand, data, "PATCH", routes.BRAND_UPDATE)
+
+    async def delete_brand(self, workspace_id: str, brand_id: str) -> None:
+        await self._call("DELETE", routes.BRAND_DELETE, {"workspaceId": workspace_id, "brandId": brand_id})
+
+    def list_vettings(self, workspace_id: str, brand_id: str) -> AsyncIterator[Vetting]:
+        return self._paginate(Vetting, routes.VETTINGS_LIST, {"workspaceId": workspace_id, "brandId": brand_id})
+
+    async def create_vetting(self, workspace_id: str, brand_id: str, vetting: VettingCreate) -> Vetting:
+        path_params = {"workspaceId": workspace_id, "brandId": brand_id}
+        data = await self._call("POST", routes.VETTING_CREATE, path_params, body=vetting.to_body())
+        return self._parse(Vetting, data, "POST", routes.VETTING_CREATE)
+
+    def list_campaigns(self, workspace_id: str, brand_id: str) -> AsyncIterator[Campaign]:
+        return self._paginate(Campaign, routes.CAMPAIGNS_LIST, {"workspaceId": workspace_id, "brandId": brand_id})
+
+    async def get_campaign(self, workspace_id: str, brand_id: str, campaign_id: str) -> Campaign:
+        path_params = {"workspaceId": workspace_id, "brandId": brand_id, "campaignId": campaign_id}
+        return await self._get(Campaign, routes.CAMPAIGN_GET, path_params)
+
+    async def create_campaign(self, workspace_id: str, brand_id: str, campaign: CampaignCreate) -> Campaign:
+        """Register a campaign on an approved brand. Charges a fee and a three-month minimum."""
+        path_params = {"workspaceId": workspace_id, "brandId": brand_id}
+        data = await self._call("POST", routes.CAMPAIGN_CREATE, path_params, body=campaign.to_body())
+        return self._parse(Campaign, data, "POST", routes.CAMPAIGN_CREATE)
+
+    def list_resellers(self, workspace_id: str) -> AsyncIterator[Reseller]:
+        return self._paginate(Reseller, routes.RESELLERS_LIST, {"workspaceId": workspace_id})
+
+    # -------------------------------------------------------------------------------------- channels
+
+    def list_connectors(self, workspace_id: str) -> AsyncIterator[Connector]:
+        return self._paginate(Connector, routes.CONNECTORS_LIST, {"workspaceId": workspace_id})
+
+    async def get_connector(self, workspace_id: str, connector_id: str) -> Connector:
+        path_params = {"workspaceId": workspace_id, "connectorId": connector_id}
+        return await self._get(Connector, routes.CONNECTOR_GET, path_params)
+
+    async def create_connector(self, workspace_id: str, connector: ConnectorCreate) -> Connector:
+        """Install a connector (for SMS: number + campaign → a channel, see ``Connector.channel_id``)."""
+        data = await self._call("POST", routes.CONNECTOR_CREATE, {"workspaceId": workspace_id},
+                                body=connector.to_body())
+        return self._parse(Connector, data, "POST", routes.CONNECTOR_CREATE)
+
+    async def delete_connector(self, workspace_id: str, connector_id: str) -> None:
+        await self._call("DELETE", routes.CONNECTOR_DELETE, {"workspaceId": workspace_id, "connectorId": connector_id})
+
+    async def get_channel(self, workspace_id: str, channel_id: str) -> Channel:
+        return await self._get(Channel, routes.CHANNEL_GET, {"workspaceId": workspace_id, "channelId": channel_id})
+
+    # -------------------------------------------------------------------------------------- webhooks
+
+    def list_webhook_subscriptions(self, organization_id: str, workspace_id: str) -> AsyncIterator[WebhookSubscription]:
+        path_params = {"organizationId": organization_id, "workspaceId": workspace_id}
+        return self._paginate(WebhookSubscription, routes.WEBHOOK_SUBSCRIPTIONS_LIST, path_params)
+
+    async def get_webhook_subscription(
+        self, organization_id: str, workspace_id: str, subscription_id: str
+    ) -> WebhookSubscription:
+        path_params = {"organizationId": organization_id, "workspaceId": workspace_id,
+                       "webhookSubscriptionId": subscription_id}
+        return await self._get(WebhookSubscription, routes.WEBHOOK_SUBSCRIPTION_GET, path_params)
+
+    async def create_webhook_subscription(
+        self, organization_id: str, workspace_id: str, subscription: WebhookSubscriptionCreate
+    ) -> WebhookSubscription:
+        path_params = {"organizationId": organization_id, "workspaceId": workspace_id}
+        data = await self._call("POST", routes.WEBHOOK_SUBSCRIPTION_CREATE, path_params, body=subscription.to_body())
+        return self._parse(WebhookSubscription, data, "POST", routes.WEBHOOK_SUBSCRIPTION_CREATE)
+
+    async def update_webhook_subscription(
+        self,
+        organization_id: str,
+        workspace_id: str,
+        subscription_id: str,
+        changes: WebhookSubscriptionUpdate | Mapping[str, Any],
+    ) -> WebhookSubscription:
+        """Change url / signingKey / status / eventFilters. Setting values twice is harmless: retried."""
+        update = (changes if isinstance(changes, WebhookSubscriptionUpdate)
+                  else WebhookSubscriptionUpdate.model_validate(dict(changes)))
+        path_params = {"organizationId": organization_id, "workspaceId": workspace_id,
+                       "webhookSubscriptionId": subscription_id}
+        data = await self._call("PATCH", routes.WEBHOOK_SUBSCRIPTION_UPDATE, path_params, body=update.to_body(),
+                                idempotent=True)
+        return self._parse(WebhookSubscription, data, "PATCH", routes.WEBHOOK_SUBSCRIPTION_UPDATE)
+
+    async def delete_webhook_subscription(self, organization_id: str, workspace_id: str, subscription_id: str) -> None:
+        path_params = {"organizationId": organization_id, "workspaceId": workspace_id,
+                       "webhookSubscriptionId": subscription_id}
+        await self._call("DELETE", routes.WEBHOOK_SUBSCRIPTION_DELETE, path_params)
+
+
+__all__ = ["BirdClient", "BirdHTTPError", "PAGE_SIZE", "check_e164", "parse_retry_after"]
