@@ -81,6 +81,94 @@ def emulator(host: str, port: int, world: str | None, seed: int) -> None:
     sys.exit(serve(host=host, port=port, world_file=world, seed=seed))
 
 
+# --- the reconcile engine -------------------------------------------------------------------------
+
+
+def engine_settings(state: str, bird_url: str | None = None, lock_timeout: float = 0.0, parallelism: int = 8):  # type: ignore[no-untyped-def]
+    from controller.engine import Settings
+
+    return Settings.from_env(state, bird_url, lock_timeout=lock_timeout, parallelism=parallelism)
+
+
+@cli.command()
+@paths_argument
+@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), help="Save the plan (JSON) for apply --plan.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
+@state_option
+@bird_option
+def plan(paths: tuple[str, ...], output: str, out: str | None, detailed_exitcode: bool, state: str, bird_url: str) -> None:
+    """Show what apply would do. Never writes to Bird or to the state."""
+    from controller.commands import run_plan
+
+    sys.exit(run_plan(paths, engine_settings(state, bird_url), output, out, detailed_exitcode))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False), help="Apply this saved plan, exactly.")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for approval.")
+@click.option("--allow-archive", is_flag=True, help="Allow archiving numbers removed from the specs.")
+@click.option("--force", is_flag=True, help="Allow plans beyond the safety thresholds.")
+@click.option("--lock-timeout", default=0.0, show_default=True, type=float, help="Seconds to wait for another apply.")
+@click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 64))
+@state_option
+@bird_option
+def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, allow_archive: bool, force: bool,
+          lock_timeout: float, parallelism: int, state: str, bird_url: str) -> None:
+    """Carry the plan out, in dependency order, idempotently."""
+    from controller.commands import run_apply
+
+    if not paths and not plan_file:
+        raise click.UsageError("give spec PATH... or --plan FILE")
+    settings = engine_settings(state, bird_url, lock_timeout, parallelism)
+    sys.exit(run_apply(paths, settings, plan_file=plan_file, auto_approve=auto_approve,
+                       allow_archive=allow_archive, force=force))
+
+
+@cli.command()
+@paths_argument
+@click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
+@state_option
+@bird_option
+def status(paths: tuple[str, ...], output: str, state: str, bird_url: str) -> None:
+    """One line per resource: Ready, Waiting: <reason>, Failed: <reason>."""
+    from controller.commands import run_status
+
+    sys.exit(run_status(paths, engine_settings(state, bird_url), output))
+
+
+@cli.command(name="import")
+@paths_argument
+@click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
+@click.option("--lock-timeout", default=0.0, show_default=True, type=float)
+@state_option
+@bird_option
+def import_(paths: tuple[str, ...], output: str, lock_timeout: float, state: str, bird_url: str) -> None:
+    """Adopt resources that already exist on Bird into the state, creating nothing."""
+    from controller.commands import run_import
+
+    sys.exit(run_import(paths, engine_settings(state, bird_url, lock_timeout), output))
+
+
+@cli.command(name="force-unlock")
+@state_option
+def force_unlock(state: str) -> None:
+    """Release the apply lock left by a process that can no longer release it."""
+    from controller.commands import run_force_unlock
+
+    sys.exit(run_force_unlock(state))
+
+
+@cli.command()
+@click.option("--keep", type=click.Path(file_okay=False), help="Keep the demo state in this directory.")
+def demo(keep: str | None) -> None:
+    """Run the quick start end to end against an embedded Bird emulator."""
+    from controller.demo import run_demo
+
+    sys.exit(run_demo(keep))
+
+
 def main() -> None:
     cli()
 

@@ -135,6 +135,17 @@ class Waiting:
 
 
 @dataclass(frozen=True)
+class Failed:
+    """A resource Bird refused or that cannot converge without a human (e.g. a rejected brand)."""
+
+    address: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Refusal:
     """A change the plan will not carry out as is.
 
@@ -156,11 +167,17 @@ class Plan:
     changes: tuple[Change, ...] = ()
     waiting: tuple[Waiting, ...] = ()
     refusals: tuple[Refusal, ...] = ()
+    failed: tuple[Failed, ...] = ()
     ready: tuple[str, ...] = ()  # addresses that are converged
+    # Addresses removed from the specs with deletionPolicy Orphan: apply forgets them in the state
+    # and touches nothing on Bird.
+    forget: tuple[str, ...] = ()
+    # Hash of the desired resources alone: tells a stale saved plan's cause (specs vs world).
+    specs_fingerprint: str = ""
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.changes)
+        return bool(self.changes or self.forget)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(c.action for c in self.changes)
@@ -186,9 +203,12 @@ class Plan:
         return {
             "format_version": FORMAT_VERSION,
             "fingerprint": self.fingerprint,
+            "specs_fingerprint": self.specs_fingerprint,
             "changes": [c.to_json() for c in self.changes],
             "waiting": [w.to_json() for w in self.waiting],
             "refusals": [r.to_json() for r in self.refusals],
+            "failed": [f.to_json() for f in self.failed],
+            "forget": list(self.forget),
             "summary": self.summary(),
             "total_cost": self.total_cost().to_json(),
         }
@@ -202,6 +222,9 @@ class Plan:
             changes=tuple(Change.from_json(c) for c in data.get("changes", [])),
             waiting=tuple(Waiting(w["address"], w["reason"]) for w in data.get("waiting", [])),
             refusals=tuple(Refusal(r["address"], r["reason"], r.get("flag")) for r in data.get("refusals", [])),
+            failed=tuple(Failed(f["address"], f["reason"]) for f in data.get("failed", [])),
+            forget=tuple(data.get("forget", [])),
+            specs_fingerprint=data.get("specs_fingerprint", ""),
         )
 
 

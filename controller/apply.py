@@ -1,0 +1,177 @@
+"""Apply: carry a Plan out against Bird and the state, in dependency order, idempotently.
+
+Every Bird write is journaled: an intent (address, action, deterministic key, request without
+secrets) is committed to the state *before* the call and its outcome *after*, together with the
+resource record, in one transaction. A run that finds an unfinished intent re-observes Bird and
+adopts what the interrupted write created (see the kind modules) instead of repeating it.
+
+Independent changes (same dependency rank) run concurrently, bounded by `parallelism`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from controller.bird import BirdAmbiguousWriteError, BirdClient, BirdError
+from controller.plan import Change, Plan
+from controller.planner import change_order
+from controller.resources import KINDS
+from controller.resources.common import idempotency_key
+from controller.secrets import resolve_secret
+
+T = TypeVar("T")
+
+
+class ApplyError(Exception):
+    """One change could not be carried out; the message is for the user."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ChangeResult:
+    change: Change
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class ApplyReport:
+    results: list[ChangeResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[ChangeResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def done(self) -> list[ChangeResult]:
+        return [r for r in self.results if r.ok]
+
+
+class ApplyIO:
+    """Everything a kind's `change` may touch: the Bird client, the state store, the clock."""
+
+    def __init__(
+        self,
+        client: BirdClient | None,
+        store: Any,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.client: BirdClient = client  # type: ignore[assignment]
+        self.store = store
+        self.now = now
+        self.environ = environ
+        # Journal entries whose Bird write succeeded but whose record is not saved yet.
+        self.pending: dict[str, list[int]] = {}
+
+    # --- state -----------------------------------------------------------------------------------
+    def save(self, address: str, kind: str, *, bird_id: str | None, spec: dict[str, Any],
+             data: dict[str, Any]) -> None:
+        """Record the resource; the write's journal entry is closed in the same transaction."""
+        from controller.resources.common import spec_hash
+        from controller.state import ResourceRecord
+
+        record = ResourceRecord(address=address, kind=kind, bird_id=bird_id, spec_hash=spec_hash(spec),
+                                spec=spec, data=data)
+        if not self.settle(address, record=record):
+            self.store.save_record(record)
+
+    def forget(self, address: str) -> None:
+        self.settle(address)
+        self.store.forget(address)
+
+    def settle(self, address: str, record: Any = None) -> bool:
+        """Close this run's pending writes and any intent an interrupted run left for the address."""
+        ops = self.pending.pop(address, [])
+        ops += [op.id for op in self.store.open_operations() if op.address == address and op.id not in ops]
+        for n, op_id in enumerate(ops):
+            self.store.finish(op_id, "succeeded", record=record if n == len(ops) - 1 else None)
+        return bool(ops) and record is not None
+
+    def tenant_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return fn(self.store, *args, **kwargs)
+
+    def secret(self, address: str, ref: Mapping[str, str], base_dir: str) -> str:
+        return resolve_secret(ref, base_dir, self.environ)
+
+    # --- journaled Bird writes -------------------------------------------------------------------
+    async def journaled(
+        self,
+        change: Change,
+        *,
+        request: dict[str, Any],
+        call: Callable[[], Awaitable[T]],
+        probe: Callable[[], Awaitable[T | None]] | None = None,
+        key_suffix: str = "",
+    ) -> T:
+        action = f"{change.action}:{key_suffix}" if key_suffix else change.action
+        op_id = self.begin(change.address, action, request)
+        try:
+            result = await call()
+        except BirdAmbiguousWriteError as exc:
+            # The write may have happened: re-read before deciding, never blindly retry.
+            found = await probe() if probe else None
+            if found is None:
+                self.store.finish(op_id, "failed", error=str(exc))
+                raise ApplyError(f"{change.address}: {exc}; re-read Bird and found nothing, the next run retries") from None
+            self.pending.setdefault(change.address, []).append(op_id)
+            return found
+        except BirdError as exc:
+            self.store.finish(op_id, "failed", error=str(exc))
+            raise ApplyError(f"{change.address}: {exc}") from None
+        # Left open until the kind saves its record: finish(record=...) is one transaction, so a
+        # crash in between leaves an intent the next run resolves by re-reading Bird.
+        self.pending.setdefault(change.address, []).append(op_id)
+        return result
+
+    def begin(self, address: str, action: str, request: dict[str, Any]) -> int:
+        base = idempotency_key(address, action, request)
+        used = {op.key for op in self.store.operations(address, limit=1000)}
+        key = next(k for k in itertools.chain([base], (f"{base}.{n}" for n in itertools.count(2))) if k not in used)
+        return self.store.begin(address, action, key, request)
+
+
+async def execute(
+    plan: Plan,
+    io: ApplyIO,
+    *,
+    parallelism: int = 8,
+    only: Callable[[Change], bool] | None = None,
+    on_result: Callable[[ChangeResult], None] | None = None,
+) -> ApplyReport:
+    """Run the plan's changes: removals in reverse dependency order first, then the rest in order."""
+    report = ApplyReport()
+    gate = asyncio.Semaphore(parallelism)
+    changes = sorted((c for c in plan.changes if only is None or only(c)), key=change_order)
+
+    async def run(change: Change) -> None:
+        async with gate:
+            try:
+                await KINDS[change.kind].change(change, io)
+                result = ChangeResult(change)
+            except (ApplyError, BirdError) as exc:
+                result = ChangeResult(change, str(exc))
+            except Exception as exc:  # a tenant rule (e.g. archive blockers) refused the change
+                result = ChangeResult(change, f"{change.address}: {exc}")
+        report.results.append(result)
+        if on_result:
+            on_result(result)
+
+    for _, group in itertools.groupby(changes, key=lambda c: change_order(c)[:2]):
+        await asyncio.gather(*(run(c) for c in group))
+    if only is None:
+        for address in plan.forget:
+            io.forget(address)
+    return report

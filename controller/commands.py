@@ -1,0 +1,196 @@
+"""What the plan / apply / status / import commands do between parsing flags and exiting.
+
+Each function returns the process exit code (CONTRACT.md): 0 ok, 1 error, 2 changes (plan with
+--detailed-exitcode), 3 refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from controller import engine
+from controller.bird import BirdError
+from controller.engine import EngineError, Refused, Settings, SpecsInvalid
+from controller.plan import Plan
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED = 0, 1, 2, 3
+
+
+def err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def report_failure(exc: BaseException) -> int:
+    if isinstance(exc, SpecsInvalid):
+        for e in exc.errors:
+            err(str(e))
+        err(f"{len(exc.errors)} error(s); nothing was planned. Fix the specs and run again.")
+        return EXIT_ERROR
+    if isinstance(exc, Refused):
+        err(str(exc))
+        return EXIT_REFUSED
+    if isinstance(exc, EngineError | BirdError):
+        err(f"error: {exc}")
+        return EXIT_ERROR
+    state_error = state_failure(exc)
+    if state_error:
+        err(f"error: {state_error}")
+        return EXIT_ERROR
+    raise exc
+
+
+def state_failure(exc: BaseException) -> str | None:
+    try:
+        from controller.state import StateError, StateLocked
+    except ImportError:  # pragma: no cover - the state package always ships
+        return None
+    if isinstance(exc, StateLocked):
+        return f"{exc}. Wait for it to finish, raise --lock-timeout, or run `senderctl force-unlock` if it is dead."
+    if isinstance(exc, StateError):
+        return str(exc)
+    return None
+
+
+def render(p: Plan, fmt: str) -> str:
+    from controller.render import render as render_plan
+
+    return render_plan(p, fmt, color=fmt == "text" and sys.stdout.isatty())  # type: ignore[arg-type]
+
+
+def run_plan(paths: Sequence[str], settings: Settings, output: str, out: str | None, detailed: bool) -> int:
+    try:
+        computed = asyncio.run(engine.plan(paths, settings))
+    except Exception as exc:
+        return report_failure(exc)
+    p = computed.plan
+    text = render(p, output)
+    click.echo(text, nl=not text.endswith("\n"))
+    if out:
+        save_plan(p, out, paths)
+    hard = [r for r in p.refusals if r.flag is None]
+    if hard:
+        return EXIT_ERROR
+    if p.refusals:
+        return EXIT_REFUSED
+    if detailed and p.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+def save_plan(p: Plan, out: str, paths: Sequence[str]) -> None:
+    data = p.to_json()
+    data["paths"] = list(paths)
+    Path(out).write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def load_saved_plan(path: str) -> tuple[Plan, list[str]]:
+    try:
+        data = json.loads(Path(path).read_text())
+        return Plan.from_json(data), list(data.get("paths") or [])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EngineError(f"cannot read saved plan {path}: {exc}") from None
+
+
+def run_apply(paths: Sequence[str], settings: Settings, *, plan_file: str | None, auto_approve: bool,
+              allow_archive: bool, force: bool) -> int:
+    try:
+        saved, saved_paths = load_saved_plan(plan_file) if plan_file else (None, [])
+        paths = list(paths) or saved_paths
+        if not paths:
+            raise EngineError("no spec paths: give PATH... or a saved plan that records them")
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        if saved is None and not auto_approve and not interactive:
+            raise Refused("apply refused: no terminal to ask for approval; pass --auto-approve "
+                          "(or apply a reviewed plan with --plan FILE)")
+        confirm = None if (auto_approve or saved is not None) else ask_approval
+        outcome = asyncio.run(engine.apply(paths, settings, allow_archive=allow_archive, force=force, saved=saved,
+                                           confirm=confirm, on_result=print_result))
+    except Exception as exc:
+        return report_failure(exc)
+    return finish_apply(outcome)
+
+
+def ask_approval(p: Plan) -> bool:
+    click.echo(render(p, "text"))
+    return click.confirm("Apply these changes?", default=False)
+
+
+def print_result(result: Any) -> None:
+    change = result.change
+    if result.ok:
+        click.echo(f"✓ {change.action} {change.address}")
+    else:
+        err(f"✗ {change.action} {change.address}: {result.error}")
+
+
+def finish_apply(outcome: engine.ApplyOutcome) -> int:
+    report = outcome.report
+    final = outcome.final.plan if outcome.final else outcome.first_plan
+    if not report.results and not outcome.first_plan.has_changes:
+        click.echo("No changes. Bird and the records match the specs.")
+    for w in final.waiting:
+        click.echo(f"waiting: {w.address}: {w.reason}")
+    for f in final.failed:
+        err(f"failed: {f.address}: {f.reason}")
+    click.echo(f"Apply complete: {len(report.done)} done, {len(report.failed)} failed, "
+               f"{len(final.waiting)} waiting on Bird.")
+    return EXIT_ERROR if report.failed or final.failed else EXIT_OK
+
+
+def run_status(paths: Sequence[str], settings: Settings, output: str) -> int:
+    try:
+        lines = asyncio.run(engine.status(paths, settings))
+    except Exception as exc:
+        return report_failure(exc)
+    if output == "json":
+        click.echo(json.dumps([
+            {"address": s.address, "status": s.status, "reason": s.reason,
+             "since": s.since.isoformat() if s.since else None} for s in lines
+        ], indent=2))
+    else:
+        for s in lines:
+            click.echo(s.text())
+    return EXIT_ERROR if any(s.status == "Failed" for s in lines) else EXIT_OK
+
+
+def run_import(paths: Sequence[str], settings: Settings, output: str) -> int:
+    try:
+        report, computed = asyncio.run(engine.import_existing(paths, settings))
+    except Exception as exc:
+        return report_failure(exc)
+    adopted = [r.change.address for r in report.done]
+    left = sorted({c.address for c in computed.plan.changes if c.action != "adopt"})
+    if output == "json":
+        click.echo(json.dumps({"adopted": adopted, "failed": [r.error for r in report.failed],
+                               "notOnBird": left}, indent=2))
+    else:
+        for address in adopted:
+            click.echo(f"= adopted {address}")
+        for r in report.failed:
+            err(f"✗ {r.error}")
+        if left:
+            click.echo(f"not found on Bird (apply would create or change them): {', '.join(left)}")
+        click.echo(f"Import complete: {len(adopted)} adopted, {len(report.failed)} failed.")
+    return EXIT_ERROR if report.failed else EXIT_OK
+
+
+def run_force_unlock(state_url: str) -> int:
+    from controller.state import StateStore
+
+    try:
+        store = StateStore.open(state_url)
+    except Exception as exc:
+        return report_failure(exc)
+    try:
+        released = store.force_unlock()
+    finally:
+        store.close()
+    click.echo("lock released" if released else "no lock was held")
+    return EXIT_OK

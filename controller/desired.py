@@ -1,0 +1,34 @@
+"""Turn a validated SpecSet into the desired resources the planner compares with Bird.
+
+This is the shell around the pure kind expansions: it also resolves signing-key references so a
+plan can say which secret is missing (validate does not need them; plan does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from controller.resources import MODULES
+from controller.resources.base import Desired
+from controller.resources.common import signing_key_digest
+from controller.secrets import SecretMissing, resolve_secret
+from specs import SpecSet
+
+
+def desired_from_specs(specs: SpecSet, environ: Mapping[str, str] | None = None) -> list[Desired]:
+    out: list[Desired] = []
+    for module in MODULES:
+        out.extend(module.expand(specs))
+    return [with_secret_digest(d, environ) for d in out]
+
+
+def with_secret_digest(d: Desired, environ: Mapping[str, str] | None) -> Desired:
+    ref = d.context.get("signingKey")
+    if not ref:
+        return d
+    try:
+        key = resolve_secret(ref, d.context.get("specDir", "."), environ)
+    except SecretMissing as exc:
+        return dataclasses.replace(d, context={**d.context, "secretError": str(exc)})
+    return dataclasses.replace(d, context={**d.context, "signingKeyDigest": signing_key_digest(d.address, key)})

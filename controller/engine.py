@@ -1,0 +1,286 @@
+"""The reconcile engine's entry points: plan, apply, status, import — one function each.
+
+The CLI, the demo and the daemon all go through here, so every rule (locking, journaling,
+refusals, saved-plan staleness) holds however a reconcile is reached.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.apply import ApplyIO, ApplyReport, ChangeResult, execute
+from controller.bird import BirdClient
+from controller.desired import desired_from_specs
+from controller.observe import observe
+from controller.plan import Change, Plan, fingerprint
+from controller.planner import compute_plan
+from controller.resources.base import Desired, World
+from specs import SpecSet, load_specs
+
+DEFAULT_BIRD_URL = "https://api.bird.com"
+MAX_ROUNDS = 6
+
+
+class EngineError(Exception):
+    """A failure the user must act on (missing key, invalid specs, unreachable state)."""
+
+
+class SpecsInvalid(EngineError):
+    def __init__(self, errors: Sequence[Any]) -> None:
+        self.errors = list(errors)
+        super().__init__(f"{len(self.errors)} error(s) in the specs")
+
+
+class Refused(EngineError):
+    """Apply will not proceed: unsafe without a flag, or a saved plan is stale (exit 3)."""
+
+
+@dataclass
+class Settings:
+    state_url: str
+    bird_url: str = DEFAULT_BIRD_URL
+    access_key: str | None = None
+    environ: Mapping[str, str] | None = None
+    parallelism: int = 8
+    lock_timeout: float = 0.0
+    transport: Any = None  # an httpx transport, for an in-process emulator
+
+    @classmethod
+    def from_env(cls, state_url: str, bird_url: str | None = None, **kw: Any) -> Settings:
+        return cls(
+            state_url=state_url,
+            bird_url=bird_url or os.environ.get("BIRD_API_URL") or DEFAULT_BIRD_URL,
+            access_key=os.environ.get("BIRD_ACCESS_KEY"),
+            **kw,
+        )
+
+
+def load(paths: Sequence[str]) -> SpecSet:
+    result = load_specs(list(paths))
+    if result.errors:
+        raise SpecsInvalid(result.errors)
+    return result.specs
+
+
+def specs_fingerprint(desired: Sequence[Desired]) -> str:
+    # The spec directory differs between the machine that plans and the one that applies.
+    return fingerprint([[d.address, d.fields, {k: v for k, v in d.context.items() if k != "specDir"}]
+                        for d in sorted(desired, key=lambda d: d.address)])
+
+
+def open_store(settings: Settings) -> Any:
+    from controller.state import StateStore
+
+    return StateStore.open(settings.state_url)
+
+
+@asynccontextmanager
+async def bird_client(settings: Settings):  # type: ignore[no-untyped-def]
+    if not settings.access_key:
+        raise EngineError("BIRD_ACCESS_KEY is not set: senderctl needs a Bird access key to read and change Bird "
+                          "(export BIRD_ACCESS_KEY=...; it is never printed)")
+    async with BirdClient(settings.bird_url, settings.access_key, transport=settings.transport) as client:
+        yield client
+
+
+@dataclass
+class Computed:
+    plan: Plan
+    world: World
+    desired: list[Desired]
+
+
+async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mapping[str, str] | None) -> Computed:
+    desired = desired_from_specs(specs, environ)
+    world = await observe(client, store, desired)
+    plan = compute_plan(desired, world, specs_fingerprint=specs_fingerprint(desired))
+    return Computed(plan, world, desired)
+
+
+async def plan(paths: Sequence[str], settings: Settings) -> Computed:
+    """Read-only: observes Bird and the state; writes to neither."""
+    specs = load(paths)
+    store = open_store(settings)
+    try:
+        async with bird_client(settings) as client:
+            return await compute(specs, client, store, settings.environ)
+    finally:
+        store.close()
+
+
+@dataclass
+class ApplyOutcome:
+    first_plan: Plan
+    final: Computed | None = None
+    report: ApplyReport = field(default_factory=ApplyReport)
+    rounds: int = 0
+
+
+def check_refusals(p: Plan, allow_archive: bool, force: bool) -> None:
+    blocked = p.blocked(allow_archive=allow_archive, force=force)
+    if blocked:
+        lines = [f"{r.address}: {r.reason}" + (f" (lifted by {r.flag})" if r.flag else "") for r in blocked]
+        raise Refused("apply refused:\n  " + "\n  ".join(lines))
+
+
+def stale_reason(saved: Plan, fresh: Plan) -> str:
+    moved = []
+    saved_changes = {(c.address, c.action) for c in saved.changes}
+    fresh_changes = {(c.address, c.action) for c in fresh.changes}
+    moved += [f"  no longer planned: {a} {addr}" for addr, a in sorted(saved_changes - fresh_changes)]
+    moved += [f"  newly needed: {a} {addr}" for addr, a in sorted(fresh_changes - saved_changes)]
+    if saved.specs_fingerprint and saved.specs_fingerprint != fresh.specs_fingerprint:
+        head = "the specs changed since the plan was saved"
+    else:
+        head = "Bird or the state changed since the plan was saved"
+    detail = "\n".join(moved) if moved else "  (the same changes, computed from a different world)"
+    return f"saved plan is stale: {head}; run `senderctl plan` again.\n{detail}"
+
+
+async def apply(
+    paths: Sequence[str],
+    settings: Settings,
+    *,
+    allow_archive: bool = False,
+    force: bool = False,
+    saved: Plan | None = None,
+    confirm: Callable[[Plan], bool] | None = None,
+    on_result: Callable[[ChangeResult], None] | None = None,
+    owner: str = "senderctl apply",
+) -> ApplyOutcome:
+    """Observe, plan, refuse what is unsafe, confirm, execute; then carry on with what the
+    executed changes unblocked (resources the approved plan listed as waiting), round by round."""
+    specs = load(paths)
+    store = open_store(settings)
+    try:
+        with store.apply_lock(owner=f"{owner} pid={os.getpid()} host={socket.gethostname()}",
+                              timeout=settings.lock_timeout):
+            async with bird_client(settings) as client:
+                return await _apply_locked(specs, client, store, settings, allow_archive=allow_archive, force=force,
+                                           saved=saved, confirm=confirm, on_result=on_result)
+    finally:
+        store.close()
+
+
+async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings: Settings, *, allow_archive: bool,
+                        force: bool, saved: Plan | None, confirm: Callable[[Plan], bool] | None,
+                        on_result: Callable[[ChangeResult], None] | None) -> ApplyOutcome:
+    io = ApplyIO(client, store, environ=settings.environ)
+    current = await compute(specs, client, store, settings.environ)
+    if saved is not None and saved.fingerprint != current.plan.fingerprint:
+        raise Refused(stale_reason(saved, current.plan))
+    first = saved or current.plan
+    check_refusals(first, allow_archive, force)
+    outcome = ApplyOutcome(first_plan=first)
+    if not first.has_changes:
+        outcome.final = current
+        record_conditions(store, current.plan)
+        return outcome
+    if confirm is not None and not confirm(first):
+        raise Refused("apply cancelled: the plan was not approved")
+
+    follow_up = {w.address for w in first.waiting}
+    allowed: Callable[[Change], bool] | None = None
+    plan_now = first
+    while True:
+        outcome.rounds += 1
+        report = await execute(plan_now, io, parallelism=settings.parallelism, only=allowed, on_result=on_result)
+        outcome.report.results.extend(report.results)
+        current = await compute(specs, client, store, settings.environ)
+        if saved is not None or outcome.rounds >= MAX_ROUNDS or report.failed:
+            break
+        # Only what the approved plan listed as waiting may follow, and nothing it refused.
+        next_changes = [c for c in current.plan.changes if c.address in follow_up]
+        if not next_changes or current.plan.blocked(allow_archive=allow_archive, force=force):
+            break
+        plan_now, allowed = current.plan, (lambda c: c.address in follow_up)
+    outcome.final = current
+    record_conditions(store, current.plan)
+    return outcome
+
+
+def record_conditions(store: Any, p: Plan) -> None:
+    from controller.state import Condition
+
+    conditions = [Condition(address=a, status="Ready", reason="") for a in p.ready]
+    conditions += [Condition(address=w.address, status="Waiting", reason=w.reason) for w in p.waiting]
+    conditions += [Condition(address=f.address, status="Failed", reason=f.reason) for f in p.failed]
+    pending = {c.address for c in p.changes} - {c.address for c in conditions}
+    conditions += [Condition(address=a, status="Waiting", reason="change pending: run senderctl apply")
+                   for a in sorted(pending)]
+    store.set_conditions(conditions)
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    address: str
+    status: str
+    reason: str = ""
+    since: Any = None
+
+    def text(self) -> str:
+        return f"{self.address}: {self.status}" + (f": {self.reason}" if self.reason else "")
+
+
+def status_lines(computed: Computed, remembered: Mapping[str, Any] | None = None) -> list[StatusLine]:
+    p = computed.plan
+    remembered = remembered or {}
+    lines: dict[str, StatusLine] = {}
+    for a in p.ready:
+        lines[a] = StatusLine(a, "Ready")
+    for w in p.waiting:
+        lines[w.address] = StatusLine(w.address, "Waiting", w.reason)
+    for f in p.failed:
+        lines[f.address] = StatusLine(f.address, "Failed", f.reason)
+    for c in p.changes:
+        if c.address not in lines and c.address in {d.address for d in computed.desired}:
+            lines[c.address] = StatusLine(c.address, "Waiting", f"{c.action} pending: run senderctl apply")
+    for r in p.refusals:
+        if r.address in lines and lines[r.address].status != "Failed":
+            lines[r.address] = StatusLine(r.address, "Failed", r.reason)
+    out = []
+    for address in sorted(lines):
+        line = lines[address]
+        cond = remembered.get(address)
+        since = cond.since if cond is not None and cond.status == line.status else None
+        out.append(StatusLine(line.address, line.status, line.reason, since))
+    return out
+
+
+async def status(paths: Sequence[str], settings: Settings) -> list[StatusLine]:
+    specs = load(paths)
+    store = open_store(settings)
+    try:
+        async with bird_client(settings) as client:
+            computed = await compute(specs, client, store, settings.environ)
+        return status_lines(computed, store.conditions())
+    finally:
+        store.close()
+
+
+async def import_existing(paths: Sequence[str], settings: Settings) -> tuple[ApplyReport, Computed]:
+    """Adopt what already exists on Bird (matched by natural key) into the state; create nothing."""
+    specs = load(paths)
+    store = open_store(settings)
+    try:
+        with store.apply_lock(owner=f"senderctl import pid={os.getpid()}", timeout=settings.lock_timeout):
+            async with bird_client(settings) as client:
+                io = ApplyIO(client, store, environ=settings.environ)
+                total = ApplyReport()
+                for _ in range(MAX_ROUNDS):  # adopting a brand reveals its campaigns, and so on
+                    computed = await compute(specs, client, store, settings.environ)
+                    adopts = [c for c in computed.plan.changes if c.action == "adopt"]
+                    if not adopts:
+                        break
+                    report = await execute(computed.plan, io, only=lambda c: c.action == "adopt")
+                    total.results.extend(report.results)
+                    if report.failed:
+                        break
+                return total, computed
+    finally:
+        store.close()

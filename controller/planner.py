@@ -1,0 +1,138 @@
+"""compute_plan: (desired resources, observed world) -> Plan. Pure: no I/O, no clock, no randomness.
+
+Each desired resource is compared by its kind module in dependency order, so a dependent sees its
+dependencies' outcomes (a campaign knows whether its brand is approved). Resources the state
+remembers but the specs no longer declare are handed to their kind's removal rule. Finally the
+safety rails turn risky plans into refusals that a flag must lift.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from controller.plan import Change, Failed, Plan, Refusal, Waiting, fingerprint
+from controller.resources import KINDS
+from controller.resources.base import ORDER, Desired, Outcome, World
+
+# Safety rail (issue: GitOps): more than this share of a kind's existing resources updated,
+# replaced, archived or deleted in one plan needs --force, once a kind has at least RAIL_MINIMUM.
+RAIL_SHARE = Decimal("0.10")
+RAIL_MINIMUM = 10
+RAIL_ACTIONS = frozenset({"update", "replace", "archive", "delete"})
+
+
+@dataclass
+class Context:
+    """What compare functions may look up while the plan is computed (in-memory only)."""
+
+    world: World
+    desired_by_address: dict[str, Desired]
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    # Numbers this plan buys per organization, and stock numbers already picked, so two
+    # PhoneNumbers never pick the same stock number and limits count the whole plan.
+    planned_buys: Counter[str] = field(default_factory=Counter)
+    taken_stock: set[str] = field(default_factory=set)
+    # Number strings held by resources in this plan (to spot a number claimed twice).
+    claimed_numbers: dict[str, str] = field(default_factory=dict)
+
+    def outcome(self, address: str) -> Outcome | None:
+        return self.outcomes.get(address)
+
+    def desired(self, address: str) -> Desired | None:
+        return self.desired_by_address.get(address)
+
+    def desired_of_kind(self, kind: str) -> list[Desired]:
+        return [d for d in self.desired_by_address.values() if d.kind == kind]
+
+    def take_stock(self, key: tuple[str, str, str, str]) -> dict[str, Any] | None:
+        for item in self.world.stock.get(key, ()):
+            number = item.get("numberString") or item.get("number")
+            if number and number not in self.taken_stock and number not in self.world.tenant.held_numbers:
+                self.taken_stock.add(number)
+                return item
+        return None
+
+
+def sort_key(d: Desired) -> tuple[int, str]:
+    return ORDER.get(d.kind, 99), d.address
+
+
+def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint: str) -> Plan:
+    ctx = Context(world=world, desired_by_address={d.address: d for d in desired})
+    changes: list[Change] = []
+    refusals: list[Refusal] = []
+    waiting: list[Waiting] = []
+    failed: list[Failed] = []
+    ready: list[str] = []
+
+    for d in sorted(desired, key=sort_key):
+        outcome = KINDS[d.kind].compare(d, ctx)
+        ctx.outcomes[d.address] = outcome
+        changes.extend(outcome.changes)
+        refusals.extend(outcome.refusals)
+        if outcome.status == "Ready" and not outcome.changes:
+            ready.append(d.address)
+        elif outcome.status == "Waiting" and not outcome.changes:
+            waiting.append(Waiting(d.address, outcome.reason, outcome.recheck_after))
+        elif outcome.status == "Failed":
+            failed.append(Failed(d.address, outcome.reason))
+
+    forget: list[str] = []
+    for address, record in sorted(world.records.items()):
+        if address in ctx.desired_by_address or record.kind not in KINDS:
+            continue
+        removal = KINDS[record.kind].removal(record, ctx)
+        changes.extend(removal.changes)
+        refusals.extend(removal.refusals)
+        if removal.status == "Ready" and not removal.changes and not removal.refusals:
+            forget.append(address)
+
+    refusals.extend(safety_rails(changes, world))
+    changes.sort(key=change_order)
+    return Plan(
+        fingerprint=fingerprint(specs_fingerprint, world.fingerprint_view()),
+        changes=tuple(changes),
+        waiting=tuple(waiting),
+        refusals=tuple(refusals),
+        failed=tuple(failed),
+        ready=tuple(ready),
+        forget=tuple(forget),
+        specs_fingerprint=specs_fingerprint,
+    )
+
+
+REMOVALS = frozenset({"archive", "delete", "unassign"})
+
+
+def change_order(change: Change) -> tuple[int, int, str]:
+    """Removals first, in reverse dependency order; then everything else in dependency order."""
+    rank = ORDER.get(change.kind, 99)
+    if change.action in REMOVALS:
+        return 0, -rank, change.address
+    return 1, rank, change.address
+
+
+def safety_rails(changes: Iterable[Change], world: World) -> list[Refusal]:
+    existing = Counter(r.kind for r in world.records.values())
+    risky: defaultdict[str, list[Change]] = defaultdict(list)
+    for change in changes:
+        if change.action in RAIL_ACTIONS:
+            risky[change.kind].append(change)
+    out = []
+    for kind, touched in sorted(risky.items()):
+        total = existing.get(kind, 0)
+        if total >= RAIL_MINIMUM and Decimal(len(touched)) > RAIL_SHARE * total:
+            out.append(
+                Refusal(
+                    f"{kind}/*",
+                    f"this plan would {', '.join(sorted({c.action for c in touched}))} {len(touched)} of "
+                    f"{total} existing {kind} resources (more than {int(RAIL_SHARE * 100)} %); "
+                    "review the plan, then apply with --force if it is intended",
+                    "--force",
+                )
+            )
+    return out

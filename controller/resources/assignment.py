@@ -1,0 +1,100 @@
+"""Assignment: which user a number belongs to (seed 000: admin assigns numbers to users).
+
+Kept in senderctl's own records. A user's campaigns send from their number and replies to it
+route to them, so a number never has two owners: moving it is one unassign+assign transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from controller.plan import Change
+from controller.resources.base import Desired, Outcome, RecordView
+from controller.resources.lifecycle import RECHECK_DEPENDENCY
+from controller.resources.phone_number import KINDS as NUMBER_KINDS
+from controller.resources.phone_number import member_names, orphaned
+
+if TYPE_CHECKING:
+    from controller.apply import ApplyIO
+    from controller.planner import Context
+    from specs import SpecSet
+
+KIND = "Assignment"
+
+
+def assignees(doc: Any) -> list[str | None]:
+    if doc.kind == "PhoneNumber":
+        return [doc.spec.assignee]
+    return list(doc.spec.assignees or [])
+
+
+def expand(specs: SpecSet) -> list[Desired]:
+    out = []
+    for kind in NUMBER_KINDS:
+        for doc in specs.of_kind(kind):
+            ws = specs.get("Workspace", doc.spec.workspace)
+            for name, user in zip(member_names(doc), assignees(doc), strict=False):
+                if not user:
+                    continue
+                out.append(
+                    Desired(
+                        address=f"{KIND}/{name}",
+                        kind=KIND,
+                        organization=ws.spec.organization if ws else "",
+                        fields={"user": str(user)},
+                        context={"number": f"{kind}/{name}"},
+                        depends_on=(f"{kind}/{name}",),
+                    )
+                )
+    return out
+
+
+def compare(d: Desired, ctx: Context) -> Outcome:
+    number_outcome = ctx.outcome(d.context["number"])
+    number = number_outcome.facts.get("number") if number_outcome else None
+    if not number or not number_outcome or not number_outcome.facts.get("birdId"):
+        return Outcome("Waiting", f"{d.context['number']} is not bought yet", recheck_after=RECHECK_DEPENDENCY)
+    user = d.fields["user"]
+    current = ctx.world.tenant.assignments.get(number)
+    payload = {"organization": d.organization, "number": number, "user": user, "numberAddress": d.context["number"]}
+    record = ctx.world.records.get(d.address)
+    if current == user:
+        if record is None:
+            return Outcome("Ready", changes=(Change(d.address, "adopt", f"{number} is already assigned to {user}",
+                                                   None, {"user": user, "number": number}, payload=payload),))
+        return Outcome("Ready")
+    reason = f"assign {number} to {user}" if current is None else f"move {number} from {current} to {user}"
+    change = Change(d.address, "assign", reason, None if current is None else {"user": current, "number": number},
+                    {"user": user, "number": number}, payload={**payload, "previous": current})
+    return Outcome("Ready", changes=(change,))
+
+
+def removal(record: RecordView, ctx: Context) -> Outcome:
+    if orphaned(record.data.get("numberAddress", ""), ctx):
+        return Outcome("Ready")  # touch nothing
+    number = record.data.get("number", "")
+    current = ctx.world.tenant.assignments.get(number)
+    if current is None or current != record.spec.get("user"):
+        return Outcome("Ready")
+    change = Change(record.address, "unassign", f"the spec no longer assigns {number} to {current}",
+                    {"user": current, "number": number}, None,
+                    payload={"organization": record.data.get("organization"), "number": number, "user": current})
+    return Outcome("Ready", changes=(change,))
+
+
+async def change(c: Change, io: ApplyIO) -> None:
+    from controller import tenant
+
+    p = c.payload
+    at = io.now()
+    if c.action == "unassign":
+        io.tenant_call(tenant.unassign, p["organization"], p["number"], at=at)
+        io.forget(c.address)
+        return
+    if c.action == "assign":
+        if p.get("previous"):
+            io.tenant_call(tenant.move, p["organization"], p["number"], p["user"], at=at)
+        else:
+            io.tenant_call(tenant.assign, p["organization"], p["number"], p["user"], at=at)
+    io.save(c.address, KIND, bird_id=None, spec={"user": p["user"]},
+            data={"organization": p["organization"], "number": p["number"], "numberAddress": p["numberAddress"]})

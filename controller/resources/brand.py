@@ -1,0 +1,147 @@
+"""Brand: a 10DLC brand registered with the campaign registry through Bird (`tcr-brands`).
+
+Registering costs a fee, so an existing brand with the same EIN and company name is adopted
+rather than registered again. Once approved, Bird will not change a brand's entityType.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from controller.plan import Change, Cost, Refusal
+from controller.resources import fees
+from controller.resources.base import Desired, Outcome, RecordView
+from controller.resources.common import field_diff, find
+from controller.resources.lifecycle import BRAND_FAILED, BRAND_READY, RECHECK_BRAND, status_of
+
+if TYPE_CHECKING:
+    from controller.apply import ApplyIO
+    from controller.planner import Context
+    from specs import SpecSet
+
+KIND = "Brand"
+IMMUTABLE_WHEN_APPROVED = ("entityType",)
+
+
+def expand(specs: SpecSet) -> list[Desired]:
+    out = []
+    for doc in specs.of_kind(KIND):
+        ws = specs.get("Workspace", doc.spec.workspace)
+        body = doc.spec.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"workspace", "vetting"})
+        out.append(
+            Desired(
+                address=doc.address,
+                kind=KIND,
+                organization=ws.spec.organization if ws else "",
+                fields=body,
+                context={"workspaceId": str(ws.spec.birdWorkspaceId) if ws else ""},
+                depends_on=(f"Workspace/{doc.spec.workspace}",),
+            )
+        )
+    return out
+
+
+def observed_brand(d: Desired, ctx: Context) -> tuple[dict[str, Any] | None, bool]:
+    """(the Bird brand, whether it is already managed by senderctl)."""
+    brands = ctx.world.brands.get(d.context["workspaceId"], [])
+    record = ctx.world.records.get(d.address)
+    if record and record.bird_id:
+        found = find(brands, id=record.bird_id)
+        if found:
+            return found, True
+    return find(brands, ein=d.fields.get("ein"), companyName=d.fields.get("companyName")), False
+
+
+def rejection_text(brand: dict[str, Any]) -> str:
+    rejection = brand.get("rejection") or {}
+    if isinstance(rejection, dict) and (rejection.get("code") or rejection.get("description")):
+        return f"{rejection.get('code', '')}: {rejection.get('description', '')}".strip(": ")
+    return str(brand.get("rejectionReason") or "no reason given")
+
+
+def readiness(name: str, brand: dict[str, Any]) -> tuple[str, str]:
+    status = status_of(brand)
+    if status in BRAND_READY:
+        return "Ready", ""
+    if status in BRAND_FAILED:
+        return "Failed", f"brand {name} was {status} by the campaign registry ({rejection_text(brand)})"
+    return "Waiting", f"brand {name} is {status or 'not yet reviewed'}"
+
+
+def compare(d: Desired, ctx: Context) -> Outcome:
+    ws = d.context["workspaceId"]
+    if f"workspace {ws}" in ctx.world.unreachable:
+        return Outcome("Waiting", f"workspace {ws} cannot be read on Bird")
+    brand, managed = observed_brand(d, ctx)
+    record = ctx.world.records.get(d.address)
+    if brand is None:
+        drift = record is not None and record.bird_id is not None
+        reason = "brand was removed on Bird outside senderctl" if drift else "not registered on Bird"
+        change = Change(
+            d.address, "create", reason, None, d.fields,
+            cost=Cost(one_time=fees.BRAND_REGISTRATION), drift=drift,
+            payload={"workspaceId": ws, "body": d.fields},
+        )
+        return Outcome("Waiting", f"brand {d.name} is not registered yet", changes=(change,), recheck_after=RECHECK_BRAND)
+
+    status, reason = readiness(d.name, brand)
+    facts = {"birdId": brand["id"], "status": status_of(brand), "workspaceId": ws}
+    changes: list[Change] = []
+    refusals: list[Refusal] = []
+    if not managed:
+        changes.append(
+            Change(d.address, "adopt", "a brand with the same EIN and company name exists on Bird", None,
+                   d.fields, payload={"workspaceId": ws, "brandId": brand["id"], "body": d.fields})
+        )
+    approved = status_of(brand) in BRAND_READY
+    diff = field_diff(d.fields, brand, IMMUTABLE_WHEN_APPROVED if approved else ())
+    frozen = [f for f in diff if f.immutable]
+    if frozen:
+        refusals.append(Refusal(d.address, f"{', '.join(f.path for f in frozen)} cannot change once the brand is "
+                                "approved on Bird; register a new Brand under another name instead"))
+    editable = tuple(f for f in diff if not f.immutable)
+    if editable and managed:
+        drift = record is not None and record.spec == d.fields
+        changes.append(
+            Change(
+                d.address, "update",
+                "changed on Bird outside senderctl" if drift else "spec differs from Bird",
+                {f.path: f.before for f in editable}, {f.path: f.after for f in editable},
+                fields=diff, drift=drift,
+                payload={"workspaceId": ws, "brandId": brand["id"], "spec": d.fields,
+                         "body": {f.path: f.after for f in editable}},
+            )
+        )
+    return Outcome(status, reason, changes=tuple(changes), refusals=tuple(refusals),
+                   recheck_after=RECHECK_BRAND, facts=facts)
+
+
+def removal(record: RecordView, ctx: Context) -> Outcome:
+    # A registered brand is never deleted to satisfy a diff: it cost a fee and campaigns hang off it.
+    return Outcome("Ready")
+
+
+async def change(c: Change, io: ApplyIO) -> None:
+    from controller.bird.models import BrandCreate
+
+    p = c.payload
+    ws = p["workspaceId"]
+    if c.action == "create":
+
+        async def probe() -> Any:
+            async for brand in io.client.list_brands(ws):
+                if brand.ein == p["body"].get("ein") and brand.companyName == p["body"].get("companyName"):
+                    return brand
+            return None
+
+        brand = await io.journaled(
+            c, request=p["body"],
+            call=lambda: io.client.create_brand(ws, BrandCreate.model_validate(p["body"])),
+            probe=probe,
+        )
+        io.save(c.address, KIND, bird_id=brand.id, spec=p["body"], data={"workspaceId": ws})
+    elif c.action == "update":
+        await io.journaled(c, request=p["body"], call=lambda: io.client.update_brand(ws, p["brandId"], p["body"]))
+        io.save(c.address, KIND, bird_id=p["brandId"], spec=p["spec"], data={"workspaceId": ws})
+    elif c.action == "adopt":
+        io.save(c.address, KIND, bird_id=p["brandId"], spec=p["body"], data={"workspaceId": ws})

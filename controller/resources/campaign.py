@@ -1,0 +1,146 @@
+"""Campaign: a 10DLC use case under an approved brand (`tcr-brands/{brandId}/campaigns`).
+
+Only an approved brand can register a campaign; approval then takes one to two weeks. Bird lets a
+campaign be resubmitted only after a rejection, so a changed spec for a submitted campaign is
+refused with an explanation rather than silently replaced (a new campaign is a new fee).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from controller.plan import Change, Cost, Refusal
+from controller.resources import fees
+from controller.resources.base import Desired, Outcome, RecordView
+from controller.resources.common import field_diff, find
+from controller.resources.lifecycle import (
+    BRAND_READY,
+    CAMPAIGN_FAILED,
+    CAMPAIGN_READY,
+    RECHECK_BRAND,
+    RECHECK_CAMPAIGN,
+    RESELLER_READY,
+    status_of,
+)
+
+if TYPE_CHECKING:
+    from controller.apply import ApplyIO
+    from controller.planner import Context
+    from specs import SpecSet
+
+KIND = "Campaign"
+
+
+def expand(specs: SpecSet) -> list[Desired]:
+    out = []
+    for doc in specs.of_kind(KIND):
+        brand = specs.get("Brand", doc.spec.brand)
+        ws = specs.get("Workspace", brand.spec.workspace) if brand else None
+        body = doc.spec.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"brand", "reseller"})
+        if doc.spec.reseller:
+            body["resellerId"] = str(doc.spec.reseller)
+        out.append(
+            Desired(
+                address=doc.address,
+                kind=KIND,
+                organization=ws.spec.organization if ws else "",
+                fields=body,
+                context={"workspaceId": str(ws.spec.birdWorkspaceId) if ws else "", "brand": f"Brand/{doc.spec.brand}"},
+                depends_on=(f"Brand/{doc.spec.brand}",),
+            )
+        )
+    return out
+
+
+def readiness(name: str, campaign: dict[str, Any]) -> tuple[str, str]:
+    status = status_of(campaign)
+    if status in CAMPAIGN_READY:
+        return "Ready", ""
+    if status in CAMPAIGN_FAILED:
+        return "Failed", f"campaign {name} was {status} by the campaign registry"
+    return "Waiting", f"campaign {name} awaiting carrier approval ({status or 'PENDING'})"
+
+
+def compare(d: Desired, ctx: Context) -> Outcome:
+    brand = ctx.outcome(d.context["brand"])
+    brand_id = brand.facts.get("birdId") if brand else None
+    ws = d.context["workspaceId"]
+    record = ctx.world.records.get(d.address)
+    campaigns = ctx.world.campaigns.get((ws, brand_id), []) if brand_id else []
+    found = find(campaigns, id=record.bird_id) if record and record.bird_id else None
+    managed = found is not None
+    found = found or find(campaigns, name=d.fields.get("name"))
+
+    if found is None:
+        if not brand_id:
+            return Outcome("Waiting", f"{d.context['brand']} is not registered yet", recheck_after=RECHECK_BRAND)
+        brand_status = brand.facts.get("status", "") if brand else ""
+        if brand_status not in BRAND_READY:  # Bird registers campaigns only under approved brands
+            return Outcome("Waiting", f"brand {d.context['brand'].split('/')[1]} is {brand_status or 'PENDING'}",
+                           recheck_after=RECHECK_BRAND)
+        reseller_problem = check_reseller(d, ctx)
+        if reseller_problem:
+            return Outcome("Waiting", reseller_problem, recheck_after=RECHECK_CAMPAIGN)
+        drift = record is not None and record.bird_id is not None
+        change = Change(
+            d.address, "create",
+            "campaign was removed on Bird outside senderctl" if drift else "not registered on Bird",
+            None, d.fields, cost=Cost(one_time=fees.campaign_one_time()), drift=drift,
+            payload={"workspaceId": ws, "brandId": brand_id, "body": d.fields},
+        )
+        return Outcome("Waiting", f"campaign {d.name} is not registered yet", changes=(change,),
+                       recheck_after=RECHECK_CAMPAIGN)
+
+    status, reason = readiness(d.name, found)
+    facts = {"birdId": found["id"], "status": status_of(found), "brandId": brand_id}
+    changes: list[Change] = []
+    if not managed:
+        changes.append(Change(d.address, "adopt", "a campaign with this name exists under the brand on Bird", None,
+                              d.fields, payload={"workspaceId": ws, "brandId": brand_id, "campaignId": found["id"],
+                                                 "body": d.fields}))
+    diff = field_diff(d.fields, found, immutable=d.fields.keys())
+    refusals = ()
+    if diff:
+        refusals = (Refusal(d.address, f"{', '.join(f.path for f in diff)} differ from the submitted campaign; Bird "
+                            "resubmits a campaign only after a rejection: register a new Campaign under another "
+                            "name, or restore the spec"),)
+    return Outcome(status, reason, changes=tuple(changes), refusals=refusals, recheck_after=RECHECK_CAMPAIGN,
+                   facts=facts)
+
+
+def check_reseller(d: Desired, ctx: Context) -> str | None:
+    reseller_id = d.fields.get("resellerId")
+    if not reseller_id:
+        return None
+    reseller = find(ctx.world.resellers.get(d.context["workspaceId"], []), id=reseller_id)
+    if reseller is None:
+        return f"reseller {reseller_id} is not listed in the workspace"
+    if status_of(reseller) not in RESELLER_READY:
+        return f"reseller {reseller_id} is {status_of(reseller) or 'not active'}; Bird needs it ACTIVE"
+    return None
+
+
+def removal(record: RecordView, ctx: Context) -> Outcome:
+    return Outcome("Ready")  # forget: deleting a campaign would strand the numbers linked to it
+
+
+async def change(c: Change, io: ApplyIO) -> None:
+    from controller.bird.models import CampaignCreate
+
+    p = c.payload
+    if c.action == "create":
+
+        async def probe() -> Any:
+            async for campaign in io.client.list_campaigns(p["workspaceId"], p["brandId"]):
+                if campaign.name == p["body"].get("name"):
+                    return campaign
+            return None
+
+        campaign = await io.journaled(
+            c, request={"brandId": p["brandId"], **p["body"]},
+            call=lambda: io.client.create_campaign(p["workspaceId"], p["brandId"], CampaignCreate.model_validate(p["body"])),
+            probe=probe,
+        )
+        io.save(c.address, KIND, bird_id=campaign.id, spec=p["body"], data={"brandId": p["brandId"]})
+    elif c.action == "adopt":
+        io.save(c.address, KIND, bird_id=p["campaignId"], spec=p["body"], data={"brandId": p["brandId"]})

@@ -1,0 +1,214 @@
+"""Channel: the SMS channel connector linking a number to its campaign (`connectors`,
+template `sms-messagebird:1`, arguments phoneNumberId / useCaseId / channelMessageType).
+
+A channel needs an approved campaign and an owned number; it can send to the US once carriers
+acknowledge the number↔campaign link (channel status `active`, `useCaseStatus` ok).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from controller.plan import Change
+from controller.resources.base import Desired, Outcome, RecordView
+from controller.resources.common import find
+from controller.resources.lifecycle import (
+    CAMPAIGN_READY,
+    CHANNEL_ACTIVE,
+    RECHECK_CAMPAIGN,
+    RECHECK_CARRIERS,
+    RECHECK_DEPENDENCY,
+    USE_CASE_OK,
+)
+from controller.resources.phone_number import KINDS as NUMBER_KINDS
+from controller.resources.phone_number import member_names, orphaned
+
+if TYPE_CHECKING:
+    from controller.apply import ApplyIO
+    from controller.planner import Context
+    from specs import SpecSet
+
+KIND = "Channel"
+TEMPLATE = "sms-messagebird:1"
+DEFAULT_MESSAGE_TYPE = "transactional"
+
+
+def expand(specs: SpecSet) -> list[Desired]:
+    out = []
+    for kind in NUMBER_KINDS:
+        for doc in specs.of_kind(kind):
+            if not doc.spec.campaign:
+                continue
+            ws = specs.get("Workspace", doc.spec.workspace)
+            message_type = getattr(doc.spec, "channelMessageType", None) or DEFAULT_MESSAGE_TYPE
+            for name in member_names(doc):
+                out.append(
+                    Desired(
+                        address=f"{KIND}/{name}",
+                        kind=KIND,
+                        organization=ws.spec.organization if ws else "",
+                        fields={"campaign": doc.spec.campaign, "channelMessageType": message_type},
+                        context={
+                            "workspaceId": str(ws.spec.birdWorkspaceId) if ws else "",
+                            "number": f"{kind}/{name}",
+                            "campaign": f"Campaign/{doc.spec.campaign}",
+                            "name": getattr(doc.spec, "channelName", None) or f"SMS {name}",
+                        },
+                        depends_on=(f"{kind}/{name}", f"Campaign/{doc.spec.campaign}"),
+                    )
+                )
+    return out
+
+
+def arguments(connector: dict[str, Any]) -> dict[str, Any]:
+    return connector.get("arguments") or {}
+
+
+def channel_id(connector: dict[str, Any]) -> str | None:
+    return (connector.get("channel") or {}).get("channelId")
+
+
+def carriers_acknowledged(connector: dict[str, Any]) -> bool:
+    channel = connector.get("channel") or {}
+    status = str(channel.get("status") or connector.get("channelStatus") or "").lower()
+    use_case = connector.get("useCaseStatus") or channel.get("useCaseStatus")
+    if isinstance(use_case, dict):
+        use_case = use_case.get("status")
+    return status == CHANNEL_ACTIVE and (use_case is None or str(use_case).lower() == USE_CASE_OK)
+
+
+def compare(d: Desired, ctx: Context) -> Outcome:
+    number = ctx.outcome(d.context["number"])
+    number_id = number.facts.get("birdId") if number else None
+    number_str = number.facts.get("number") if number else None
+    if not number_id:
+        return Outcome("Waiting", f"{d.context['number']} is not bought yet", recheck_after=RECHECK_DEPENDENCY)
+    ws = d.context["workspaceId"]
+    connectors = ctx.world.connectors.get(ws, [])
+    record = ctx.world.records.get(d.address)
+    found = next((c for c in connectors if arguments(c).get("phoneNumberId") == number_id), None)
+    campaign = ctx.outcome(d.context["campaign"])
+    campaign_id = campaign.facts.get("birdId") if campaign else None
+    campaign_ready = bool(campaign and campaign.facts.get("status") in CAMPAIGN_READY)
+
+    if found is None:
+        if not campaign_ready:
+            name = d.context["campaign"].split("/", 1)[1]
+            return Outcome("Waiting", f"campaign {name} is not approved yet", recheck_after=RECHECK_CAMPAIGN)
+        drift = record is not None and record.bird_id is not None
+        change = Change(
+            d.address, "create",
+            "connector was removed on Bird outside senderctl" if drift else f"no SMS channel for {number_str} yet",
+            None, {**d.fields, "number": number_str}, drift=drift,
+            payload=create_payload(d, number_id, number_str, campaign_id),
+        )
+        return Outcome("Waiting", f"channel for {number_str} is not installed yet", changes=(change,),
+                       recheck_after=RECHECK_CARRIERS)
+
+    facts = {"birdId": found.get("id"), "channelId": channel_id(found), "number": number_str}
+    changes: list[Change] = []
+    linked_campaign = arguments(found).get("useCaseId")
+    if campaign_ready and campaign_id and linked_campaign != campaign_id:
+        changes.append(Change(
+            d.address, "replace", f"{number_str} is linked to another campaign on Bird; relinking it",
+            {"useCaseId": linked_campaign}, {"useCaseId": campaign_id},
+            payload={**create_payload(d, number_id, number_str, campaign_id), "connectorId": found.get("id")},
+        ))
+    elif record is None or record.bird_id != found.get("id"):
+        changes.append(Change(
+            d.address, "adopt", f"an SMS connector for {number_str} exists on Bird", None,
+            {**d.fields, "number": number_str},
+            payload={**create_payload(d, number_id, number_str, campaign_id), "connectorId": found.get("id"),
+                     "channelId": channel_id(found)},
+        ))
+    if carriers_acknowledged(found):
+        return Outcome("Ready", changes=tuple(changes), facts=facts)
+    return Outcome("Waiting", f"carriers have not acknowledged {number_str} for the campaign yet",
+                   changes=tuple(changes), recheck_after=RECHECK_CARRIERS, facts=facts)
+
+
+def create_payload(d: Desired, number_id: str, number: str | None, campaign_id: str | None) -> dict[str, Any]:
+    return {
+        "workspaceId": d.context["workspaceId"],
+        "name": d.context["name"],
+        "number": number,
+        "numberAddress": d.context["number"],
+        "numberId": number_id,
+        "campaignId": campaign_id,
+        "channelMessageType": d.fields["channelMessageType"],
+        "spec": d.fields,
+    }
+
+
+def removal(record: RecordView, ctx: Context) -> Outcome:
+    if orphaned(record.data.get("numberAddress", ""), ctx):
+        return Outcome("Ready")  # touch nothing
+    connectors = ctx.world.connectors.get(record.data.get("workspaceId", ""), [])
+    if not find(connectors, id=record.bird_id):
+        return Outcome("Ready")
+    change = Change(
+        record.address, "delete", "the spec no longer links this number to a campaign",
+        {"number": record.data.get("number"), "connectorId": record.bird_id}, None,
+        payload={"workspaceId": record.data.get("workspaceId"), "connectorId": record.bird_id},
+    )
+    return Outcome("Ready", changes=(change,))
+
+
+async def change(c: Change, io: ApplyIO) -> None:
+    p = c.payload
+    if c.action == "delete":
+        await io.journaled(c, request={"connectorId": p["connectorId"]},
+                           call=lambda: io.client.delete_connector(p["workspaceId"], p["connectorId"]))
+        io.forget(c.address)
+        return
+    if c.action == "adopt":
+        save(c, io, p["connectorId"], p.get("channelId"))
+        return
+    if c.action == "replace":
+        await io.journaled(c, request={"delete": p["connectorId"]},
+                           call=lambda: io.client.delete_connector(p["workspaceId"], p["connectorId"]),
+                           key_suffix="delete")
+    connector = await create(c, io)
+    save(c, io, connector.id, connector_channel_id(connector))
+
+
+async def create(c: Change, io: ApplyIO) -> Any:
+    from controller.bird.models import ConnectorCreate
+
+    p = c.payload
+    body = {
+        "connectorTemplateRef": TEMPLATE,
+        "name": p["name"],
+        "arguments": {
+            "phoneNumberId": p["numberId"],
+            "useCaseId": p["campaignId"],
+            "channelMessageType": p["channelMessageType"],
+        },
+        "channelConversationalStatusEnabled": True,
+    }
+
+    async def probe() -> Any:
+        async for connector in io.client.list_connectors(p["workspaceId"]):
+            if (connector.arguments or {}).get("phoneNumberId") == p["numberId"]:
+                return connector
+        return None
+
+    return await io.journaled(
+        c, request=body,
+        call=lambda: io.client.create_connector(p["workspaceId"], ConnectorCreate.model_validate(body)),
+        probe=probe,
+    )
+
+
+def connector_channel_id(connector: Any) -> str | None:
+    channel = getattr(connector, "channel", None)
+    if channel is None:
+        return None
+    return getattr(channel, "channelId", None) or (channel.get("channelId") if isinstance(channel, dict) else None)
+
+
+def save(c: Change, io: ApplyIO, connector_id: str, chan_id: str | None) -> None:
+    p = c.payload
+    io.save(c.address, KIND, bird_id=connector_id, spec=p["spec"],
+            data={"number": p["number"], "numberAddress": p["numberAddress"],
+                  "workspaceId": p["workspaceId"], "channelId": chan_id, "campaignId": p["campaignId"]})

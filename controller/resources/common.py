@@ -1,0 +1,65 @@
+"""Small pure helpers shared by the kind modules."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from controller.plan import FieldChange
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def spec_hash(fields: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(fields).encode()).hexdigest()[:16]
+
+
+def idempotency_key(address: str, action: str, request: Mapping[str, Any]) -> str:
+    """Deterministic per (address, action, request): a retried run reuses the same key."""
+    return hashlib.sha256(canonical([address, action, request]).encode()).hexdigest()[:32]
+
+
+def field_diff(
+    desired: Mapping[str, Any], observed: Mapping[str, Any] | None, immutable: Iterable[str] = ()
+) -> tuple[FieldChange, ...]:
+    """Fields whose desired value differs from what Bird holds. Only desired keys are compared:
+    Bird adds fields of its own (ids, statuses, timestamps) that the specs do not manage."""
+    observed = observed or {}
+    frozen = set(immutable)
+    out = []
+    for key in sorted(desired):
+        want, have = desired[key], observed.get(key)
+        if normalise(want) != normalise(have):
+            out.append(FieldChange(key, have, want, key in frozen))
+    return tuple(out)
+
+
+def normalise(value: Any) -> Any:
+    """Compare as Bird would store: None and empty collections mean "not set"."""
+    if value in (None, "", [], {}):
+        return None
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items() if normalise(v) is not None}
+    return value
+
+
+def find(items: Iterable[dict[str, Any]] | None, **match: Any) -> dict[str, Any] | None:
+    for item in items or ():
+        if all(item.get(k) == v for k, v in match.items()):
+            return item
+    return None
+
+
+def without_none(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def signing_key_digest(address: str, key: str) -> str:
+    """A salted digest that tells whether a signing key changed, without keeping the key."""
+    return hashlib.sha256(f"senderctl-signing-key\0{address}\0{key}".encode()).hexdigest()

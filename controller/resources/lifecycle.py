@@ -1,0 +1,36 @@
+"""Bird's status names, in one place, as the reconciler reads them.
+
+Bird documents brand, vetting and campaign creation as asynchronous ("A Get call may be required
+to retrieve the final result") without listing every status; these sets are the readings
+senderctl relies on, matched case-insensitively.
+"""
+
+from __future__ import annotations
+
+BRAND_READY = frozenset({"APPROVED", "VERIFIED", "VETTED_VERIFIED", "ACTIVE"})
+BRAND_FAILED = frozenset({"REJECTED", "FAILED", "UNVERIFIED", "SUSPENDED"})
+VETTING_READY = frozenset({"ACTIVE", "APPROVED", "COMPLETED", "VETTED"})
+VETTING_FAILED = frozenset({"REJECTED", "FAILED", "EXPIRED"})
+CAMPAIGN_READY = frozenset({"APPROVED", "ACTIVE"})
+CAMPAIGN_FAILED = frozenset({"REJECTED", "FAILED", "SUSPENDED", "EXPIRED", "DEACTIVATED"})
+RESELLER_READY = frozenset({"ACTIVE"})
+CHANNEL_ACTIVE = "active"
+USE_CASE_OK = "ok"
+
+# How soon a waiting resource is worth re-checking (seconds): brand approval takes minutes to
+# hours, campaign approval one to two weeks, carrier acknowledgement 15 minutes to hours.
+RECHECK_BRAND = 5 * 60
+RECHECK_VETTING = 5 * 60
+RECHECK_CAMPAIGN = 60 * 60
+RECHECK_CARRIERS = 5 * 60
+RECHECK_DEPENDENCY = 60
+
+
+def status_of(obj: dict | None) -> str:
+    if not obj:
+        return ""
+    return str(obj.get("status") or "").upper()
+
+
+def is_in(status: str, names: frozenset[str]) -> bool:
+    return status.upper() in names

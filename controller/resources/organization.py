@@ -1,0 +1,106 @@
+"""Organization: the tenant configuration senderctl keeps in its own records (seed 000).
+
+Nothing is written to Bird: the Bird organization exists already. The desired fields are the
+multi-number settings; `tenDlcActive` is derived from Bird (an approved brand and campaign in one
+of the organization's workspaces), because seed 000 makes it the prerequisite for extra numbers.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from controller.plan import Change
+from controller.resources.base import Desired, Outcome, RecordView
+from controller.resources.common import field_diff
+from controller.resources.lifecycle import BRAND_READY, CAMPAIGN_READY, status_of
+
+if TYPE_CHECKING:
+    from controller.apply import ApplyIO
+    from controller.planner import Context
+    from specs import SpecSet
+
+KIND = "Organization"
+
+
+def expand(specs: SpecSet) -> list[Desired]:
+    out = []
+    for doc in specs.of_kind(KIND):
+        multi = doc.spec.multiSmsNumbers
+        workspaces = [w.spec.birdWorkspaceId for w in specs.of_kind("Workspace") if w.spec.organization == doc.metadata.name]
+        out.append(
+            Desired(
+                address=doc.address,
+                kind=KIND,
+                organization=doc.metadata.name,
+                fields={
+                    "birdOrganizationId": str(doc.spec.birdOrganizationId),
+                    "enabled": bool(multi.enabled),
+                    "limit": int(multi.limit),
+                    "weeklyPrice": str(Decimal(str(multi.weeklyPrice))),
+                    "currency": getattr(multi, "currency", "USD") or "USD",
+                },
+                context={"workspaceIds": sorted(str(w) for w in workspaces)},
+            )
+        )
+    return out
+
+
+def ten_dlc_active(workspace_ids: list[str], ctx: Context) -> bool:
+    """An approved brand with an approved campaign in any of the organization's workspaces."""
+    for ws in workspace_ids:
+        for brand in ctx.world.brands.get(ws, ()):
+            if status_of(brand) not in BRAND_READY:
+                continue
+            campaigns = ctx.world.campaigns.get((ws, str(brand.get("id"))), ())
+            if any(status_of(c) in CAMPAIGN_READY for c in campaigns):
+                return True
+    return False
+
+
+def compare(d: Desired, ctx: Context) -> Outcome:
+    want: dict[str, Any] = {**d.fields, "tenDlcActive": ten_dlc_active(d.context["workspaceIds"], ctx)}
+    have = ctx.world.tenant.orgs.get(d.organization)
+    facts = {"tenDlcActive": want["tenDlcActive"], "enabled": want["enabled"], "limit": want["limit"]}
+    if have is None:
+        change = Change(d.address, "create", "tenant configuration not recorded yet", None, want, payload=want)
+        return Outcome("Ready", changes=(change,), facts=facts)
+    current = {
+        "birdOrganizationId": have.bird_organization_id,
+        "enabled": have.enabled,
+        "limit": have.limit,
+        "weeklyPrice": str(have.weekly_price),
+        "currency": have.currency,
+        "tenDlcActive": have.ten_dlc_active,
+    }
+    diff = field_diff(want, current)
+    if not diff:
+        return Outcome("Ready", facts=facts)
+    reason = "tenant configuration differs from the spec"
+    if [f.path for f in diff] == ["tenDlcActive"]:
+        reason = "10DLC (brand and campaign approval) changed on Bird"
+    change = Change(d.address, "update", reason, current, want, fields=diff, payload=want)
+    return Outcome("Ready", changes=(change,), facts=facts)
+
+
+def removal(record: RecordView, ctx: Context) -> Outcome:
+    # Tenant configuration outlives its spec: usage history and billing depend on it.
+    return Outcome("Ready")
+
+
+async def change(c: Change, io: ApplyIO) -> None:
+    from controller import tenant
+
+    org = c.address.split("/", 1)[1]
+    p = c.payload
+    io.tenant_call(
+        tenant.sync_org_config,
+        org,
+        bird_organization_id=p["birdOrganizationId"],
+        enabled=p["enabled"],
+        limit=p["limit"],
+        weekly_price=Decimal(p["weeklyPrice"]),
+        currency=p["currency"],
+    )
+    io.tenant_call(tenant.set_ten_dlc_active, org, p["tenDlcActive"])
+    io.save(c.address, KIND, bird_id=p["birdOrganizationId"], spec=p, data={"organization": org})

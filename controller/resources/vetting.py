@@ -1,0 +1,100 @@
+"""Vetting: optional external vetting of a brand (`tcr-brands/{brandId}/vettings`), a paid request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from controller.plan import Change, Cost
+from controller.resources import fees
+from controller.resources.base import Desired, Outcome, RecordView
+from controller.resources.common import find
+from controller.resources.lifecycle import RECHECK_VETTING, VETTING_FAILED, VETTING_READY, status_of
+
+if TYPE_CHECKING:
+    from controller.apply import ApplyIO
+    from controller.planner import Context
+    from specs import SpecSet
+
+KIND = "Vetting"
+
+
+def expand(specs: SpecSet) -> list[Desired]:
+    out = []
+    for doc in specs.of_kind("Brand"):
+        vetting = doc.spec.vetting
+        if vetting is None:
+            continue
+        ws = specs.get("Workspace", doc.spec.workspace)
+        out.append(
+            Desired(
+                address=f"{KIND}/{doc.metadata.name}",
+                kind=KIND,
+                organization=ws.spec.organization if ws else "",
+                fields=vetting.model_dump(mode="json", by_alias=True, exclude_none=True),
+                context={"workspaceId": str(ws.spec.birdWorkspaceId) if ws else "", "brand": doc.address},
+                depends_on=(doc.address,),
+            )
+        )
+    return out
+
+
+def vetting_class(v: dict[str, Any]) -> Any:
+    return v.get("class") or v.get("vettingClass")
+
+
+def compare(d: Desired, ctx: Context) -> Outcome:
+    brand = ctx.outcome(d.context["brand"])
+    brand_id = brand.facts.get("birdId") if brand else None
+    if not brand_id:
+        return Outcome("Waiting", f"{d.context['brand']} is not registered yet", recheck_after=RECHECK_VETTING)
+    ws = d.context["workspaceId"]
+    vettings = ctx.world.vettings.get((ws, brand_id), [])
+    record = ctx.world.records.get(d.address)
+    found = find(vettings, id=record.bird_id) if record and record.bird_id else None
+    found = found or next(
+        (v for v in vettings if vetting_class(v) == d.fields.get("class")
+         and v.get("vettingProviderId") == d.fields.get("vettingProviderId")),
+        None,
+    )
+    if found is None:
+        change = Change(d.address, "create", "brand not vetted yet", None, d.fields,
+                        cost=Cost(one_time=fees.BRAND_VETTING),
+                        payload={"workspaceId": ws, "brandId": brand_id, "body": d.fields})
+        return Outcome("Waiting", "vetting not requested yet", changes=(change,), recheck_after=RECHECK_VETTING)
+    changes: tuple[Change, ...] = ()
+    if record is None or record.bird_id != found.get("id"):
+        changes = (Change(d.address, "adopt", "a vetting of this class and provider exists on Bird", None, d.fields,
+                          payload={"workspaceId": ws, "brandId": brand_id, "vettingId": found.get("id"),
+                                   "body": d.fields}),)
+    status = status_of(found)
+    if status in VETTING_READY:
+        return Outcome("Ready", changes=changes, facts={"birdId": found.get("id")})
+    if status in VETTING_FAILED:
+        return Outcome("Failed", f"vetting of {d.context['brand']} is {status}", changes=changes)
+    return Outcome("Waiting", f"vetting of {d.context['brand']} is {status or 'PENDING'}", changes=changes,
+                   recheck_after=RECHECK_VETTING)
+
+
+def removal(record: RecordView, ctx: Context) -> Outcome:
+    return Outcome("Ready")  # a vetting cannot be undone; forget it
+
+
+async def change(c: Change, io: ApplyIO) -> None:
+    from controller.bird.models import VettingCreate
+
+    p = c.payload
+    if c.action == "create":
+
+        async def probe() -> Any:
+            async for v in io.client.list_vettings(p["workspaceId"], p["brandId"]):
+                return v
+            return None
+
+        vetting = await io.journaled(
+            c, request={"brandId": p["brandId"], **p["body"]},
+            call=lambda: io.client.create_vetting(p["workspaceId"], p["brandId"], VettingCreate.model_validate(p["body"])),
+            probe=probe,
+        )
+        io.save(c.address, KIND, bird_id=vetting.id, spec=p["body"], data={"brandId": p["brandId"]})
+    elif c.action == "adopt":
+        io.save(c.address, KIND, bird_id=p["vettingId"], spec=p["body"], data={"brandId": p["brandId"]})

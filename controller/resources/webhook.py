@@ -1,0 +1,166 @@
+"""WebhookSubscription: Bird delivers events to a URL (`organizations/{org}/workspaces/{ws}/
+webhook-subscriptions`), signed with a key the specs reference but never contain.
+
+Bird does not return the signing key, so senderctl remembers a salted digest of the key it last
+sent and updates the subscription when the referenced secret changes. Filters may name a
+PhoneNumber: the subscription waits until that number's channel has an id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from controller.plan import Change, FieldChange
+from controller.resources.base import Desired, Outcome, RecordView
+from controller.resources.common import field_diff, find, normalise, signing_key_digest
+from controller.resources.lifecycle import RECHECK_DEPENDENCY
+
+if TYPE_CHECKING:
+    from controller.apply import ApplyIO
+    from controller.planner import Context
+    from specs import SpecSet
+
+KIND = "WebhookSubscription"
+SENSITIVE = "(sensitive value)"
+# Changing what a subscription listens to is a new subscription on Bird.
+REPLACE_ON = ("service", "event")
+
+
+def expand(specs: SpecSet) -> list[Desired]:
+    out = []
+    for doc in specs.of_kind(KIND):
+        ws = specs.get("Workspace", doc.spec.workspace)
+        org = specs.get("Organization", ws.spec.organization) if ws else None
+        filters = [f.model_dump(mode="json", exclude_none=True) for f in (doc.spec.eventFilters or [])]
+        out.append(
+            Desired(
+                address=doc.address,
+                kind=KIND,
+                organization=ws.spec.organization if ws else "",
+                fields={"service": doc.spec.service, "event": doc.spec.event, "url": str(doc.spec.url)},
+                context={
+                    "workspaceId": str(ws.spec.birdWorkspaceId) if ws else "",
+                    "organizationId": str(org.spec.birdOrganizationId) if org else "",
+                    "filters": filters,
+                    "signingKey": doc.spec.signingKey.model_dump(mode="json", exclude_none=True, by_alias=True),
+                    "specDir": str(doc.source.path.rsplit("/", 1)[0]) if "/" in str(doc.source.path) else ".",
+                },
+                depends_on=tuple(f"Channel/{f['phoneNumber']}" for f in filters if f.get("phoneNumber")),
+            )
+        )
+    return out
+
+
+def resolve_filters(d: Desired, ctx: Context) -> tuple[list[dict[str, str]] | None, str]:
+    out = []
+    for f in d.context["filters"]:
+        if f.get("phoneNumber"):
+            channel = ctx.outcome(f"Channel/{f['phoneNumber']}")
+            channel_id = channel.facts.get("channelId") if channel else None
+            if not channel_id:
+                return None, f"the SMS channel of {f['phoneNumber']} has no id yet"
+            out.append({"key": f["key"], "value": channel_id})
+        else:
+            out.append({"key": f["key"], "value": f.get("value", "")})
+    return sorted(out, key=lambda f: (f["key"], f["value"])), ""
+
+
+def comparable(sub: dict[str, Any]) -> dict[str, Any]:
+    filters = sorted(
+        ({"key": f.get("key"), "value": f.get("value")} for f in sub.get("eventFilters") or []),
+        key=lambda f: (str(f["key"]), str(f["value"])),
+    )
+    return {"service": sub.get("service"), "event": sub.get("event"), "url": sub.get("url"), "eventFilters": filters}
+
+
+def compare(d: Desired, ctx: Context) -> Outcome:
+    secret_problem = d.context.get("secretError")
+    if secret_problem:
+        return Outcome("Failed", f"signingKey: {secret_problem}")
+    filters, waiting = resolve_filters(d, ctx)
+    if filters is None:
+        return Outcome("Waiting", waiting, recheck_after=RECHECK_DEPENDENCY)
+    want = {**d.fields, "eventFilters": filters}
+    scope = (d.context["organizationId"], d.context["workspaceId"])
+    subs = ctx.world.subscriptions.get(scope, [])
+    record = ctx.world.records.get(d.address)
+    found = find(subs, id=record.bird_id) if record and record.bird_id else None
+    managed = found is not None
+    if found is None:
+        found = next((s for s in subs if normalise(comparable(s)) == normalise(want)), None)
+    payload = {"organizationId": scope[0], "workspaceId": scope[1], "body": want, "spec": want,
+               "signingKey": d.context["signingKey"], "specDir": d.context["specDir"]}
+    if found is None:
+        drift = record is not None and record.bird_id is not None
+        reason = "subscription was deleted on Bird outside senderctl" if drift else "not subscribed on Bird"
+        return Outcome("Ready", changes=(Change(d.address, "create", reason, None, want, drift=drift, payload=payload),))
+    if not managed:
+        return Outcome("Ready", changes=(Change(d.address, "adopt", "an identical subscription exists on Bird", None,
+                                                want, payload={**payload, "subscriptionId": found["id"]}),))
+    have = comparable(found)
+    diff = list(field_diff(want, have))
+    key_changed = record is not None and record.data.get("signingKeyDigest") != d.context.get("signingKeyDigest")
+    if key_changed:
+        diff.append(FieldChange("signingKey", SENSITIVE, SENSITIVE))
+    if not diff:
+        return Outcome("Ready", facts={"birdId": found["id"]})
+    drift = record is not None and record.spec == want and not key_changed
+    reason = "changed on Bird outside senderctl" if drift else "spec differs from Bird"
+    action = "replace" if any(f.path in REPLACE_ON for f in diff) else "update"
+    changes = (Change(d.address, action, reason, have, want, fields=tuple(diff), drift=drift,
+                      payload={**payload, "subscriptionId": found["id"]}),)
+    return Outcome("Ready", changes=changes, facts={"birdId": found["id"]})
+
+
+def removal(record: RecordView, ctx: Context) -> Outcome:
+    scope = (record.data.get("organizationId", ""), record.data.get("workspaceId", ""))
+    if not find(ctx.world.subscriptions.get(scope, []), id=record.bird_id):
+        return Outcome("Ready")
+    change = Change(record.address, "delete", "removed from the specs", record.spec, None,
+                    payload={"organizationId": scope[0], "workspaceId": scope[1], "subscriptionId": record.bird_id})
+    return Outcome("Ready", changes=(change,))
+
+
+async def change(c: Change, io: ApplyIO) -> None:
+    from controller.bird.models import WebhookSubscriptionCreate
+
+    p = c.payload
+    org, ws = p["organizationId"], p["workspaceId"]
+    if c.action == "delete":
+        await io.journaled(c, request={"subscriptionId": p["subscriptionId"]},
+                           call=lambda: io.client.delete_webhook_subscription(org, ws, p["subscriptionId"]))
+        io.forget(c.address)
+        return
+    key = io.secret(c.address, p["signingKey"], p["specDir"])
+    digest = signing_key_digest(c.address, key)
+    if c.action == "adopt":
+        save(c, io, p["subscriptionId"], digest)
+        return
+    body = {**p["body"], "signingKey": key}
+    if c.action == "update":
+        await io.journaled(c, request=p["body"],
+                           call=lambda: io.client.update_webhook_subscription(org, ws, p["subscriptionId"], body))
+        save(c, io, p["subscriptionId"], digest)
+        return
+    if c.action == "replace":
+        await io.journaled(c, request={"delete": p["subscriptionId"]}, key_suffix="delete",
+                           call=lambda: io.client.delete_webhook_subscription(org, ws, p["subscriptionId"]))
+
+    async def probe() -> Any:
+        async for sub in io.client.list_webhook_subscriptions(org, ws):
+            if normalise(comparable(sub.model_dump(mode="json", by_alias=True))) == normalise(p["body"]):
+                return sub
+        return None
+
+    sub = await io.journaled(
+        c, request=p["body"],  # the journal never holds the key
+        call=lambda: io.client.create_webhook_subscription(org, ws, WebhookSubscriptionCreate.model_validate(body)),
+        probe=probe,
+    )
+    save(c, io, sub.id, digest)
+
+
+def save(c: Change, io: ApplyIO, subscription_id: str, digest: str) -> None:
+    p = c.payload
+    io.save(c.address, KIND, bird_id=subscription_id, spec=p["spec"],
+            data={"organizationId": p["organizationId"], "workspaceId": p["workspaceId"], "signingKeyDigest": digest})
