@@ -61,7 +61,7 @@ def ten_dlc_active(workspace_ids: list[str], ctx: Context) -> bool:
 def compare(d: Desired, ctx: Context) -> Outcome:
     want: dict[str, Any] = {**d.fields, "tenDlcActive": ten_dlc_active(d.context["workspaceIds"], ctx)}
     have = ctx.world.tenant.orgs.get(d.organization)
-    facts = {"tenDlcActive": want["tenDlcActive"], "enabled": want["enabled"], "limit": want["limit"]}
+    facts = {key: want[key] for key in ("tenDlcActive", "enabled", "limit", "weeklyPrice")}
     if have is None:
         change = Change(d.address, "create", "tenant configuration not recorded yet", None, want, payload=want)
         return Outcome("Ready", changes=(change,), facts=facts)
