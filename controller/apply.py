@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +31,18 @@ T = TypeVar("T")
 
 class ApplyError(Exception):
     """One change could not be carried out; the message is for the user."""
+
+
+# Fault injection for the crash-safety tests: a process whose environment names a write
+# ("create:PhoneNumber/" matches by prefix) kills itself with SIGKILL right after Bird accepted
+# that write and before its outcome is recorded — the worst moment to die.
+CRASH_ENV = "SENDERCTL_FAULT_KILL_AFTER_WRITE"
+
+
+def crash_point(write: str) -> None:
+    target = os.environ.get(CRASH_ENV)
+    if target and write.startswith(target):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def utcnow() -> datetime:
@@ -134,6 +148,7 @@ class ApplyIO:
         # Left open until the kind saves its record: finish(record=...) is one transaction, so a
         # crash in between leaves an intent the next run resolves by re-reading Bird.
         self.pending.setdefault(change.address, []).append(op_id)
+        crash_point(f"{action}:{change.address}")
         return result
 
     def begin(self, address: str, action: str, request: dict[str, Any]) -> int:
