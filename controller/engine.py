@@ -152,24 +152,30 @@ async def apply(
     confirm: Callable[[Plan], bool] | None = None,
     on_result: Callable[[ChangeResult], None] | None = None,
     owner: str = "senderctl apply",
+    only: Callable[[Change], bool] | None = None,
+    specs: SpecSet | None = None,
 ) -> ApplyOutcome:
     """Observe, plan, refuse what is unsafe, confirm, execute; then carry on with what the
-    executed changes unblocked (resources the approved plan listed as waiting), round by round."""
-    specs = load(paths)
+    executed changes unblocked (resources the approved plan listed as waiting), round by round.
+
+    `only` limits execution to some changes (the daemon reconciling what a webhook touched);
+    `specs` lets a caller that already holds a loaded SpecSet (the daemon) skip loading."""
+    specs = specs if specs is not None else load(paths)
     store = open_store(settings)
     try:
         with store.apply_lock(owner=f"{owner} pid={os.getpid()} host={socket.gethostname()}",
                               timeout=settings.lock_timeout):
             async with bird_client(settings) as client:
                 return await _apply_locked(specs, client, store, settings, allow_archive=allow_archive, force=force,
-                                           saved=saved, confirm=confirm, on_result=on_result)
+                                           saved=saved, confirm=confirm, on_result=on_result, only=only)
     finally:
         store.close()
 
 
 async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings: Settings, *, allow_archive: bool,
                         force: bool, saved: Plan | None, confirm: Callable[[Plan], bool] | None,
-                        on_result: Callable[[ChangeResult], None] | None) -> ApplyOutcome:
+                        on_result: Callable[[ChangeResult], None] | None,
+                        only: Callable[[Change], bool] | None = None) -> ApplyOutcome:
     io = ApplyIO(client, store, environ=settings.environ)
     current = await compute(specs, client, store, settings.environ)
     if saved is not None and saved.fingerprint != current.plan.fingerprint:
@@ -185,7 +191,11 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
         raise Refused("apply cancelled: the plan was not approved")
 
     follow_up = {w.address for w in first.waiting}
-    allowed: Callable[[Change], bool] | None = None
+
+    def unblocked(c: Change) -> bool:
+        return c.address in follow_up and (only is None or only(c))
+
+    allowed: Callable[[Change], bool] | None = only
     plan_now = first
     while True:
         outcome.rounds += 1
@@ -198,7 +208,8 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
         next_changes = [c for c in current.plan.changes if c.address in follow_up]
         if not next_changes or current.plan.blocked(allow_archive=allow_archive, force=force):
             break
-        plan_now, allowed = current.plan, (lambda c: c.address in follow_up)
+        plan_now = current.plan
+        allowed = unblocked
     outcome.final = current
     record_conditions(store, current.plan)
     return outcome
