@@ -1,0 +1,23 @@
+"""The state database: the only package that speaks SQL (sqlmodel, alembic migrations).
+
+    store = StateStore.open(url)     # creates the SQLite directory, migrates to the latest schema
+    store.records() / save_record() / forget()
+    store.conditions() / set_conditions()
+    store.begin() / finish() / open_operations() / operations()   # the operation journal
+    with store.apply_lock(owner): ...                             # one apply at a time
+"""
+
+from controller.state.errors import DuplicateOperation, LockHolder, StateError, StateLocked
+from controller.state.records import Condition, Operation, ResourceRecord
+from controller.state.store import StateStore
+
+__all__ = [
+    "Condition",
+    "DuplicateOperation",
+    "LockHolder",
+    "Operation",
+    "ResourceRecord",
+    "StateError",
+    "StateLocked",
+    "StateStore",
+]

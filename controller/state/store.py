@@ -1,0 +1,190 @@
+"""StateStore: the engine's bookkeeping (records, conditions, the operation journal, the apply lock)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session
+
+from controller.state import lock
+from controller.state.db import create_state_engine, upgrade
+from controller.state.errors import DuplicateOperation, StateError
+from controller.state.records import Condition, Operation, Outcome, ResourceRecord, utcnow
+from controller.state.sql import upsert
+from controller.state.tables import ConditionRow, OperationRow, ResourceRow
+
+OUTCOMES = ("succeeded", "failed", "abandoned")
+CONDITION_STATUSES = ("Ready", "Waiting", "Failed")
+
+
+class StateStore:
+    """The state database. Open with StateStore.open(url); close() when done."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str) -> StateStore:
+        """Connect (creating a SQLite file's directory) and bring the schema to the latest migration."""
+        engine = create_state_engine(url)
+        try:
+            upgrade(engine, url)
+        except OperationalError as exc:
+            engine.dispose()
+            raise StateError(f"cannot open the state database {redact(url)}: {exc.orig or exc}; check --state "
+                             "or SENDERCTL_STATE and that the database server is running") from None
+        return cls(engine, url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"StateStore({redact(self.url)!r})"
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any exception."""
+        with self.session() as session, session.begin():
+            yield session
+
+    # --- resource records ----------------------------------------------------------------------
+    def records(self) -> dict[str, ResourceRecord]:
+        with self.session() as session:
+            rows = session.execute(select(ResourceRow)).scalars().all()
+            return {row.address: to_record(row) for row in rows}
+
+    def save_record(self, rec: ResourceRecord) -> None:
+        with self.transaction() as session:
+            save_record_in(session, rec)
+
+    def forget(self, address: str) -> None:
+        with self.transaction() as session:
+            session.execute(delete(ResourceRow).where(ResourceRow.address == address))
+            session.execute(delete(ConditionRow).where(ConditionRow.address == address))
+
+    # --- conditions ----------------------------------------------------------------------------
+    def conditions(self) -> dict[str, Condition]:
+        with self.session() as session:
+            rows = session.execute(select(ConditionRow)).scalars().all()
+            return {r.address: Condition(r.address, r.status, r.reason, r.since) for r in rows}  # type: ignore[arg-type]
+
+    def set_conditions(self, conds: Iterable[Condition]) -> None:
+        wanted = {c.address: c for c in conds}  # the last one given for an address wins
+        for c in wanted.values():
+            if c.status not in CONDITION_STATUSES:
+                raise ValueError(f"condition status {c.status!r} for {c.address}: use one of {CONDITION_STATUSES}")
+        if not wanted:
+            return
+        with self.transaction() as session:
+            current = {r.address: r for r in session.execute(
+                select(ConditionRow).where(ConditionRow.address.in_(list(wanted)))).scalars()}  # type: ignore[attr-defined]
+            values = []
+            for c in wanted.values():
+                old = current.get(c.address)
+                unchanged = old is not None and (old.status, old.reason) == (c.status, c.reason)
+                values.append({"address": c.address, "status": c.status, "reason": c.reason,
+                               "since": old.since if unchanged else c.since})
+            upsert(session, ConditionRow, values, keys=["address"])
+
+    # --- the operation journal -----------------------------------------------------------------
+    def begin(self, address: str, action: str, key: str, request: dict[str, Any]) -> int:
+        """Commit an intent before the Bird write it describes; returns its id."""
+        row = OperationRow(address=address, action=action, key=key, request=request, status="intent",
+                           started_at=utcnow())
+        try:
+            with self.transaction() as session:
+                session.add(row)
+                session.flush()
+                op_id = row.id
+        except IntegrityError:
+            raise DuplicateOperation(f"the journal already has an operation with key {key!r} ({address} {action}); "
+                                     "each Bird write needs its own idempotency key") from None
+        assert op_id is not None
+        return op_id
+
+    def finish(self, op_id: int, outcome: Outcome, *, result: dict[str, Any] | None = None,
+               error: str | None = None, record: ResourceRecord | None = None) -> None:
+        """Record an intent's outcome, and optionally upsert its resource record, in one transaction."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"operation outcome {outcome!r}: use one of {OUTCOMES}")
+        with self.transaction() as session:
+            row = session.get(OperationRow, op_id)
+            if row is None:
+                raise StateError(f"operation {op_id} is not in the journal")
+            if row.status != "intent":
+                raise StateError(f"operation {op_id} ({row.address} {row.action}) already finished as {row.status}")
+            row.status, row.result, row.error, row.finished_at = outcome, result, error, utcnow()
+            if record is not None:
+                save_record_in(session, record)
+
+    def open_operations(self) -> list[Operation]:
+        with self.session() as session:
+            rows = session.execute(select(OperationRow).where(OperationRow.status == "intent")
+                                   .order_by(OperationRow.id)).scalars().all()  # type: ignore[arg-type]
+            return [to_operation(r) for r in rows]
+
+    def operations(self, address: str | None = None, limit: int = 100) -> list[Operation]:
+        """The journal, newest first."""
+        query = select(OperationRow).order_by(OperationRow.id.desc()).limit(limit)  # type: ignore[union-attr]
+        if address is not None:
+            query = query.where(OperationRow.address == address)
+        with self.session() as session:
+            return [to_operation(r) for r in session.execute(query).scalars().all()]
+
+    # --- the apply lock ------------------------------------------------------------------------
+    def apply_lock(self, owner: str, timeout: float = 0.0) -> contextlib.AbstractContextManager[None]:
+        """One apply at a time. timeout: seconds to wait (0: fail at once, negative: wait forever).
+        Raises StateLocked naming the holder."""
+        return lock.apply_lock(self.engine, self.url, owner, timeout)
+
+    def lock_holder(self) -> lock.LockHolder | None:
+        return lock.read_holder(self.engine)
+
+    def force_unlock(self) -> bool:
+        """Clear a lock left behind; True when there was one."""
+        return lock.force_unlock(self.engine, self.url)
+
+
+def save_record_in(session: Session, rec: ResourceRecord) -> None:
+    now = utcnow()
+    values = {"address": rec.address, "kind": rec.kind, "bird_id": rec.bird_id, "natural_key": rec.natural_key,
+              "spec_hash": rec.spec_hash, "spec": rec.spec or {}, "data": rec.data or {},
+              "created_at": rec.created_at or now, "updated_at": now}
+    upsert(session, ResourceRow, [values], keys=["address"], keep=["created_at"])
+
+
+def to_record(row: ResourceRow) -> ResourceRecord:
+    return ResourceRecord(address=row.address, kind=row.kind, bird_id=row.bird_id, natural_key=row.natural_key,
+                          spec_hash=row.spec_hash, spec=dict(row.spec or {}), data=dict(row.data or {}),
+                          created_at=row.created_at, updated_at=row.updated_at)
+
+
+def to_operation(row: OperationRow) -> Operation:
+    assert row.id is not None
+    return Operation(id=row.id, address=row.address, action=row.action, key=row.key, request=dict(row.request or {}),
+                     status=row.status, result=row.result, error=row.error,  # type: ignore[arg-type]
+                     started_at=row.started_at, finished_at=row.finished_at)
+
+
+def redact(url: str) -> str:
+    """The URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable URL>"

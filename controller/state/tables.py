@@ -1,0 +1,185 @@
+"""The state database's tables (SQLModel). Every schema change gets an alembic migration.
+
+Bookkeeping (resources, conditions, operations, locks) serves the engine; the tenant tables hold
+the platform's own records: organization configs, provider phones, workspace phones,
+assignments (with history), inbound messages and usage logs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from controller.state.columns import Money, UTCDateTime
+
+
+def _partial_unique(name: str, *columns: str, where: str) -> Index:
+    """A unique index over the live rows only (SQLite and PostgreSQL both support partial indexes)."""
+    return Index(name, *columns, unique=True, sqlite_where=text(where), postgresql_where=text(where))
+
+
+# --- engine bookkeeping ---------------------------------------------------------------------------
+
+
+class ResourceRow(SQLModel, table=True):
+    __tablename__ = "resources"
+
+    address: str = Field(primary_key=True, max_length=300)
+    kind: str = Field(max_length=64, index=True)
+    bird_id: str | None = Field(default=None, max_length=200)
+    natural_key: str | None = Field(default=None, max_length=300)
+    spec_hash: str = Field(default="", max_length=128)
+    spec: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ConditionRow(SQLModel, table=True):
+    __tablename__ = "conditions"
+
+    address: str = Field(primary_key=True, max_length=300)
+    status: str = Field(max_length=16)
+    reason: str = Field(default="")
+    since: datetime = Field(sa_type=UTCDateTime)
+
+
+class OperationRow(SQLModel, table=True):
+    __tablename__ = "operations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(max_length=300, index=True)
+    action: str = Field(max_length=64)
+    key: str = Field(max_length=200, unique=True)
+    request: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(max_length=16, index=True)
+    result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    error: str | None = None
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LockRow(SQLModel, table=True):
+    """Who holds a lock (the lock itself is a file lock or a PostgreSQL advisory lock)."""
+
+    __tablename__ = "locks"
+
+    name: str = Field(primary_key=True, max_length=64)
+    owner: str
+    pid: int | None = None
+    host: str | None = Field(default=None, max_length=255)
+    backend_pid: int | None = None  # PostgreSQL: the session holding the advisory lock
+    since: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- tenant records -------------------------------------------------------------------------------
+
+
+class OrgConfigRow(SQLModel, table=True):
+    __tablename__ = "org_configs"
+
+    name: str = Field(primary_key=True, max_length=63)
+    bird_organization_id: str = Field(max_length=64)
+    enabled: bool = False
+    number_limit: int = 1
+    weekly_price: Decimal = Field(sa_type=Money)
+    currency: str = Field(default="USD", max_length=3)
+    ten_dlc_active: bool = False
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ProviderPhoneRow(SQLModel, table=True):
+    """A Bird number an organization holds (or held: released_at set when archived)."""
+
+    __tablename__ = "provider_phones"
+    __table_args__ = (_partial_unique("uq_provider_phones_live_number", "number", where="released_at IS NULL"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization: str = Field(max_length=63, index=True)
+    number: str = Field(max_length=20, index=True)
+    bird_number_id: str | None = Field(default=None, max_length=200)
+    monthly_price: Decimal | None = Field(default=None, sa_type=Money)
+    workspace: str | None = Field(default=None, max_length=63)
+    workspace_phone_id: int | None = None
+    acquired_at: datetime = Field(sa_type=UTCDateTime)
+    released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WorkspacePhoneRow(SQLModel, table=True):
+    """A workspace-scoped phone number, linked to a provider phone; archiving is irreversible."""
+
+    __tablename__ = "workspace_phones"
+    __table_args__ = (
+        _partial_unique("uq_workspace_phones_live_number", "workspace", "number", where="archived_at IS NULL"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace: str = Field(max_length=63, index=True)
+    organization: str = Field(max_length=63)
+    number: str = Field(max_length=20)
+    provider_phone_id: int | None = None
+    is_archived: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AssignmentRow(SQLModel, table=True):
+    """number -> user, with history: an active row has no unassigned_at."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        _partial_unique("uq_assignments_live_number", "number", where="unassigned_at IS NULL"),
+        _partial_unique("uq_assignments_live_user", "organization", "user", where="unassigned_at IS NULL"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization: str = Field(max_length=63, index=True)
+    number: str = Field(max_length=20)
+    user: str = Field(max_length=320)
+    assigned_at: datetime = Field(sa_type=UTCDateTime)
+    unassigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class InboxMessageRow(SQLModel, table=True):
+    __tablename__ = "inbox_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=200, unique=True)
+    organization: str = Field(max_length=63)
+    number: str = Field(max_length=20)
+    user: str = Field(max_length=320, index=True)
+    sender: str = Field(max_length=20)
+    text: str
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class UnroutedMessageRow(SQLModel, table=True):
+    __tablename__ = "unrouted_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=200, unique=True)
+    organization: str | None = Field(default=None, max_length=63)
+    number: str = Field(max_length=20)
+    sender: str = Field(max_length=20)
+    text: str
+    reason: str
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class UsageLogRow(SQLModel, table=True):
+    __tablename__ = "usage_logs"
+    __table_args__ = (UniqueConstraint("event_type", "number", "week", name="uq_usage_logs_event_number_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_type: str = Field(max_length=64)
+    organization: str = Field(max_length=63, index=True)
+    number: str = Field(max_length=20)
+    assignee: str | None = Field(default=None, max_length=320)
+    amount: Decimal = Field(sa_type=Money)
+    currency: str = Field(max_length=3)
+    week: str = Field(max_length=8, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
