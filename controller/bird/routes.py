@@ -1,0 +1,135 @@
+"""Every Bird route senderctl uses: one table shared by the client and the emulator.
+
+Paths are Bird's templates exactly as docs.bird.com writes them, so the client, the emulator's router
+and the emulator's request counters (``GET /_emulator/requests`` keys are ``"METHOD template"``) can
+never disagree. The module-level constants (``routes.NUMBERS_LIST`` ...) are the path templates; the
+``ROUTES`` table adds the method, a short name and the page each route was taken from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+DOCS = "https://docs.bird.com/api"
+
+# ------------------------------------------------------------------------------------ path templates
+NUMBERS_AVAILABLE = "/workspaces/{workspaceId}/numbers-available"
+NUMBERS_STOCK_ITEMS = "/organizations/{organizationId}/numbers-stock-items"
+NUMBERS_LIST = NUMBERS_BUY = "/workspaces/{workspaceId}/numbers"
+NUMBER_GET = "/workspaces/{workspaceId}/numbers/{numberId}"
+NUMBERS_LONG_CODE_BUY = "/workspaces/{workspaceId}/numbers-long-code"
+NUMBER_CANCEL = "/workspaces/{workspaceId}/numbers/{numberId}/cancel-subscription"
+BRANDS_LIST = BRAND_CREATE = "/workspaces/{workspaceId}/tcr-brands"
+BRAND_GET = BRAND_UPDATE = BRAND_DELETE = "/workspaces/{workspaceId}/tcr-brands/{brandId}"
+VETTINGS_LIST = VETTING_CREATE = "/workspaces/{workspaceId}/tcr-brands/{brandId}/vettings"
+CAMPAIGNS_LIST = CAMPAIGN_CREATE = "/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns"
+CAMPAIGN_GET = "/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns/{campaignId}"
+RESELLERS_LIST = "/workspaces/{workspaceId}/tcr-resellers"
+CONNECTORS_LIST = CONNECTOR_CREATE = "/workspaces/{workspaceId}/connectors"
+CONNECTOR_GET = CONNECTOR_DELETE = "/workspaces/{workspaceId}/connectors/{connectorId}"
+CHANNELS_LIST = "/workspaces/{workspaceId}/channels"
+CHANNEL_GET = "/workspaces/{workspaceId}/channels/{channelId}"
+WEBHOOK_SUBSCRIPTIONS_LIST = WEBHOOK_SUBSCRIPTION_CREATE = (
+    "/organizations/{organizationId}/workspaces/{workspaceId}/webhook-subscriptions")
+WEBHOOK_SUBSCRIPTION_GET = WEBHOOK_SUBSCRIPTION_UPDATE = WEBHOOK_SUBSCRIPTION_DELETE = (
+    WEBHOOK_SUBSCRIPTIONS_LIST + "/{webhookSubscriptionId}")
+
+_PARAM = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One Bird endpoint: ``method`` + ``path`` template, a short ``name`` and its documentation page."""
+
+    name: str
+    method: str
+    path: str
+    doc: str
+    paginated: bool = False
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Each "{name}" becomes one path segment captured as "name"; everything else matches literally.
+        parts = _PARAM.split(self.path)  # literal, name, literal, name, ..., literal
+        regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts))
+        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+
+    @property
+    def key(self) -> str:
+        """``"GET /workspaces/{workspaceId}/numbers"``: how requests are counted and faults addressed."""
+        return f"{self.method} {self.path}"
+
+    def format(self, **params: str) -> str:
+        """The concrete path for these path parameters."""
+        return self.path.format(**params)
+
+
+_NUM = f"{DOCS}/numbers-api/api-reference"
+_TCR = f"{_NUM}/10dlc-compliance"
+_CHN = f"{DOCS}/channels-api/api-reference"
+_HOOK = f"{DOCS}/notifications-api/api-reference/webhook-subscriptions"
+_SEED = f"{DOCS}/channels-api/supported-channels/programmable-sms/installing-an-sms-channel/us-10dlc-api-installation"
+
+ROUTES: tuple[Route, ...] = (
+    Route("numbers-available", "GET", NUMBERS_AVAILABLE,
+          f"{DOCS}/channels-api/supported-channels/programmable-whatsapp/whatsapp-isv-integration/"
+          "setting-up-your-customer-workspaces/buying-a-number-through-bird", paginated=True),
+    Route("numbers-stock-items", "GET", NUMBERS_STOCK_ITEMS, f"{_NUM}/search-available-numbers", paginated=True),
+    Route("numbers-list", "GET", NUMBERS_LIST, f"{_NUM}/list-your-numbers", paginated=True),
+    Route("numbers-buy", "POST", NUMBERS_BUY, f"{_SEED} (Purchase a number)"),
+    Route("numbers-long-code-buy", "POST", NUMBERS_LONG_CODE_BUY, f"{_NUM}/buy-a-number"),
+    Route("number-get", "GET", NUMBER_GET, f"{_NUM}/get-long-code-number-details"),
+    Route("number-cancel", "POST", NUMBER_CANCEL,
+          f"{_NUM}/manage-endpoint-subscriptions/cancel-number-subscription"),
+    Route("brands-list", "GET", BRANDS_LIST, f"{_TCR}/brands-workspace/list-all-brands", paginated=True),
+    Route("brand-create", "POST", BRAND_CREATE, f"{_TCR}/brands-workspace/create-a-brand"),
+    Route("brand-get", "GET", BRAND_GET, f"{_TCR}/brands-workspace/get-a-brand"),
+    Route("brand-update", "PATCH", BRAND_UPDATE, f"{_TCR}/brands-workspace/update-a-brand"),
+    Route("brand-delete", "DELETE", BRAND_DELETE, f"{_TCR}/brands-workspace/delete-a-brand"),
+    Route("vettings-list", "GET", VETTINGS_LIST, f"{_TCR}/brands-workspace/list-brand-vettings", paginated=True),
+    Route("vetting-create", "POST", VETTING_CREATE, f"{_TCR}/brands-workspace/create-a-brand-vetting"),
+    Route("campaigns-list", "GET", CAMPAIGNS_LIST, f"{_TCR}/campaigns/list-all-campaigns", paginated=True),
+    Route("campaign-create", "POST", CAMPAIGN_CREATE, f"{_TCR}/campaigns/create-a-campaign"),
+    Route("campaign-get", "GET", CAMPAIGN_GET, f"{_TCR}/campaigns/get-a-campaign"),
+    Route("resellers-list", "GET", RESELLERS_LIST, f"{_TCR}/campaigns/optional-acting-as-reseller",
+          paginated=True),
+    Route("connectors-list", "GET", CONNECTORS_LIST, f"{_CHN}/channel-connectors", paginated=True),
+    Route("connector-create", "POST", CONNECTOR_CREATE, f"{_CHN}/channel-connectors"),
+    Route("connector-get", "GET", CONNECTOR_GET, f"{_CHN}/channel-connectors"),
+    Route("connector-delete", "DELETE", CONNECTOR_DELETE, f"{_CHN}/channel-connectors"),
+    Route("channels-list", "GET", CHANNELS_LIST, f"{_CHN}/channels-management", paginated=True),
+    Route("channel-get", "GET", CHANNEL_GET, f"{_CHN}/channels-management"),
+    Route("webhook-subscriptions-list", "GET", WEBHOOK_SUBSCRIPTIONS_LIST,
+          f"{_HOOK}/list-webhook-subscriptions", paginated=True),
+    Route("webhook-subscription-create", "POST", WEBHOOK_SUBSCRIPTION_CREATE,
+          f"{_HOOK}/create-a-webhook-subscription"),
+    Route("webhook-subscription-get", "GET", WEBHOOK_SUBSCRIPTION_GET, f"{_HOOK}/get-a-webhook-subscription"),
+    Route("webhook-subscription-update", "PATCH", WEBHOOK_SUBSCRIPTION_UPDATE,
+          f"{_HOOK}/update-a-webhook-subscription"),
+    Route("webhook-subscription-delete", "DELETE", WEBHOOK_SUBSCRIPTION_DELETE,
+          f"{_HOOK}/delete-a-webhook-subscription"),
+)
+
+BY_NAME: dict[str, Route] = {route.name: route for route in ROUTES}
+BY_KEY: dict[str, Route] = {route.key: route for route in ROUTES}
+
+
+def route(name: str) -> Route:
+    """The route called ``name``; KeyError names the known routes if it is not one."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown Bird route {name!r}; known: {', '.join(sorted(BY_NAME))}") from None
+
+
+def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route a concrete request belongs to, with its path parameters; None if senderctl never calls it."""
+    method = method.upper()
+    for candidate in ROUTES:
+        if candidate.method != method:
+            continue
+        found = candidate.pattern.match(path)
+        if found:
+            return candidate, found.groupdict()
+    return None
