@@ -1,0 +1,30 @@
+"""What `senderctl validate` and `senderctl schema` do (cli.py stays thin)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from specs.loader import load_specs
+from specs.schema import json_schema
+
+
+def run_validate(paths: Sequence[str | Path]) -> int:
+    """Every error on stderr, one per line, exit 1; or a one-line summary on stdout, exit 0."""
+    result = load_specs(paths)
+    if result.errors:
+        for error in result.errors:
+            print(error, file=sys.stderr)
+        return 1
+    counts = Counter(doc.kind for doc in result.specs.documents)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    print(f"valid: {len(result.specs)} documents in {len(result.files)} file(s) ({kinds or 'none'})")
+    return 0
+
+
+def run_schema() -> int:
+    print(json.dumps(json_schema(), indent=2, sort_keys=False))
+    return 0

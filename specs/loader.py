@@ -1,0 +1,120 @@
+"""load_specs: files and directories in, validated SpecSet and every located error out.
+
+Imperative shell around pure parts: reads files (bounded), then parses (yamlsafe), validates each
+document (pydantic models) and checks cross-document rules (rules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from specs import rules
+from specs.errors import SourceLocation, SpecError, format_field_path
+from specs.models import API_VERSION, DOCUMENT_CLASSES, KINDS, SpecDocument, collect_violations
+from specs.specset import SpecSet
+from specs.translate import suggest, translate
+from specs.yamlsafe import YamlDocument, read_spec_file
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+ENVELOPE_FIELDS = ("apiVersion", "kind", "metadata", "spec")
+
+
+@dataclass
+class LoadResult:
+    specs: SpecSet
+    errors: list[SpecError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def spec_files(paths: Sequence[str | Path]) -> tuple[list[str], list[SpecError]]:
+    """Spec files named by `paths` (directories searched recursively), in a stable order."""
+    files: list[str] = []
+    errors: list[SpecError] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(str(p) for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            if not found:
+                errors.append(SpecError(SourceLocation(str(path), 1, 1), "-", "-",
+                                        "no *.yaml or *.yml spec files in this directory"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(str(path))
+        else:
+            errors.append(SpecError(SourceLocation(str(path), 1, 1), "-", "-", "no such file or directory"))
+    return list(dict.fromkeys(files)), errors
+
+
+def load_specs(paths: Sequence[str | Path]) -> LoadResult:
+    files, errors = spec_files(paths)
+    documents: list[SpecDocument] = []
+    broken: set[str] = set()  # addresses of documents that failed to validate: not "undefined" elsewhere
+    for path in files:
+        parsed = read_spec_file(path)
+        errors += [SpecError(SourceLocation(path, p.line, p.column), "-", "-", p.message) for p in parsed.problems]
+        for ydoc in parsed.documents:
+            doc, doc_errors = build_document(ydoc, path)
+            errors += doc_errors
+            if doc is not None:
+                documents.append(doc)
+            elif isinstance(ydoc.data, dict):
+                broken.add(_address(ydoc.data))
+    errors += rules.duplicate_errors(documents)
+    specs = SpecSet(documents)
+    errors += rules.check(specs, broken)
+    return LoadResult(specs, sorted(set(errors)), files)
+
+
+def _address(data: dict[str, Any]) -> str:
+    kind = data.get("kind") if isinstance(data.get("kind"), str) else "?"
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return f"{kind}/{name if isinstance(name, str) and name else '?'}"
+
+
+def build_document(ydoc: YamlDocument, path: str) -> tuple[SpecDocument | None, list[SpecError]]:
+    """One YAML document -> a typed document, or the errors that prevent it."""
+    data = ydoc.data
+
+    def at(field_path: tuple[str | int, ...], message: str, address: str = "-", key: bool = False) -> SpecError:
+        line, column = ydoc.mark_of(field_path, key=key)
+        return SpecError(SourceLocation(path, line, column), address, format_field_path(field_path), message)
+
+    if data is None:
+        return None, []  # an empty document (e.g. a trailing `---`) is harmless
+    if not isinstance(data, dict):
+        shape = "a list" if isinstance(data, list) else f"a single value ({str(data)[:40]!r})"
+        return None, [at((), f"a spec document must be a mapping with {', '.join(ENVELOPE_FIELDS)}; got {shape}")]
+    address = _address(data)
+    if "apiVersion" not in data:
+        return None, [at((), f"apiVersion is missing; start the document with `apiVersion: {API_VERSION}`", address)]
+    if data["apiVersion"] != API_VERSION:
+        return None, [at(("apiVersion",), f"unsupported apiVersion {data['apiVersion']!r}; use {API_VERSION}",
+                         address)]
+    kind = data.get("kind")
+    if not isinstance(kind, str):
+        return None, [at(("kind",) if "kind" in data else (), f"kind is missing; one of {', '.join(KINDS)}", address)]
+    if kind not in DOCUMENT_CLASSES:
+        return None, [at(("kind",), f"unknown kind '{kind}'{suggest(kind, KINDS)}; one of {', '.join(KINDS)}",
+                         address)]
+    cls = DOCUMENT_CLASSES[kind]
+    try:
+        doc = cls.model_validate(data, context={"defer_rules": True})
+    except ValidationError as exc:
+        return None, translate(exc, cls, ydoc, path, address)
+    doc._source = SourceLocation(path, ydoc.line, ydoc.column)
+    doc._value_marks = ydoc.value_marks
+    doc._key_marks = ydoc.key_marks
+    # Documents breaking a cross-field rule stay in the set: they are well-typed, and others refer to them.
+    errors = [SpecError(doc.locate(*v.field), doc.address, format_field_path(v.field), v.message)
+              for v in collect_violations(doc)]
+    return doc, errors

@@ -1,0 +1,74 @@
+"""Brand: a 10DLC brand registered with the campaign registry (Bird `tcr-brands`), with optional vetting.
+
+Field names, limits and enums are Bird's ("Create a brand at workspace level", TCR enums).
+"""
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from specs.models.common import E164, ISO2_PATTERN, Email, SpecModel, Violation, WorkspaceRef
+
+EntityType = Literal["PRIVATE_PROFIT", "PUBLIC_PROFIT", "NON_PROFIT", "GOVERNMENT"]
+StockExchange = Literal[
+    "NONE", "NASDAQ", "NYSE", "AMEX", "AMX", "ASX", "B3", "BME", "BSE", "FRA", "ICEX", "JPX", "JSE", "KRX",
+    "LON", "NSE", "OMX", "SEHK", "SGX", "SSE", "STO", "SWX", "SZSE", "TSX", "TWSE", "VSE",
+]
+AltBusinessIdType = Literal["NONE", "DUNS", "LEI", "GIIN"]
+Iso2 = Annotated[str, Field(pattern=ISO2_PATTERN, min_length=2, max_length=2)]
+
+
+class Vetting(SpecModel):
+    """External vetting of the brand (Bird `tcr-brands/{id}/vettings`): higher throughput."""
+
+    class_: Literal["STANDARD"] = Field(alias="class", description="Vetting classification.")
+    vettingProviderId: Literal["AEGIS"] | None = Field(None, description="External vetting provider.")
+
+
+class BrandSpec(SpecModel):
+    workspace: WorkspaceRef
+    entityType: EntityType = Field(description="Legal entity type; cannot change once the brand is approved.")
+    firstName: str | None = Field(None, max_length=100, description="First or given name.")
+    lastName: str | None = Field(None, max_length=100, description="Last or surname.")
+    displayName: str = Field(min_length=1, max_length=255, description="Display or marketing name of the brand.")
+    companyName: str = Field(min_length=1, max_length=255,
+                             description="Legal company name, as registered with the EIN / tax id.")
+    ein: str = Field(min_length=1, max_length=21, description="Government tax id; 9 digits in the US.")
+    einIssuingCountry: Iso2 = Field(description="ISO 3166-1 alpha-2 country that issued the EIN / tax id.")
+    phone: E164 = Field(description="Brand phone number, E.164.")
+    street: str = Field(min_length=1, max_length=100, description="Street number and name.")
+    city: str = Field(min_length=1, max_length=100)
+    state: str = Field(min_length=1, max_length=20, description="State; a 2-letter code for US states.")
+    postalCode: str = Field(min_length=1, max_length=10, description="Postal code; 5 digits in the US.")
+    country: Iso2 = Field(description="ISO 3166-1 alpha-2 country code.")
+    email: Email = Field(max_length=100, description="E-mail address of the brand support contact.")
+    stockSymbol: str | None = Field(None, max_length=10, description="Stock symbol; required for PUBLIC_PROFIT.")
+    stockExchange: StockExchange | None = Field(None, description="Stock exchange; required for PUBLIC_PROFIT.")
+    website: str = Field(min_length=1, max_length=100, description="Brand website URL.")
+    vertical: str | None = Field(None, max_length=50, description="Industry segment (Bird /numbers-tcr/verticals).")
+    altBusinessId: str | None = Field(None, max_length=50, description="Alternate business identifier.")
+    altBusinessIdType: AltBusinessIdType | None = Field(
+        None, description="Type of altBusinessId; required when altBusinessId is set.")
+    businessContactEmail: Email | None = Field(None, description="Business contact e-mail.")
+    vetting: Vetting | None = Field(None, description="Request external vetting once the brand exists.")
+
+    def rule_violations(self) -> list[Violation]:
+        found: list[Violation] = []
+        if self.entityType == "PUBLIC_PROFIT":
+            if not self.stockSymbol:
+                found.append(Violation(("entityType",), "PUBLIC_PROFIT brands need stockSymbol"))
+            if self.stockExchange in (None, "NONE"):
+                found.append(Violation(("entityType",), "PUBLIC_PROFIT brands need stockExchange"))
+        if self.altBusinessId and self.altBusinessIdType in (None, "NONE"):
+            found.append(Violation(("altBusinessId",), "altBusinessId needs altBusinessIdType (DUNS, LEI or GIIN)"))
+        if self.country == "US":
+            if not re.fullmatch(r"[0-9]{5}", self.postalCode):
+                found.append(Violation(("postalCode",), f"'{self.postalCode}' is not a 5-digit US zip code"))
+            if not re.fullmatch(r"[A-Z]{2}", self.state):
+                found.append(Violation(("state",), f"'{self.state}' is not a 2-letter US state code (e.g. NY)"))
+        if self.einIssuingCountry == "US" and not re.fullmatch(r"[0-9]{9}|[0-9]{2}-[0-9]{7}", self.ein):
+            found.append(Violation(("ein",), "a US EIN has 9 digits (123456789 or 12-3456789)"))
+        if not re.match(r"^https?://[^\s/]+\.[^\s]+$", self.website):
+            found.append(Violation(("website",), f"'{self.website}' is not a web address (https://example.com)"))
+        return found

@@ -1,0 +1,90 @@
+"""WebhookSubscription: a Bird webhook subscription (`organizations/{org}/workspaces/{ws}/webhook-subscriptions`)."""
+
+import ipaddress
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from specs.models.common import PhoneNumberRef, SpecModel, Violation, WorkspaceRef
+from specs.models.secrets import INLINE_SECRET_MESSAGE, SecretRef
+
+Service = Literal["channels", "numbers"]
+Event = Literal[
+    "sms.inbound", "sms.outbound", "sms.interaction", "channel.created", "channel.updated",
+    "10dlc.brand", "10dlc.campaign", "10dlc.vetting",
+]
+SERVICE_OF_EVENT: dict[str, str] = {
+    "sms.inbound": "channels", "sms.outbound": "channels", "sms.interaction": "channels",
+    "channel.created": "channels", "channel.updated": "channels",
+    "10dlc.brand": "numbers", "10dlc.campaign": "numbers", "10dlc.vetting": "numbers",
+}
+LOOPBACK_HOSTS = ("localhost",)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_problem(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError as exc:
+        return f"'{url}' is not a URL ({exc})"
+    if parts.scheme == "https" and host:
+        return None
+    if parts.scheme == "http" and host and is_loopback(host):
+        return None
+    if parts.scheme == "http" and host:
+        return "Bird delivers webhooks over HTTPS only (http:// is allowed for 127.0.0.1 and localhost)"
+    return f"'{url}' is not an https:// URL"
+
+
+class EventFilter(SpecModel):
+    """One filter of the subscription: a literal `value`, or the channel of a PhoneNumber (`phoneNumber`)."""
+
+    key: str = Field(min_length=1, max_length=100, description="Filter key, e.g. channelId, messageStatus.")
+    value: str | None = Field(None, min_length=1, max_length=255, description="Literal filter value.")
+    phoneNumber: PhoneNumberRef | None = Field(
+        None, description="With key channelId: the SMS channel of this PhoneNumber, once it exists.")
+
+    def rule_violations(self) -> list[Violation]:
+        if (self.value is None) == (self.phoneNumber is None):
+            return [Violation((), "give exactly one of `value` or `phoneNumber`")]
+        if self.phoneNumber is not None and self.key != "channelId":
+            return [Violation(("phoneNumber",), "`phoneNumber` fills a channelId filter; set key: channelId")]
+        return []
+
+
+class WebhookSubscriptionSpec(SpecModel):
+    workspace: WorkspaceRef
+    service: Service = Field(description="Bird service emitting the event: channels (sms.*, channel.*) "
+                                         "or numbers (10dlc.*).")
+    event: Event
+    url: str = Field(min_length=1, max_length=2048, description="Receiver URL: https, or http on 127.0.0.1.")
+    signingKey: SecretRef = Field(description="Where the signing key lives: {fromEnv: NAME} or {fromFile: path}.")
+    eventFilters: list[EventFilter] = Field(default_factory=list, max_length=20)
+
+    @field_validator("signingKey", mode="before")
+    @classmethod
+    def _no_inline_secret(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, dict | SecretRef | list):  # any scalar is inline
+            raise PydanticCustomError("inline_secret", INLINE_SECRET_MESSAGE)
+        return value
+
+    def rule_violations(self) -> list[Violation]:
+        found: list[Violation] = []
+        expected = SERVICE_OF_EVENT[self.event]
+        if self.service != expected:
+            found.append(Violation(("service",), f"event {self.event} comes from service {expected}"))
+        problem = url_problem(self.url)
+        if problem:
+            found.append(Violation(("url",), problem))
+        return found

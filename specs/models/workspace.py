@@ -1,0 +1,10 @@
+"""Workspace: a Bird workspace inside an Organization."""
+
+from pydantic import Field
+
+from specs.models.common import OrganizationRef, SpecModel, UUIDStr
+
+
+class WorkspaceSpec(SpecModel):
+    organization: OrganizationRef
+    birdWorkspaceId: UUIDStr = Field(description="The Bird workspace id (UUID).")

@@ -1,0 +1,173 @@
+"""Cross-document rules: references resolve, names are unique, users and numbers stay one-to-one per
+organization, organizations stay within their number limits, campaign links stay inside an organization.
+
+Pure: takes the parsed documents, returns located errors.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from specs.errors import SpecError, format_field_path
+from specs.models import (
+    NumberPoolDoc,
+    OrganizationDoc,
+    PhoneNumberDoc,
+    SpecDocument,
+    WebhookSubscriptionDoc,
+)
+from specs.specset import SpecSet
+from specs.translate import suggest
+
+# (kind holding the reference, path of the reference field, kind it refers to)
+REFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("Workspace", ("organization",), "Organization"),
+    ("Brand", ("workspace",), "Workspace"),
+    ("Campaign", ("brand",), "Brand"),
+    ("PhoneNumber", ("workspace",), "Workspace"),
+    ("PhoneNumber", ("campaign",), "Campaign"),
+    ("NumberPool", ("workspace",), "Workspace"),
+    ("NumberPool", ("campaign",), "Campaign"),
+    ("WebhookSubscription", ("workspace",), "Workspace"),
+)
+
+
+def _error(doc: SpecDocument, path: tuple[str | int, ...], message: str) -> SpecError:
+    return SpecError(doc.locate(*path), doc.address, format_field_path(path), message)
+
+
+def duplicate_errors(documents: list[SpecDocument]) -> list[SpecError]:
+    first: dict[str, SpecDocument] = {}
+    errors = []
+    for doc in sorted(documents, key=lambda d: d.source):
+        seen = first.get(doc.address)
+        if seen is None:
+            first[doc.address] = doc
+        else:
+            errors.append(_error(doc, ("metadata", "name"), f"{doc.address} is already defined at {seen.source}"))
+    return errors
+
+
+def check(specs: SpecSet, broken: set[str] | frozenset[str] = frozenset()) -> list[SpecError]:
+    """Every cross-document error. `broken`: addresses of documents that exist but failed to validate
+    (references to them are not reported again)."""
+    errors: list[SpecError] = []
+    errors += _reference_errors(specs, broken)
+    errors += _filter_reference_errors(specs, broken)
+    errors += _campaign_link_errors(specs)
+    errors += _user_isolation_errors(specs)
+    errors += _number_limit_errors(specs)
+    errors += _exact_number_errors(specs)
+    return errors
+
+
+def _missing(specs: SpecSet, doc: SpecDocument, path: tuple[str | int, ...], kind: str, name: str) -> SpecError:
+    hint = suggest(name, [d.name for d in specs.of_kind(kind)])
+    return _error(doc, path, f"{kind} '{name}' is not defined{hint}")
+
+
+def _reference_errors(specs: SpecSet, broken: set[str] | frozenset[str]) -> Iterator[SpecError]:
+    for kind, field_path, target in REFERENCES:
+        for doc in specs.of_kind(kind):
+            name = getattr(doc.spec, field_path[0])
+            if name is not None and specs.get(target, name) is None and f"{target}/{name}" not in broken:
+                yield _missing(specs, doc, ("spec", *field_path), target, name)
+
+
+def _filter_reference_errors(specs: SpecSet, broken: set[str] | frozenset[str]) -> Iterator[SpecError]:
+    for doc in specs.of_kind("WebhookSubscription"):
+        assert isinstance(doc, WebhookSubscriptionDoc)
+        for index, flt in enumerate(doc.spec.eventFilters):
+            if flt.phoneNumber is None:
+                continue
+            path = ("spec", "eventFilters", index, "phoneNumber")
+            number = specs.get("PhoneNumber", flt.phoneNumber)
+            if number is None:
+                if f"PhoneNumber/{flt.phoneNumber}" not in broken:
+                    yield _missing(specs, doc, path, "PhoneNumber", flt.phoneNumber)
+                continue
+            assert isinstance(number, PhoneNumberDoc)
+            if number.spec.workspace != doc.spec.workspace:
+                yield _error(doc, path, f"PhoneNumber/{number.name} is in workspace {number.spec.workspace}, "
+                                        f"not in this subscription's workspace {doc.spec.workspace}")
+            elif number.spec.campaign is None:
+                yield _error(doc, path, f"PhoneNumber/{number.name} has no campaign, so it never gets an SMS "
+                                        "channel to filter on; give it `campaign:`")
+            if not doc.spec.event.startswith(("sms.", "channel.")):
+                yield _error(doc, path, f"event {doc.spec.event} has no channel; channelId filters apply to "
+                                        "sms.* and channel.* events")
+
+
+def _campaign_link_errors(specs: SpecSet) -> Iterator[SpecError]:
+    for doc in [*specs.of_kind("PhoneNumber"), *specs.of_kind("NumberPool")]:
+        assert isinstance(doc, PhoneNumberDoc | NumberPoolDoc)
+        if doc.spec.campaign is None:
+            continue
+        campaign = specs.get("Campaign", doc.spec.campaign)
+        if campaign is None:
+            continue
+        number_org, campaign_org = specs.organization_of(doc), specs.organization_of(campaign)
+        if number_org is not None and campaign_org is not None and number_org.name != campaign_org.name:
+            yield _error(doc, ("spec", "campaign"),
+                         f"Campaign/{campaign.name} belongs to organization {campaign_org.name}, but this number's "
+                         f"workspace {doc.spec.workspace} belongs to {number_org.name}")
+
+
+def _numbers_by_org(specs: SpecSet) -> dict[str, list[PhoneNumberDoc | NumberPoolDoc]]:
+    by_org: dict[str, list[PhoneNumberDoc | NumberPoolDoc]] = defaultdict(list)
+    for doc in [*specs.of_kind("PhoneNumber"), *specs.of_kind("NumberPool")]:
+        assert isinstance(doc, PhoneNumberDoc | NumberPoolDoc)
+        org = specs.organization_of(doc)
+        if org is not None:
+            by_org[org.name].append(doc)
+    for docs in by_org.values():
+        docs.sort(key=lambda d: d.source)
+    return by_org
+
+
+def _user_isolation_errors(specs: SpecSet) -> Iterator[SpecError]:
+    """seed 000 "User Isolation": each user has one dedicated number per organization."""
+    for org, docs in sorted(_numbers_by_org(specs).items()):
+        holder: dict[str, SpecDocument] = {}
+        for doc in docs:
+            if isinstance(doc, PhoneNumberDoc):
+                users = [(("spec", "assignee"), doc.spec.assignee)] if doc.spec.assignee else []
+            else:
+                users = [(("spec", "assignees", i), u) for i, u in enumerate(doc.spec.assignees or [])]
+            for path, user in users:
+                other = holder.get(user.lower())
+                if other is None:
+                    holder[user.lower()] = doc
+                elif other is not doc:
+                    yield _error(doc, path, f"{user} already has a number in organization {org} "
+                                            f"({other.address}); a user gets one number per organization")
+
+
+def _number_limit_errors(specs: SpecSet) -> Iterator[SpecError]:
+    for org_name, docs in sorted(_numbers_by_org(specs).items()):
+        org = specs.get("Organization", org_name)
+        assert isinstance(org, OrganizationDoc)
+        multi = org.spec.multiSmsNumbers
+        total = sum(1 if isinstance(d, PhoneNumberDoc) else d.spec.count for d in docs)
+        listing = ", ".join(d.address + ("" if isinstance(d, PhoneNumberDoc) else f" ({d.spec.count})") for d in docs)
+        if not multi.enabled and total > 1:
+            yield _error(org, ("spec", "multiSmsNumbers", "enabled"),
+                         f"organization {org_name} declares {total} numbers ({listing}) but multiSmsNumbers is not "
+                         "enabled; enable it (with a limit) or declare one number")
+        elif multi.enabled and total > multi.limit:
+            yield _error(org, ("spec", "multiSmsNumbers", "limit"),
+                         f"organization {org_name} declares {total} numbers ({listing}), more than its "
+                         f"multiSmsNumbers.limit of {multi.limit}")
+
+
+def _exact_number_errors(specs: SpecSet) -> Iterator[SpecError]:
+    owner: dict[str, SpecDocument] = {}
+    for doc in sorted(specs.of_kind("PhoneNumber"), key=lambda d: d.source):
+        assert isinstance(doc, PhoneNumberDoc)
+        if doc.spec.number is None:
+            continue
+        other = owner.setdefault(doc.spec.number, doc)
+        if other is not doc:
+            yield _error(doc, ("spec", "number"), f"{doc.spec.number} is already declared by {other.address}")
+
