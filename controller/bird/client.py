@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
+from controller.bird import routes
 from controller.bird.errors import (
     BirdAmbiguousWriteError,
     BirdConfigurationError,
@@ -64,29 +65,6 @@ from controller.bird.models import (
 from controller.bird.ratelimit import TokenBucket
 
 log = logging.getLogger("senderctl.bird")
-
-
-class routes:  # noqa: N801 - temporary stand-in until controller/bird/routes.py lands
-    NUMBERS_AVAILABLE = "/workspaces/{workspaceId}/numbers-available"
-    NUMBERS_STOCK_ITEMS = "/organizations/{organizationId}/numbers-stock-items"
-    NUMBERS_LIST = "/workspaces/{workspaceId}/numbers"
-    NUMBER_GET = "/workspaces/{workspaceId}/numbers/{numberId}"
-    NUMBERS_BUY = "/workspaces/{workspaceId}/numbers"
-    NUMBERS_LONG_CODE_BUY = "/workspaces/{workspaceId}/numbers-long-code"
-    NUMBER_CANCEL = "/workspaces/{workspaceId}/numbers/{numberId}/cancel-subscription"
-    BRANDS_LIST = BRAND_CREATE = "/workspaces/{workspaceId}/tcr-brands"
-    BRAND_GET = BRAND_UPDATE = BRAND_DELETE = "/workspaces/{workspaceId}/tcr-brands/{brandId}"
-    VETTINGS_LIST = VETTING_CREATE = "/workspaces/{workspaceId}/tcr-brands/{brandId}/vettings"
-    CAMPAIGNS_LIST = CAMPAIGN_CREATE = "/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns"
-    CAMPAIGN_GET = "/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns/{campaignId}"
-    RESELLERS_LIST = "/workspaces/{workspaceId}/tcr-resellers"
-    CONNECTORS_LIST = CONNECTOR_CREATE = "/workspaces/{workspaceId}/connectors"
-    CONNECTOR_GET = CONNECTOR_DELETE = "/workspaces/{workspaceId}/connectors/{connectorId}"
-    CHANNEL_GET = "/workspaces/{workspaceId}/channels/{channelId}"
-    WEBHOOK_SUBSCRIPTIONS_LIST = WEBHOOK_SUBSCRIPTION_CREATE = (
-        "/organizations/{organizationId}/workspaces/{workspaceId}/webhook-subscriptions")
-    WEBHOOK_SUBSCRIPTION_GET = WEBHOOK_SUBSCRIPTION_UPDATE = WEBHOOK_SUBSCRIPTION_DELETE = (
-        WEBHOOK_SUBSCRIPTIONS_LIST + "/{webhookSubscriptionId}")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -521,6 +499,9 @@ class BirdClient:
 
     async def delete_connector(self, workspace_id: str, connector_id: str) -> None:
         await self._call("DELETE", routes.CONNECTOR_DELETE, {"workspaceId": workspace_id, "connectorId": connector_id})
+
+    def list_channels(self, workspace_id: str) -> AsyncIterator[Channel]:
+        return self._paginate(Channel, routes.CHANNELS_LIST, {"workspaceId": workspace_id})
 
     async def get_channel(self, workspace_id: str, channel_id: str) -> Channel:
         return await self._get(Channel, routes.CHANNEL_GET, {"workspaceId": workspace_id, "channelId": channel_id})
