@@ -9,7 +9,7 @@ safety rails turn risky plans into refusals that a flag must lift.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -38,6 +38,24 @@ class Context:
     taken_stock: set[str] = field(default_factory=set)
     # Number strings held by resources in this plan (to spot a number claimed twice).
     claimed_numbers: dict[str, str] = field(default_factory=dict)
+    # Lookup tables over observed collections, built once: keeps planning linear in size.
+    indexes: dict[tuple[int, str], dict[Any, dict[str, Any]]] = field(default_factory=dict)
+
+    def index(self, items: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any], name: str) -> dict[Any, Any]:
+        """items keyed by key(item); `name` identifies the key function for the cache."""
+        cache_key = (id(items), name)
+        table = self.indexes.get(cache_key)
+        if table is None:
+            table = self.indexes[cache_key] = {}
+            for item in items:
+                table.setdefault(key(item), item)
+        return table
+
+    def held_count(self, organization: str) -> int:
+        counts = self.indexes.get((0, "held"))
+        if counts is None:
+            counts = self.indexes[(0, "held")] = dict(Counter(self.world.tenant.held_numbers.values()))
+        return counts.get(organization, 0)
 
     def outcome(self, address: str) -> Outcome | None:
         return self.outcomes.get(address)

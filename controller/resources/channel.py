@@ -86,7 +86,7 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     ws = d.context["workspaceId"]
     connectors = ctx.world.connectors.get(ws, [])
     record = ctx.world.records.get(d.address)
-    found = next((c for c in connectors if arguments(c).get("phoneNumberId") == number_id), None)
+    found = ctx.index(connectors, lambda c: arguments(c).get("phoneNumberId"), "phoneNumberId").get(number_id)
     campaign = ctx.outcome(d.context["campaign"])
     campaign_id = campaign.facts.get("birdId") if campaign else None
     campaign_ready = bool(campaign and campaign.facts.get("status") in CAMPAIGN_READY)

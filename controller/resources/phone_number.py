@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from controller.plan import Change, Cost, Refusal
 from controller.resources.base import Desired, Outcome, RecordView
-from controller.resources.common import find
 from controller.resources.lifecycle import RECHECK_CAMPAIGN, RECHECK_DEPENDENCY
 
 if TYPE_CHECKING:
@@ -123,11 +122,11 @@ def satisfies(fields: dict[str, Any], owned: dict[str, Any]) -> str | None:
     return None
 
 
-def interrupted_purchase(d: Desired, owned: list[dict[str, Any]], ctx: Context) -> dict[str, Any] | None:
+def interrupted_purchase(d: Desired, by_number: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
     """A number an interrupted apply asked Bird for: its journal intent was committed first."""
     for op in ctx.world.open_operations:
         if op.address == d.address and op.action == "create":
-            found = find_number(owned, op.request.get("number"))
+            found = by_number.get(op.request.get("number"))
             if found:
                 return found
     return None
@@ -138,15 +137,17 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     if f"workspace {ws}" in ctx.world.unreachable:
         return Outcome("Waiting", f"workspace {ws} cannot be read on Bird", recheck_after=RECHECK_DEPENDENCY)
     owned = ctx.world.numbers.get(ws, [])
+    by_id = ctx.index(owned, lambda n: n.get("id"), "id")
+    by_number = ctx.index(owned, number_of, "number")
     record = ctx.world.records.get(d.address)
-    found = find(owned, id=record.bird_id) if record and record.bird_id else None
+    found = by_id.get(record.bird_id) if record and record.bird_id else None
     managed = found is not None
     reason = ""
     if found is None and "number" in d.fields:
-        found = find_number(owned, d.fields["number"])
+        found = by_number.get(d.fields["number"])
         reason = f"{d.fields['number']} is already owned on Bird"
     if found is None:
-        found = interrupted_purchase(d, owned, ctx)
+        found = interrupted_purchase(d, by_number, ctx)
         reason = "an interrupted apply bought this number; adopting it instead of buying again"
     if found is None:
         return plan_purchase(d, ctx, record)
@@ -192,7 +193,7 @@ def plan_purchase(d: Desired, ctx: Context, record: RecordView | None) -> Outcom
     org_outcome = ctx.outcome(f"Organization/{org}")
     facts = org_outcome.facts if org_outcome else {}
     enabled, limit = bool(facts.get("enabled")), int(facts.get("limit", 1))
-    held = sum(1 for o in ctx.world.tenant.held_numbers.values() if o == org) + ctx.planned_buys[org]
+    held = ctx.held_count(org) + ctx.planned_buys[org]
     if held >= 1 and not enabled:
         return Outcome("Failed", "", refusals=(Refusal(
             d.address, f"organization {org} already holds a number and multiSmsNumbers.enabled is false: "
