@@ -7,12 +7,13 @@
     with store.apply_lock(owner): ...                             # one apply at a time
 """
 
-from controller.state.errors import DuplicateOperation, LockHolder, StateError, StateLocked
+from controller.state.errors import Conflict, DuplicateOperation, LockHolder, StateError, StateLocked
 from controller.state.records import Condition, Operation, ResourceRecord
 from controller.state.store import StateStore
 
 __all__ = [
     "Condition",
+    "Conflict",
     "DuplicateOperation",
     "LockHolder",
     "Operation",

@@ -10,6 +10,10 @@ class StateError(Exception):
     """The state database cannot do what was asked (unreachable, bad URL, conflicting write)."""
 
 
+class Conflict(StateError):
+    """A write would break a uniqueness rule (two live rows for one number, one user, one message)."""
+
+
 class DuplicateOperation(StateError):
     """A journal entry with this idempotency key already exists."""
 

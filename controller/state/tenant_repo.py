@@ -1,0 +1,250 @@
+"""SQL for the tenant records. controller.tenant holds the rules; this module only reads and writes rows.
+
+Every function takes the session of a transaction opened with StateStore.transaction(), so that a
+rule checked by controller.tenant and the write that depends on it happen in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from controller.state.errors import Conflict
+from controller.state.sql import insert_new, upsert
+from controller.state.tables import (
+    AssignmentRow,
+    InboxMessageRow,
+    OperationRow,
+    OrgConfigRow,
+    ProviderPhoneRow,
+    ResourceRow,
+    UnroutedMessageRow,
+    UsageLogRow,
+    WorkspacePhoneRow,
+)
+
+# --- organization configuration -------------------------------------------------------------------
+
+
+def org_configs(session: Session) -> list[OrgConfigRow]:
+    return list(session.exec(select(OrgConfigRow).order_by(OrgConfigRow.name)))
+
+
+def org_config(session: Session, org: str) -> OrgConfigRow | None:
+    return session.get(OrgConfigRow, org)
+
+
+def save_org_config(session: Session, values: dict[str, Any]) -> None:
+    upsert(session, OrgConfigRow, [values], keys=["name"], keep=["ten_dlc_active"])
+
+
+def set_ten_dlc_active(session: Session, org: str, active: bool, at: datetime) -> int:
+    result = session.execute(update(OrgConfigRow).where(OrgConfigRow.name == org)
+                             .values(ten_dlc_active=active, updated_at=at))
+    return result.rowcount or 0
+
+
+# --- provider phones (the numbers an organization holds) --------------------------------------
+
+
+def live_phone(session: Session, number: str) -> ProviderPhoneRow | None:
+    return session.exec(select(ProviderPhoneRow).where(ProviderPhoneRow.number == number,
+                                                       ProviderPhoneRow.released_at.is_(None))).first()  # type: ignore[union-attr]
+
+
+def live_phones(session: Session, org: str | None = None) -> list[ProviderPhoneRow]:
+    query = select(ProviderPhoneRow).where(ProviderPhoneRow.released_at.is_(None))  # type: ignore[union-attr]
+    if org is not None:
+        query = query.where(ProviderPhoneRow.organization == org)
+    return list(session.exec(query.order_by(ProviderPhoneRow.acquired_at, ProviderPhoneRow.id)))
+
+
+def released_numbers(session: Session) -> set[str]:
+    """Numbers with a released holding and no live one."""
+    released = set(session.exec(select(ProviderPhoneRow.number)
+                                .where(ProviderPhoneRow.released_at.is_not(None))))  # type: ignore[union-attr]
+    live = set(session.exec(select(ProviderPhoneRow.number)
+                            .where(ProviderPhoneRow.released_at.is_(None))))  # type: ignore[union-attr]
+    return released - live
+
+
+def add_phone(session: Session, row: ProviderPhoneRow) -> ProviderPhoneRow:
+    _flush(session, row, f"{row.number} is already held")
+    return row
+
+
+def _flush(session: Session, row: Any, what: str) -> None:
+    """Write now, so that a unique index speaks inside the caller's transaction."""
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"{what} (a concurrent change got there first; re-read and retry)") from None
+
+
+def holdings_during(session: Session, start: datetime, end: datetime) -> list[ProviderPhoneRow]:
+    """Every holding that overlaps [start, end)."""
+    query = select(ProviderPhoneRow).where(
+        ProviderPhoneRow.acquired_at < end,
+        or_(ProviderPhoneRow.released_at.is_(None), ProviderPhoneRow.released_at >= start),  # type: ignore[union-attr,operator]
+    )
+    return list(session.exec(query.order_by(ProviderPhoneRow.number, ProviderPhoneRow.acquired_at)))
+
+
+# --- workspace phones ------------------------------------------------------------------------------
+
+
+def workspace_phones(session: Session, workspace: str | None = None, *, is_archived: bool | None = None,
+                     organization: str | None = None) -> list[WorkspacePhoneRow]:
+    query = select(WorkspacePhoneRow)
+    if workspace is not None:
+        query = query.where(WorkspacePhoneRow.workspace == workspace)
+    if organization is not None:
+        query = query.where(WorkspacePhoneRow.organization == organization)
+    if is_archived is not None:
+        query = query.where(WorkspacePhoneRow.is_archived == is_archived)
+    return list(session.exec(query.order_by(WorkspacePhoneRow.id)))
+
+
+def workspace_phone(session: Session, phone_id: int) -> WorkspacePhoneRow | None:
+    return session.get(WorkspacePhoneRow, phone_id)
+
+
+def live_workspace_phone(session: Session, workspace: str, number: str) -> WorkspacePhoneRow | None:
+    return session.exec(select(WorkspacePhoneRow).where(
+        WorkspacePhoneRow.workspace == workspace, WorkspacePhoneRow.number == number,
+        WorkspacePhoneRow.archived_at.is_(None))).first()  # type: ignore[union-attr]
+
+
+def provider_phone(session: Session, phone_id: int) -> ProviderPhoneRow | None:
+    return session.get(ProviderPhoneRow, phone_id)
+
+
+def add_workspace_phone(session: Session, row: WorkspacePhoneRow) -> WorkspacePhoneRow:
+    _flush(session, row, f"workspace {row.workspace} already has a live phone number {row.number}")
+    return row
+
+
+# --- assignments -----------------------------------------------------------------------------------
+
+
+def active_assignments(session: Session, org: str | None = None) -> list[AssignmentRow]:
+    query = select(AssignmentRow).where(AssignmentRow.unassigned_at.is_(None))  # type: ignore[union-attr]
+    if org is not None:
+        query = query.where(AssignmentRow.organization == org)
+    return list(session.exec(query.order_by(AssignmentRow.id)))
+
+
+def active_assignment_of_number(session: Session, number: str) -> AssignmentRow | None:
+    return session.exec(select(AssignmentRow).where(AssignmentRow.number == number,
+                                                    AssignmentRow.unassigned_at.is_(None))).first()  # type: ignore[union-attr]
+
+
+def active_assignment_of_user(session: Session, org: str, user: str) -> AssignmentRow | None:
+    return session.exec(select(AssignmentRow).where(AssignmentRow.organization == org, AssignmentRow.user == user,
+                                                    AssignmentRow.unassigned_at.is_(None))).first()  # type: ignore[union-attr]
+
+
+def assignment_history(session: Session, org: str, number: str | None = None) -> list[AssignmentRow]:
+    query = select(AssignmentRow).where(AssignmentRow.organization == org)
+    if number is not None:
+        query = query.where(AssignmentRow.number == number)
+    return list(session.exec(query.order_by(AssignmentRow.assigned_at, AssignmentRow.id)))
+
+
+def assignments_during(session: Session, start: datetime, end: datetime) -> list[AssignmentRow]:
+    query = select(AssignmentRow).where(
+        AssignmentRow.assigned_at < end,
+        or_(AssignmentRow.unassigned_at.is_(None), AssignmentRow.unassigned_at > start),  # type: ignore[union-attr,operator]
+    )
+    return list(session.exec(query.order_by(AssignmentRow.assigned_at, AssignmentRow.id)))
+
+
+def add_assignment(session: Session, org: str, number: str, user: str, at: datetime) -> None:
+    _flush(session, AssignmentRow(organization=org, number=number, user=user, assigned_at=at),
+           f"{number} or {user} already has an active assignment in organization {org}")
+
+
+def close_assignment(session: Session, row: AssignmentRow, at: datetime) -> None:
+    row.unassigned_at = at
+    session.add(row)
+    session.flush()
+
+
+# --- what else uses a number (archive blockers) ----------------------------------------------------
+
+
+def channel_records(session: Session) -> list[ResourceRow]:
+    return list(session.exec(select(ResourceRow).where(ResourceRow.kind == "Channel")))
+
+
+def number_records(session: Session) -> list[ResourceRow]:
+    return list(session.exec(select(ResourceRow).where(ResourceRow.kind.in_(["PhoneNumber", "NumberPool"]))))  # type: ignore[attr-defined]
+
+
+def open_operations(session: Session) -> list[OperationRow]:
+    return list(session.exec(select(OperationRow).where(OperationRow.status == "intent").order_by(OperationRow.id)))
+
+
+# --- inbound messages ------------------------------------------------------------------------------
+
+
+def inbox_message(session: Session, message_id: str) -> InboxMessageRow | None:
+    return session.exec(select(InboxMessageRow).where(InboxMessageRow.message_id == message_id)).first()
+
+
+def unrouted_message(session: Session, message_id: str) -> UnroutedMessageRow | None:
+    return session.exec(select(UnroutedMessageRow).where(UnroutedMessageRow.message_id == message_id)).first()
+
+
+def add_inbox_message(session: Session, values: dict[str, Any]) -> bool:
+    return insert_new(session, InboxMessageRow, [values], keys=["message_id"]) == 1
+
+
+def add_unrouted_message(session: Session, values: dict[str, Any]) -> bool:
+    return insert_new(session, UnroutedMessageRow, [values], keys=["message_id"]) == 1
+
+
+def inbox(session: Session, org: str, user: str | None = None) -> list[InboxMessageRow]:
+    query = select(InboxMessageRow).where(InboxMessageRow.organization == org)
+    if user is not None:
+        query = query.where(InboxMessageRow.user == user)
+    return list(session.exec(query.order_by(InboxMessageRow.received_at, InboxMessageRow.id)))
+
+
+def unrouted(session: Session, org: str | None = None) -> list[UnroutedMessageRow]:
+    query = select(UnroutedMessageRow)
+    if org is not None:
+        query = query.where(UnroutedMessageRow.organization == org)
+    return list(session.exec(query.order_by(UnroutedMessageRow.received_at, UnroutedMessageRow.id)))
+
+
+# --- usage logs ----------------------------------------------------------------------------------
+
+
+def add_usage_logs(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the rows not written yet (unique per event type, number and week); returns how many were new."""
+    written = 0
+    for chunk in _chunks(sorted(rows, key=lambda r: r["number"]), 100):  # sorted: concurrent runs lock alike
+        written += insert_new(session, UsageLogRow, chunk, keys=["event_type", "number", "week"])
+    return written
+
+
+def usage_logs(session: Session, *, week: str | None = None, org: str | None = None) -> list[UsageLogRow]:
+    query = select(UsageLogRow)
+    if week is not None:
+        query = query.where(UsageLogRow.week == week)
+    if org is not None:
+        query = query.where(UsageLogRow.organization == org)
+    return list(session.exec(query.order_by(UsageLogRow.week, UsageLogRow.number)))
+
+
+def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterable[Sequence[dict[str, Any]]]:
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
