@@ -12,7 +12,21 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from specs.errors import SourceLocation, SpecError, format_field_path
+from specs.models.common import CURRENCY_PATTERN, ISO2_PATTERN, NAME_PATTERN
+from specs.models.phone_number import CHANNEL_MESSAGE_TYPE_PATTERN, PREFIX_PATTERN
+from specs.models.secrets import ENV_NAME_PATTERN
 from specs.yamlsafe import YamlDocument
+
+# Friendlier words for the patterns of common field types (pydantic would print the regex).
+PATTERN_HINTS: dict[str, str] = {
+    NAME_PATTERN: "is not a valid name: use lowercase letters, digits and '-', starting and ending with a "
+                  "letter or digit, at most 63 characters",
+    ISO2_PATTERN: "is not a 2-letter ISO 3166-1 country code in capitals (e.g. US)",
+    CURRENCY_PATTERN: "is not an ISO 4217 currency code (three capitals, e.g. USD)",
+    ENV_NAME_PATTERN: "is not an environment variable name (letters, digits and _, not starting with a digit)",
+    PREFIX_PATTERN: "is not an E.164 prefix (a '+' and the first digits, e.g. +1415)",
+    CHANNEL_MESSAGE_TYPE_PATTERN: "is not a channel message type (lowercase, e.g. transactional, promotional)",
+}
 
 
 def suggest(word: str, choices: typing.Iterable[str]) -> str:
@@ -81,11 +95,15 @@ def _one(err: Any, loc: tuple[str | int, ...], root: type[BaseModel], doc: YamlD
     elif kind == "literal_error":
         expected = re.findall(r"'([^']*)'|(True|False)", str(ctx.get("expected", "")))
         choices = [a or b for a, b in expected]
-        shown = f"'{value}'" if isinstance(value, str) else repr(value)
-        if value is not None and not isinstance(value, dict | list):
+        shown = f"'{value}'" if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else repr(value)
+        if choices == ["True"]:
+            message = f"must be true (got {shown})"
+        elif value is not None and not isinstance(value, dict | list):
             message = f"{shown} is not one of {', '.join(choices)}{suggest(str(value), choices)}"
         else:
             message = f"expected one of {', '.join(choices)}"
+    elif kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_HINTS:
+        message = f"'{value}' {PATTERN_HINTS[ctx['pattern']]}"
     elif kind == "string_type" and isinstance(value, int | Decimal) and not isinstance(value, bool):
         written = doc.scalar_text.get(loc, str(value))
         message = f"expected text, got the number {written}; quote it: \"{written}\""

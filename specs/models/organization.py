@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from specs.models.common import SpecModel, UUIDStr
+from specs.models.common import CURRENCY_PATTERN, SpecModel, UUIDStr
 
 
 class MultiSmsNumbers(SpecModel):
@@ -15,7 +15,7 @@ class MultiSmsNumbers(SpecModel):
     limit: int = Field(1, ge=1, le=100_000, description="Most numbers the organization may hold.")
     weeklyPrice: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)] = Field(
         Decimal("2.99"), description='Price billed per number per week, as a decimal string ("2.99").')
-    currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 currency of weeklyPrice.")
+    currency: str = Field("USD", pattern=CURRENCY_PATTERN, description="ISO 4217 currency of weeklyPrice.")
 
 
 class OrganizationSpec(SpecModel):

@@ -18,13 +18,14 @@ from specs.models.common import (
 
 NumberType = Literal["local", "mobile", "tollfree"]
 DeletionPolicy = Literal["Orphan", "Archive"]
+CHANNEL_MESSAGE_TYPE_PATTERN = r"^[a-z][a-z0-9_-]{0,49}$"
 ChannelMessageType = Annotated[
     str,
-    Field(pattern=r"^[a-z][a-z0-9_-]{0,49}$",
+    Field(pattern=CHANNEL_MESSAGE_TYPE_PATTERN,
           description="Type of traffic of the SMS channel (Bird connector argument channelMessageType), "
                       "e.g. transactional, promotional, conversational."),
 ]
-_PREFIX_PATTERN = r"^\+[1-9][0-9]{0,14}$"
+PREFIX_PATTERN = r"^\+[1-9][0-9]{0,14}$"
 
 
 def prefix_problem(prefix: str, country: str) -> str | None:
@@ -51,7 +52,7 @@ class NumberSelector(SpecModel):
 
     country: Region = Field("US", description="ISO 3166-1 alpha-2 country of the number.")
     type: NumberType = Field("local", description="Number type in Bird's stock.")
-    prefix: str | None = Field(None, pattern=_PREFIX_PATTERN, max_length=16,
+    prefix: str | None = Field(None, pattern=PREFIX_PATTERN, max_length=16,
                                description='E.164 prefix the number starts with, e.g. "+1415".')
 
     def rule_violations(self) -> list[Violation]:
