@@ -169,6 +169,115 @@ def demo(keep: str | None) -> None:
     sys.exit(run_demo(keep))
 
 
+# --- tenant views: numbers, config, billing (state database only) ------------------------------------
+
+org_option = click.option("--org", required=True, help="The Organization's metadata.name.")
+output_option = click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
+
+
+@cli.group()
+def numbers() -> None:
+    """The platform's number views: an organization's numbers, unassigned ones, a user's own."""
+
+
+@numbers.command(name="list")
+@org_option
+@click.option("--workspace", help="Only numbers linked to this workspace.")
+@click.option("--archived", is_flag=True, help="List archived workspace phone numbers instead.")
+@output_option
+@state_option
+def numbers_list(org: str, workspace: str | None, archived: bool, output: str, state: str) -> None:
+    """The organization's numbers with assignee, workspace, status and prices."""
+    from controller.tenant import commands
+
+    sys.exit(commands.numbers_list(state, org, output, workspace=workspace, archived=archived))
+
+
+@numbers.command(name="available")
+@org_option
+@output_option
+@state_option
+def numbers_available(org: str, output: str, state: str) -> None:
+    """The organization's numbers no user has."""
+    from controller.tenant import commands
+
+    sys.exit(commands.numbers_available(state, org, output))
+
+
+@numbers.command(name="mine")
+@org_option
+@click.option("--user", required=True, help="The user (e.g. alice@acme.example).")
+@output_option
+@state_option
+def numbers_mine(org: str, user: str, output: str, state: str) -> None:
+    """The user's own number, and the number their campaigns send from."""
+    from controller.tenant import commands
+
+    sys.exit(commands.numbers_mine(state, org, user, output))
+
+
+@numbers.command(name="blockers")
+@org_option
+@click.argument("number")
+@output_option
+@state_option
+def numbers_blockers(org: str, number: str, output: str, state: str) -> None:
+    """What keeps NUMBER from being archived (assignment, channel or campaign, pending operation)."""
+    from controller.tenant import commands
+
+    sys.exit(commands.numbers_blockers(state, org, number, output))
+
+
+@numbers.command(name="unrouted")
+@click.option("--org", help="Only messages to this organization's numbers.")
+@output_option
+@state_option
+def numbers_unrouted(org: str | None, output: str, state: str) -> None:
+    """Inbound messages that reached no user (unassigned or unknown numbers)."""
+    from controller.tenant import commands
+
+    sys.exit(commands.numbers_unrouted(state, org, output))
+
+
+@numbers.command(name="history")
+@org_option
+@click.argument("number", required=False)
+@output_option
+@state_option
+def numbers_history(org: str, number: str | None, output: str, state: str) -> None:
+    """Who had which number, from when to when."""
+    from controller.tenant import commands
+
+    sys.exit(commands.numbers_history(state, org, number, output))
+
+
+@cli.command()
+@org_option
+@output_option
+@state_option
+def config(org: str, output: str, state: str) -> None:
+    """The organization's multi-number configuration: enabled, limit, used, weekly price, 10DLC active."""
+    from controller.tenant import commands
+
+    sys.exit(commands.config(state, org, output))
+
+
+@cli.group()
+def billing() -> None:
+    """Weekly per-number billing (usage_logs, event_type phone_number_weekly)."""
+
+
+@billing.command(name="run")
+@click.option("--week", required=True, help="ISO week, YYYY-Www (e.g. 2026-W07).")
+@output_option
+@state_option
+def billing_run(week: str, output: str, state: str) -> None:
+    """Write one usage row per billable number for the week; running it again writes nothing."""
+    from controller.tenant import commands
+
+    sys.exit(commands.billing_run(state, week, output))
+
+
 def main() -> None:
     cli()
 

@@ -132,6 +132,12 @@ def list_workspace_phones(store: StateStore, workspace: str, *, is_archived: boo
         return [convert.workspace_phone(r) for r in repo.workspace_phones(tx, workspace, is_archived=is_archived)]
 
 
+def archived_workspace_phones(store: StateStore, org: str, workspace: str | None = None) -> list[WorkspacePhone]:
+    with store.transaction() as tx:
+        return [convert.workspace_phone(r)
+                for r in repo.workspace_phones(tx, workspace, organization=org, is_archived=True)]
+
+
 def linkable_phones(store: StateStore, org: str, workspace: str) -> list[ProviderPhone]:
     """The organization's held numbers that are linked to no workspace, or already to this one."""
     with store.transaction() as tx:
