@@ -8,7 +8,7 @@ Never imports anything from `controller`.
 """
 
 from specs.errors import SourceLocation, SpecError
-from specs.loader import LoadResult, load_specs
+from specs.loader import LoadResult, load_specs, load_text
 from specs.models import (
     DOCUMENT_CLASSES,
     KINDS,
@@ -28,5 +28,5 @@ from specs.specset import SpecSet
 __all__ = [
     "DOCUMENT_CLASSES", "KINDS", "BrandDoc", "CampaignDoc", "LoadResult", "NumberPoolDoc", "OrganizationDoc",
     "PhoneNumberDoc", "SecretMissing", "SecretRef", "SourceLocation", "SpecDocument", "SpecError", "SpecSet",
-    "WebhookSubscriptionDoc", "WorkspaceDoc", "load_specs",
+    "WebhookSubscriptionDoc", "WorkspaceDoc", "load_specs", "load_text",
 ]

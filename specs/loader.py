@@ -18,7 +18,7 @@ from specs.errors import SourceLocation, SpecError, format_field_path
 from specs.models import API_VERSION, DOCUMENT_CLASSES, KINDS, SpecDocument, collect_violations
 from specs.specset import SpecSet
 from specs.translate import suggest, translate
-from specs.yamlsafe import YamlDocument, read_spec_file
+from specs.yamlsafe import YamlDocument, YamlFile, parse_spec_bytes, read_spec_file
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 ENVELOPE_FIELDS = ("apiVersion", "kind", "metadata", "spec")
@@ -55,11 +55,21 @@ def spec_files(paths: Sequence[str | Path]) -> tuple[list[str], list[SpecError]]
 
 
 def load_specs(paths: Sequence[str | Path]) -> LoadResult:
+    """Every spec file under `paths`, validated together. Never raises for bad content."""
     files, errors = spec_files(paths)
+    return _load({path: read_spec_file(path) for path in files}, errors)
+
+
+def load_text(text: str | bytes, name: str = "<text>") -> LoadResult:
+    """Specs given as text (tests, stdin, tools); `name` stands for the path in errors."""
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    return _load({name: parse_spec_bytes(raw)}, [])
+
+
+def _load(parsed_files: dict[str, YamlFile], errors: list[SpecError]) -> LoadResult:
     documents: list[SpecDocument] = []
     broken: set[str] = set()  # addresses of documents that failed to validate: not "undefined" elsewhere
-    for path in files:
-        parsed = read_spec_file(path)
+    for path, parsed in parsed_files.items():
         errors += [SpecError(SourceLocation(path, p.line, p.column), "-", "-", p.message) for p in parsed.problems]
         for ydoc in parsed.documents:
             doc, doc_errors = build_document(ydoc, path)
@@ -71,7 +81,7 @@ def load_specs(paths: Sequence[str | Path]) -> LoadResult:
     errors += rules.duplicate_errors(documents)
     specs = SpecSet(documents)
     errors += rules.check(specs, broken)
-    return LoadResult(specs, sorted(set(errors)), files)
+    return LoadResult(specs, sorted(set(errors)), list(parsed_files))
 
 
 def _address(data: dict[str, Any]) -> str:

@@ -118,6 +118,9 @@ def read_spec_file(path: str) -> YamlFile:
 
 
 def parse_spec_bytes(raw: bytes) -> YamlFile:
+    if len(raw) > MAX_FILE_BYTES:
+        return YamlFile([], [YamlProblem(1, 1, f"file is larger than {MAX_FILE_BYTES // 1024} KiB; "
+                                               "split it into several spec files")])
     text, problem = _decode(raw)
     if problem is not None:
         return YamlFile([], [problem])

@@ -87,4 +87,12 @@ class WebhookSubscriptionSpec(SpecModel):
         problem = url_problem(self.url)
         if problem:
             found.append(Violation(("url",), problem))
+        seen: set[str] = set()
+        for index, flt in enumerate(self.eventFilters):
+            if flt.key in seen:
+                # Bird ANDs the filters of one subscription: two values of one key never both match.
+                found.append(Violation(("eventFilters", index, "key"),
+                                       f"a second {flt.key} filter: Bird requires every filter to match, so this "
+                                       "subscription would receive nothing; use one subscription per value"))
+            seen.add(flt.key)
         return found
