@@ -1,0 +1,197 @@
+"""The emulator's ASGI app: Bird's routes (auth, faults, request counting) and the ``/_emulator`` admin API.
+
+Use it in-process with ``httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=...)`` or
+serve it with uvicorn (``controller.emulator.server``). ``app.state.emulator`` is the ``Emulator``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from controller.bird import routes
+from controller.emulator import policy
+from controller.emulator.core import ApiError, Emulator, invalid_field
+from controller.emulator.webhooks import deliver
+from controller.emulator.world import World
+
+BIRD_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+FAULT_EFFECTS = ("status", "rate-limit", "timeout", "commit-then-fail")
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+async def read_json(request: Request, *, required: bool = False) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        if required:
+            raise ApiError(400, "InvalidJSON", "The request body must be a JSON object")
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ApiError(400, "InvalidJSON", "The request body is not valid JSON") from None
+
+
+class Faults:
+    """Injected faults, matched by method and route template; each may apply a few times, at random."""
+
+    def __init__(self, seed: int) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.rng = random.Random(seed)
+
+    def add(self, spec: Any) -> dict[str, Any]:
+        if not isinstance(spec, dict):
+            raise invalid_field("body", "must be a JSON object describing the fault")
+        effect = spec.get("effect")
+        if effect not in FAULT_EFFECTS:
+            raise invalid_field("effect", "must be one of " + ", ".join(FAULT_EFFECTS))
+        route = spec.get("route")
+        if route is not None and not any(r.path == route for r in routes.ROUTES):
+            raise invalid_field("route", f"{route!r} is not a Bird route template the emulator serves")
+        method = (spec.get("method") or "").upper() or None
+        status = spec.get("status", 503 if effect == "status" else 502)
+        if not isinstance(status, int) or not 400 <= status <= 599:
+            raise invalid_field("status", "must be an HTTP error status (400-599)")
+        times = spec.get("times")
+        if times is not None and (not isinstance(times, int) or times < 1):
+            raise invalid_field("times", "must be a whole number >= 1 (leave it out for every time)")
+        probability = spec.get("probability", 1.0)
+        if not isinstance(probability, int | float) or not 0 <= probability <= 1:
+            raise invalid_field("probability", "must be between 0 and 1")
+        fault = {"id": str(uuid.uuid4()), "method": method, "route": route, "effect": effect, "status": status,
+                 "times": times, "probability": float(probability),
+                 "retryAfter": int(spec.get("retryAfter", policy.RATE_LIMIT_RETRY_AFTER)),
+                 "seconds": float(spec.get("seconds", policy.TIMEOUT_FAULT_SECONDS)), "applied": 0}
+        self.items.append(fault)
+        return fault
+
+    def take(self, method: str, route: routes.Route) -> dict[str, Any] | None:
+        """The fault to apply to this request, if any (counting it against ``times``)."""
+        for fault in self.items:
+            if fault["method"] not in (None, method) or fault["route"] not in (None, route.path):
+                continue
+            if fault["probability"] < 1 and self.rng.random() >= fault["probability"]:
+                continue
+            fault["applied"] += 1
+            if fault["times"] is not None and fault["applied"] >= fault["times"]:
+                self.items.remove(fault)
+            return fault
+        return None
+
+
+def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
+    emulator = Emulator(world, seed=seed)
+    faults = Faults(seed)
+
+    async def bird(request: Request) -> Response:
+        method, path = request.method, request.url.path
+        found = routes.match(method, path)
+        if found is None:
+            return error_response(ApiError(404, policy.CODE_NOT_FOUND, f"no Bird route {method} {path}"))
+        route, params = found
+        with emulator.lock:
+            emulator.requests[route.key] += 1
+        try:
+            key = emulator.authorize(request.headers.get("authorization"))
+            fault = faults.take(method, route)
+            if fault and fault["effect"] != "commit-then-fail":
+                return await _fault_response(fault)
+            body = await read_json(request) if method in ("POST", "PATCH", "PUT") else None
+            query: dict[str, list[str]] = {}
+            for name, value in request.query_params.multi_items():
+                query.setdefault(name, []).append(value)
+            with emulator.lock:
+                scope: Any
+                if "workspaceId" in params:
+                    scope = emulator.owned_workspace(key, params["workspaceId"], params.get("organizationId"))
+                else:
+                    scope = emulator.owned_organization(key, params["organizationId"])
+                handler = getattr(emulator, route.name.replace("-", "_"))
+                status, answer = handler(scope, params, query, body)
+            if fault:  # commit-then-fail: the change above is kept, the answer is lost
+                return await _fault_response(fault)
+        except ApiError as error:
+            return error_response(error)
+        if status == 204:
+            return Response(status_code=204)
+        return JSONResponse(answer, status_code=status, headers={"x-request-id": str(uuid.uuid4())})
+
+    async def _fault_response(fault: dict[str, Any]) -> Response:
+        if fault["effect"] == "rate-limit":
+            return JSONResponse({"code": policy.CODE_RATE_LIMITED, "message": "Too many requests"}, 429,
+                                headers={"Retry-After": str(fault["retryAfter"])})
+        if fault["effect"] == "timeout":
+            await asyncio.sleep(fault["seconds"])
+            return JSONResponse({"code": policy.CODE_FAULT, "message": "Gateway timeout (injected)"}, 504)
+        return JSONResponse({"code": policy.CODE_FAULT, "message": f"Injected {fault['effect']} fault"},
+                            fault["status"])
+
+    async def admin(request: Request) -> Response:
+        try:
+            return await _admin(request)
+        except ApiError as error:
+            return error_response(error)
+
+    async def _admin(request: Request) -> Response:
+        action = request.path_params["action"]
+        method = request.method
+        if (action, method) == ("clock/advance", "POST"):
+            body = await read_json(request, required=True)
+            seconds = body.get("seconds") if isinstance(body, dict) else None
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                raise invalid_field("seconds", "is required: a number of seconds")
+            transitions = emulator.advance(float(seconds))
+            deliveries = await deliver(emulator, emulator.take_outbox())
+            return JSONResponse({"now": emulator.clock.iso(), "transitions": transitions,
+                                 "deliveries": deliveries})
+        if (action, method) == ("decide", "POST"):
+            body = await read_json(request, required=True)
+            if not isinstance(body, dict):
+                raise invalid_field("body", "must be a JSON object")
+            item = emulator.decide(body.get("kind"), body.get("id"), body.get("status"), body.get("rejection"))
+            deliveries = await deliver(emulator, emulator.take_outbox())
+            return JSONResponse({"object": item, "deliveries": deliveries})
+        if (action, method) == ("inbound", "POST"):
+            message = emulator.inbound(await read_json(request, required=True))
+            deliveries = await deliver(emulator, emulator.take_outbox())
+            return JSONResponse({"message": message, "deliveries": deliveries})
+        if action == "faults":
+            if method == "POST":
+                return JSONResponse(faults.add(await read_json(request, required=True)), 201)
+            if method == "DELETE":
+                faults.items.clear()
+                return Response(status_code=204)
+            return JSONResponse({"faults": faults.items})
+        if action == "requests":
+            if method == "DELETE":
+                with emulator.lock:
+                    emulator.requests.clear()
+                return Response(status_code=204)
+            with emulator.lock:
+                return JSONResponse({"total": sum(emulator.requests.values()), "byRoute": dict(emulator.requests)})
+        if (action, method) == ("state", "GET"):
+            return JSONResponse(emulator.dump())
+        if (action, method) == ("reset", "POST"):
+            emulator.reset()
+            faults.items.clear()
+            return JSONResponse({"now": emulator.clock.iso()})
+        raise ApiError(404, policy.CODE_NOT_FOUND, f"no admin call {method} /_emulator/{action}")
+
+    app = Starlette(routes=[
+        Route("/_emulator/{action:path}", admin, methods=["GET", "POST", "DELETE"]),
+        Route("/{path:path}", bird, methods=BIRD_METHODS),
+    ])
+    app.state.emulator = emulator
+    app.state.faults = faults
+    return app

@@ -1,0 +1,121 @@
+"""Every choice the emulator makes where Bird's public docs are silent, in one place.
+
+Bird documents paths, bodies, limits and the first status of each object; it does not document the
+statuses that follow, the fees it charges, the exact error bodies, or how long reviews take. The values
+below are our reading of Bird's product pages and TCR's published fees. Change them here only; the rest
+of the emulator (and its tests) read them from this module.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+# --------------------------------------------------------------------------------------------- clock
+# Review and acknowledgement delays on the emulator's clock (CONTRACT.md "The Bird emulator").
+BRAND_REVIEW_SECONDS = 3600            # brand PENDING -> APPROVED
+VETTING_REVIEW_SECONDS = 3600          # vetting PENDING -> ACTIVE
+CAMPAIGN_REVIEW_SECONDS = 7 * 24 * 3600  # campaign PENDING -> APPROVED ("1-2 weeks" on Bird)
+CARRIER_ACK_SECONDS = 15 * 60          # number<->campaign link acknowledged by the carriers
+
+# -------------------------------------------------------------------------------------------- statuses
+# Brand: Bird documents PENDING as the create answer; APPROVED/REJECTED follow TCR's vocabulary.
+BRAND_PENDING = "PENDING"
+BRAND_APPROVED = "APPROVED"
+BRAND_REJECTED = "REJECTED"
+# Vetting: PENDING -> ACTIVE (TCR's "vetting active"); a refused vetting is REJECTED.
+VETTING_PENDING = "PENDING"
+VETTING_ACTIVE = "ACTIVE"
+VETTING_REJECTED = "REJECTED"
+VETTING_SCORE = "75"                  # the score an accepted STANDARD vetting reports
+# Campaign: Bird's enum is DRAFT, FAILED, PENDING, REJECTED, APPROVED, DECLINED, SUSPENDED, DELETED,
+# EXPIRED. A campaign created through the API is submitted at once, so it starts PENDING.
+CAMPAIGN_PENDING = "PENDING"
+CAMPAIGN_APPROVED = "APPROVED"
+CAMPAIGN_REJECTED = "REJECTED"
+# The decide admin call accepts APPROVED/REJECTED for every kind; for a vetting APPROVED means ACTIVE.
+DECISIONS = {
+    "brand": {"APPROVED": BRAND_APPROVED, "REJECTED": BRAND_REJECTED},
+    "vetting": {"APPROVED": VETTING_ACTIVE, "ACTIVE": VETTING_ACTIVE, "REJECTED": VETTING_REJECTED},
+    "campaign": {"APPROVED": CAMPAIGN_APPROVED, "REJECTED": CAMPAIGN_REJECTED},
+}
+# A rejection with no code given by the decide call gets this one (TCR style code + description).
+DEFAULT_REJECTION = {"code": "REJECTED", "description": "Rejected by the campaign registry"}
+
+# Owned numbers: Bird's Number.status; a cancelled subscription keeps the number until the end of the
+# month already paid, then the number leaves the workspace.
+NUMBER_ACTIVE = "active"
+NUMBER_INACTIVE = "inactive"
+SUBSCRIPTION_ACTIVE = "active"
+SUBSCRIPTION_CANCELED = "canceled"
+NUMBER_BILLING_PERIOD_SECONDS = 30 * 24 * 3600
+
+# Channels: "pending" until the carriers acknowledge the number<->campaign link, then "active" (the
+# seed's ready channel); the connector reports itself "active" as soon as it is installed.
+CHANNEL_PENDING = "pending"
+CHANNEL_ACTIVE = "active"
+CONNECTOR_ACTIVE = "active"
+SMS_TEMPLATE_REF = "sms-messagebird:1"
+SMS_PLATFORM = "sms-messagebird"
+# Where the readiness check is reported on connectors and channels: Bird shows the check object
+# (name, displayName, assertions, status) without documenting its parent field; we use a list.
+STATUS_CHECKS_FIELD = "statusChecks"
+
+# Webhook subscriptions: Bird's two statuses.
+SUBSCRIPTION_STATUSES = ("active", "inactive")
+# Which Bird service emits each event the emulator can send.
+EVENT_SERVICES = {
+    "10dlc.brand": "numbers",
+    "10dlc.campaign": "numbers",
+    "channel.updated": "channels",
+    "channel.created": "channels",
+    "sms.inbound": "channels",
+    "sms.outbound": "channels",
+}
+WEBHOOK_TIMEOUT_SECONDS = 2.0         # per delivery; deliveries happen before the admin call answers
+WEBHOOK_MAX_BODY_LOG = 2000
+
+# ---------------------------------------------------------------------------------------------- money
+CURRENCY = "USD"
+MONEY_EXPONENT = -6                   # Bird's Money examples use micro-units (3500000, -6 = 3.50)
+NUMBER_MONTHLY_PRICE = Decimal("1.15")  # US local number, per month, charged at purchase
+BRAND_REGISTRATION_FEE = Decimal("4.00")  # TCR brand registration (one time)
+BRAND_RESUBMISSION_FEE = Decimal("4.00")  # updating a rejected brand resubmits it
+VETTING_FEE = Decimal("41.50")        # TCR standard external vetting (one time)
+CAMPAIGN_VETTING_FEE = Decimal("15.00")   # TCR campaign vetting fee (one time)
+CAMPAIGN_MONTHLY_FEE = Decimal("10.00")   # standard use case, per month
+CAMPAIGN_MINIMUM_MONTHS = 3               # Bird: "a three month minimum commitment fee"
+DEFAULT_WALLET = Decimal("1000.00")
+
+# ----------------------------------------------------------------------------------------- validation
+BRAND_ENTITY_TYPES = ("PRIVATE_PROFIT", "PUBLIC_PROFIT", "NON_PROFIT", "GOVERNMENT", "SOLE_PROPRIETOR")
+STOCK_EXCHANGES = ("NONE", "NASDAQ", "NYSE", "AMEX", "AMX", "ASX", "B3", "BME", "BSE", "FRA", "ICEX", "JPX",
+                   "JSE", "KRX", "LON", "NSE", "OMX", "SEHK", "SGX", "SSE", "STO", "SWX", "SZSE", "TSX",
+                   "TWSE", "VSE", "OTHER")
+ALT_BUSINESS_ID_TYPES = ("NONE", "DUNS", "GIIN", "LEI")
+VETTING_CLASSES = ("STANDARD", "POLITICAL", "ENHANCED")
+MIXED_USECASES = ("MIXED", "LOW_VOLUME")
+MAX_NUMBERS_PER_PURCHASE = 25         # Bird documents 25 for numbers-long-code; we apply it to both buys
+
+# ----------------------------------------------------------------------------------------- pagination
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 99
+MAX_PAGE_TOKEN = 8000
+
+# ---------------------------------------------------------------------------------------------- errors
+# Bird's api.bird.com error bodies: {"code", "message"} plus, for a 422, "details" mapping each field
+# to its problems. The codes are ours; clients must branch on the status and the named fields.
+CODE_UNAUTHORIZED = "Unauthorized"
+CODE_NOT_FOUND = "NotFound"
+CODE_INVALID = "InvalidPayload"
+CODE_CONFLICT = "Conflict"
+CODE_INSUFFICIENT_BALANCE = "InsufficientBalance"   # 422: Bird reports "not enough balance" as a 4xx
+CODE_NOT_IN_STOCK = "NumberNotAvailable"            # 422: the number left the stock
+CODE_RATE_LIMITED = "TooManyRequests"
+CODE_FAULT = "InjectedFault"
+RATE_LIMIT_RETRY_AFTER = 1            # seconds, the Retry-After of an injected rate limit by default
+TIMEOUT_FAULT_SECONDS = 30.0          # an injected timeout holds the request this long, then 504
+
+# ------------------------------------------------------------------------------------ generated numbers
+# Real US area codes, so generated numbers pass phonenumbers' validation.
+US_AREA_CODES = ("212", "213", "202", "206", "303", "305", "312", "404", "415", "503", "512", "602",
+                 "617", "646", "702", "713", "718", "720", "646", "801", "858", "917", "925", "949")
