@@ -56,9 +56,12 @@ CHANNEL_ACTIVE = "active"
 CONNECTOR_ACTIVE = "active"
 SMS_TEMPLATE_REF = "sms-messagebird:1"
 SMS_PLATFORM = "sms-messagebird"
-# Where the readiness check is reported on connectors and channels: Bird shows the check object
-# (name, displayName, assertions, status) without documenting its parent field; we use a list.
-STATUS_CHECKS_FIELD = "statusChecks"
+# Where readiness is reported: Bird shows the check object (name "useCaseStatus", displayName,
+# assertions, status) and says "Get connector" checks "the readiness of a connector and its channel"
+# without naming the parent field. We put the check under "useCaseStatus" on both the connector and
+# the channel, and mirror the channel's status in the connector's "channel" object, so one connector
+# list tells a reconciler which channels are ready.
+USE_CASE_STATUS_FIELD = "useCaseStatus"
 
 # Webhook subscriptions: Bird's two statuses.
 SUBSCRIPTION_STATUSES = ("active", "inactive")
