@@ -49,6 +49,7 @@ class Settings:
     parallelism: int = 8
     lock_timeout: float = 0.0
     transport: Any = None  # an httpx transport, for an in-process emulator
+    on_bird_response: Any = None  # BirdClient's on_response hook (the daemon's metrics and request-id logs)
 
     @classmethod
     def from_env(cls, state_url: str, bird_url: str | None = None, **kw: Any) -> Settings:
@@ -84,7 +85,8 @@ async def bird_client(settings: Settings):  # type: ignore[no-untyped-def]
     if not settings.access_key:
         raise EngineError("BIRD_ACCESS_KEY is not set: senderctl needs a Bird access key to read and change Bird "
                           "(export BIRD_ACCESS_KEY=...; it is never printed)")
-    async with BirdClient(settings.bird_url, settings.access_key, transport=settings.transport) as client:
+    async with BirdClient(settings.bird_url, settings.access_key, transport=settings.transport,
+                          on_response=settings.on_bird_response) as client:
         yield client
 
 

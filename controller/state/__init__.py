@@ -10,6 +10,7 @@
 from controller.state.errors import Conflict, DuplicateOperation, LockHolder, StateError, StateLocked
 from controller.state.records import Condition, Operation, ResourceRecord
 from controller.state.store import StateStore
+from controller.state.webhook_inbox import WebhookEvent  # noqa: F401  (also registers the daemon's table)
 
 __all__ = [
     "Condition",

@@ -1,0 +1,77 @@
+"""The webhook inbox: verified Bird events, handed from whichever daemon received them to the leader.
+
+Every replica may receive a webhook (a load balancer picks one); only the leader acts. The receiver
+verifies the signature, then records the event here; the leader drains the inbox. The unique
+request id is also how a replayed delivery is recognised, across replicas and restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel
+
+from controller.state.columns import UTCDateTime
+
+
+class WebhookEventRow(SQLModel, table=True):
+    __tablename__ = "webhook_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(max_length=200, unique=True)
+    event: str = Field(max_length=100)
+    body: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the whole JSON document
+    received_by: str = Field(default="", max_length=255)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    outcome: str | None = Field(default=None, max_length=500)
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    id: int
+    request_id: str
+    event: str
+    body: dict[str, Any]
+    received_by: str
+    received_at: datetime
+
+
+def record_webhook(store: Any, *, request_id: str, event: str, body: dict[str, Any], received_by: str,
+                   at: datetime) -> bool:
+    """Keep a verified event for the leader. False when this request id was already recorded (a replay)."""
+    row = WebhookEventRow(request_id=request_id[:200], event=event[:100], body=body,
+                          received_by=received_by[:255], received_at=at)
+    try:
+        with store.transaction() as session:
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def pending_webhooks(store: Any, limit: int = 100) -> list[WebhookEvent]:
+    """Events no leader has handled yet, oldest first."""
+    query = (select(WebhookEventRow).where(WebhookEventRow.handled_at.is_(None))  # type: ignore[union-attr]
+             .order_by(WebhookEventRow.id).limit(limit))  # type: ignore[arg-type]
+    with store.session() as session:
+        return [WebhookEvent(r.id, r.request_id, r.event, dict(r.body or {}), r.received_by, r.received_at)
+                for r in session.execute(query).scalars()]  # type: ignore[arg-type]
+
+
+def mark_webhook_handled(store: Any, event_id: int, *, outcome: str, at: datetime) -> None:
+    with store.transaction() as session:
+        session.execute(update(WebhookEventRow).where(WebhookEventRow.id == event_id)  # type: ignore[arg-type]
+                        .values(handled_at=at, outcome=outcome[:500]))
+
+
+def prune_webhooks(store: Any, *, handled_before: datetime) -> int:
+    """Forget handled events older than the replay window needs; returns how many."""
+    with store.transaction() as session:
+        result = session.execute(delete(WebhookEventRow).where(
+            WebhookEventRow.handled_at.is_not(None), WebhookEventRow.handled_at < handled_before))  # type: ignore[union-attr,operator]
+        return int(result.rowcount or 0)
