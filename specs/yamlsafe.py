@@ -19,9 +19,10 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-MAX_FILE_BYTES = 1024 * 1024  # spec files are small; anything bigger is a mistake or an attack
+MAX_FILE_BYTES = 512 * 1024  # spec files are small (the quickstart is 8 KiB); bigger is a mistake or an attack
 MAX_DEPTH = 64  # nesting levels per document; specs need fewer than 10
-MAX_NODES = 100_000  # values per file after alias expansion (stops "billion laughs")
+MAX_NODES = 200_000  # values per file (a full 512 KiB file has about 40,000)
+MAX_ALIAS_VALUES = 10_000  # values reached again through aliases, per file (stops "billion laughs")
 MAX_DOCUMENTS = 10_000
 
 Path_ = tuple[str | int, ...]
@@ -182,6 +183,7 @@ def _parse_text(text: str) -> YamlFile:
 @dataclass
 class _Budget:
     nodes: int = 0
+    repeated: int = 0
 
 
 class _Walker:
@@ -189,12 +191,20 @@ class _Walker:
 
     def __init__(self, loader: yaml.SafeLoader, doc: YamlDocument, problems: list[YamlProblem], budget: _Budget):
         self.loader, self.doc, self.problems, self.budget = loader, doc, problems, budget
+        self.seen: set[int] = set()  # ids of this document's nodes (alive while it is walked)
 
     def build(self, node: Node, path: Path_, depth: int) -> Any:
-        self.budget.nodes += 1
-        if self.budget.nodes > MAX_NODES:
-            raise _Abort(YamlProblem(*_pos(node.start_mark), f"more than {MAX_NODES} values after expanding "
-                                     "aliases (an alias bomb?); spec files must stay small"))
+        budget = self.budget
+        budget.nodes += 1
+        if id(node) in self.seen:  # reached again through an alias
+            budget.repeated += 1
+            if budget.repeated > MAX_ALIAS_VALUES:
+                raise _Abort(YamlProblem(*_pos(node.start_mark), f"aliases expand to more than {MAX_ALIAS_VALUES} "
+                                         "values (an alias bomb?); write the values out or use fewer aliases"))
+        self.seen.add(id(node))
+        if budget.nodes > MAX_NODES:
+            raise _Abort(YamlProblem(*_pos(node.start_mark), f"more than {MAX_NODES} values in one file; "
+                                     "split it into several spec files"))
         if depth > MAX_DEPTH:  # aliases can nest a small tree deeply, even cyclically
             raise _Abort(YamlProblem(*_pos(node.start_mark), f"nesting deeper than {MAX_DEPTH} levels "
                                      "(through aliases)"))

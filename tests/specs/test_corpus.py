@@ -124,7 +124,7 @@ def test_a_file_just_under_the_size_cap_parses_quickly(tmp_path: Path) -> None:
     result = load_specs([path])
     elapsed = time.perf_counter() - started
     assert result.errors  # duplicates, of course
-    assert elapsed < 2 * SECONDS_PER_FILE, elapsed  # ~0.9 s here for ~3,800 documents
+    assert elapsed < 3 * SECONDS_PER_FILE, elapsed  # ~0.45 s on an idle machine for ~1,900 documents
 
 
 def test_hostile_generated_files_through_the_cli(tmp_path: Path) -> None:
