@@ -278,6 +278,48 @@ def billing_run(week: str, output: str, state: str) -> None:
     sys.exit(commands.billing_run(state, week, output))
 
 
+# --- the reconcile daemon -------------------------------------------------------------------------------
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
+    from controller.daemon.config import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from controller.daemon.config import parse_listen
+
+    try:
+        parse_listen(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+@cli.command()
+@paths_argument
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, callback=_listen,
+              help="HOST:PORT for /healthz, /readyz, /metrics and POST /webhooks/bird.")
+@click.option("--resync", default="10m", show_default=True, callback=_duration,
+              help="Full reconcile interval (±10 % jitter), e.g. 30s, 10m, 1h.")
+@click.option("--public-url", envvar="SENDERCTL_PUBLIC_URL",
+              help="The URL Bird posts webhooks to (behind a proxy or ingress); signatures are checked against it.")
+@click.option("--allow-archive", is_flag=True, help="Allow archiving numbers removed from the specs.")
+@state_option
+@bird_option
+def daemon(paths: tuple[str, ...], listen: str, resync: float, public_url: str | None, allow_archive: bool,
+           state: str, bird_url: str) -> None:
+    """Keep Bird converged: watch the specs, resync, react to Bird webhooks. Runs until SIGTERM/SIGINT."""
+    from controller.daemon import DaemonOptions, run_daemon
+
+    sys.exit(run_daemon(DaemonOptions(paths=paths, state_url=state, bird_url=bird_url, listen=listen,
+                                      resync=resync, public_url=public_url, allow_archive=allow_archive)))
+
+
 def main() -> None:
     cli()
 

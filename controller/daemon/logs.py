@@ -46,7 +46,8 @@ class Redactor:
 REDACT = Redactor()
 
 # Attributes every LogRecord has; anything else passed in `extra` becomes a JSON field.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName",
+                                                                        "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -78,7 +79,8 @@ def setup(stream: TextIO | None = None, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "uvicorn.access", "watchfiles"):
+    # alembic reports its dialect each time a reconcile opens the state; httpx each request.
+    for noisy in ("httpx", "httpcore", "uvicorn.access", "watchfiles", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []

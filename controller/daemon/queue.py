@@ -36,6 +36,9 @@ class Backoff:
 class Entry:
     due: float
     reason: str
+    # How much earlier the key may run when a reconcile happens anyway (re-checks are not urgent):
+    # near-simultaneous re-checks of many resources then share one reconcile.
+    slack: float = 0.0
 
 
 @dataclass
@@ -48,12 +51,12 @@ class WorkQueue:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def add(self, key: str, due: float, reason: str) -> bool:
+    def add(self, key: str, due: float, reason: str, slack: float = 0.0) -> bool:
         """Queue `key` at `due` unless it is already queued sooner. True when this moved it."""
         current = self.entries.get(key)
         if current is not None and current.due <= due:
             return False
-        self.entries[key] = Entry(due, reason)
+        self.entries[key] = Entry(due, reason, slack)
         return True
 
     def replace(self, key: str, due: float, reason: str) -> None:
@@ -68,7 +71,9 @@ class WorkQueue:
 
     def pop_due(self, now: float, window: float = 0.5) -> dict[str, str]:
         """Every key due by now (+ a small window, to batch near-simultaneous work): key -> reason."""
-        due = {k: e.reason for k, e in self.entries.items() if e.due <= now + window}
+        if not any(e.due <= now + window for e in self.entries.values()):
+            return {}
+        due = {k: e.reason for k, e in self.entries.items() if e.due - e.slack <= now + window}
         for key in due:
             del self.entries[key]
         return due

@@ -1,0 +1,144 @@
+"""`senderctl daemon`: set the process up, serve HTTP, run until SIGTERM/SIGINT, exit 0.
+
+Startup problems (no access key, unreachable state, another daemon on a SQLite state, a port in use)
+are printed as one plain `error:` line and exit 1; once running, everything is logged as JSON lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+
+import uvicorn
+
+from controller import engine
+from controller.daemon import logs
+from controller.daemon.config import DaemonOptions
+from controller.daemon.http import create_app
+from controller.daemon.logs import REDACT, event
+from controller.daemon.metrics import Metrics
+from controller.daemon.service import Daemon
+
+EXIT_OK, EXIT_ERROR = 0, 1
+# Everything after SIGTERM must fit in 10 s: the reconcile grace (DaemonOptions.shutdown_grace),
+# then HTTP connections get this long.
+HTTP_SHUTDOWN_SECONDS = 2
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message says why and what to do."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: the daemon owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def run_daemon(options: DaemonOptions) -> int:
+    logs.setup()
+    try:
+        return asyncio.run(_main(options))
+    except StartupError as exc:
+        print(f"error: {REDACT(str(exc))}", file=sys.stderr, flush=True)
+        return EXIT_ERROR
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        hint = "another process listens there; pick another --listen port" if exc.errno == errno.EADDRINUSE else \
+            "check --listen"
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}; {hint}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def _main(options: DaemonOptions) -> int:
+    from controller.state import StateError, StateStore
+    from controller.state.leader import open_leadership
+
+    settings = engine.Settings.from_env(options.state_url, options.bird_url,
+                                        environ={**os.environ, **options.extra_environ})
+    if not settings.access_key:
+        raise StartupError("BIRD_ACCESS_KEY is not set: the daemon needs a Bird access key to read and change Bird "
+                           "(export BIRD_ACCESS_KEY=...; it is never printed or logged)")
+    REDACT.add(settings.access_key)
+    try:
+        store = await asyncio.to_thread(StateStore.open, options.state_url)
+    except StateError as exc:
+        raise StartupError(str(exc)) from None
+    leadership = None
+    try:
+        try:
+            leadership = await asyncio.to_thread(open_leadership, store)
+        except StateError as exc:
+            raise StartupError(str(exc)) from None
+        host, port = options.host_port
+        sock = bind(host, port)
+        metrics = Metrics()
+        daemon = Daemon(options, settings, store, leadership, metrics)
+        daemon.listen_port = sock.getsockname()[1]
+        return await serve(daemon, sock)
+    finally:
+        if leadership is not None:
+            with contextlib.suppress(Exception):
+                leadership.release()
+            close = getattr(leadership, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+        store.close()
+
+
+async def serve(daemon: Daemon, sock: socket.socket) -> int:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, _on_signal, daemon, sig)
+    config = uvicorn.Config(create_app(daemon), log_config=None, access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=HTTP_SHUTDOWN_SECONDS, server_header=False)
+    server = _Server(config)
+    host, port = sock.getsockname()[:2]
+    event("daemon.start", f"senderctl daemon on http://{host}:{port} watching {', '.join(daemon.options.paths)}",
+          listen=f"{host}:{port}", webhook_url=daemon.webhook_url(), resync_seconds=daemon.options.resync,
+          state=_redacted_url(daemon.options.state_url), allow_archive=daemon.options.allow_archive)
+    await daemon.reload_specs("startup")
+    http = asyncio.create_task(server.serve(sockets=[sock]), name="http")
+    try:
+        await daemon.run()
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(http, HTTP_SHUTDOWN_SECONDS + 1)
+        sock.close()
+    event("daemon.stopped", "senderctl daemon stopped")
+    return EXIT_OK
+
+
+def _on_signal(daemon: Daemon, sig: int) -> None:
+    if daemon.stopping.is_set():
+        return
+    event("daemon.stopping", f"{signal.Signals(sig).name} received: finishing the in-flight action, then exiting",
+          logging.INFO)
+    daemon.stop()
+
+
+def _redacted_url(url: str) -> str:
+    from controller.state.store import redact
+
+    return redact(url)

@@ -1,0 +1,451 @@
+"""The daemon's moving parts around one event loop: leadership, the spec watcher, the work queue and
+its reconcile worker, the webhook inbox. The HTTP app (controller/daemon/http.py) talks to this.
+
+Only the leader reconciles. Every replica receives webhooks, verifies them and writes them to the
+state's webhook inbox; the leader drains the inbox. Reconciles go through engine.apply, which holds
+the state's apply lock and journals every Bird write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from controller import engine
+from controller.apply import ChangeResult
+from controller.daemon import logs
+from controller.daemon.config import DaemonOptions
+from controller.daemon.logs import event
+from controller.daemon.metrics import Metrics
+from controller.daemon.queue import FULL, WorkQueue, jittered
+from controller.daemon.routing import EVENT_KINDS, INBOUND_EVENTS, affected, dependents, id_index
+from controller.daemon.specview import SpecsRejected, SpecView, load_view, missing_status_events
+from controller.daemon.webhooks import Verdict
+from controller.plan import Change, Plan
+from controller.state import StateLocked, StateStore
+from controller.state.leader import Leadership
+from controller.state.webhook_inbox import (
+    WebhookEvent,
+    mark_webhook_handled,
+    pending_webhooks,
+    prune_webhooks,
+    record_webhook,
+)
+
+RESYNC_JITTER = 0.10
+RECHECK_JITTER = 0.10
+INBOX_POLL_SECONDS = 1.0
+INBOX_RETENTION = timedelta(days=1)
+PRUNE_EVERY_SECONDS = 600.0
+READINESS_TIMEOUT = 3.0
+
+
+class Unavailable(Exception):
+    """The state database cannot take the webhook now (Bird retries on a 5xx)."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Daemon:
+    def __init__(self, options: DaemonOptions, settings: engine.Settings, store: StateStore, leadership: Leadership,
+                 metrics: Metrics, *, rng: random.Random | None = None) -> None:
+        self.options = options
+        self.settings = settings
+        self.store = store
+        self.leadership = leadership
+        self.metrics = metrics
+        self.rng = rng or random.Random()
+        self.queue = WorkQueue(rng=self.rng)
+        self.identity = f"pid={os.getpid()} host={socket.gethostname()}"
+        self.view: SpecView | None = None
+        self.spec_errors: list[str] = []
+        self.role = "starting"  # starting | leader | standby
+        self.last_reconcile: dict[str, Any] = {}
+        self.stopping = asyncio.Event()
+        self.wake = asyncio.Event()
+        self.inbox_poke = asyncio.Event()
+        self.listen_port: int | None = None
+        self._calls: dict[asyncio.Task[Any] | None, list[dict[str, Any]]] = {}
+        self._in_flight: asyncio.Task[Any] | None = None
+        settings.on_bird_response = self.on_bird_response
+
+    # --- specs -------------------------------------------------------------------------------------
+    def environ(self) -> Mapping[str, str] | None:
+        return self.settings.environ
+
+    async def reload_specs(self, why: str) -> bool:
+        """Load the spec files; keep the set in force when they are invalid. True when the set changed."""
+        try:
+            view = await asyncio.to_thread(load_view, self.options.paths, self.environ())
+        except SpecsRejected as exc:
+            self.spec_errors = exc.errors
+            self.metrics.spec_loads.labels("invalid").inc()
+            self.metrics.specs_valid.set(0)
+            kept = f"; the last valid specs ({self.view.documents} documents) stay in force" if self.view else ""
+            event("specs.invalid", f"the spec files are invalid ({why}){kept}; nothing changes on Bird",
+                  logging.ERROR, errors=exc.errors[:50], error_count=len(exc.errors))
+            return False
+        self.spec_errors = []
+        self.metrics.spec_loads.labels("valid").inc()
+        self.metrics.specs_valid.set(1)
+        changed = self.view is None or view.fingerprint != self.view.fingerprint
+        self.view = view
+        if changed:
+            event("specs.loaded", f"specs loaded ({why})", documents=view.documents,
+                  resources=len(view.desired), fingerprint=view.fingerprint[:12])
+            for problem in view.secret_problems:
+                event("specs.secret_missing", f"cannot verify webhooks for {problem}", logging.WARNING)
+            missing = missing_status_events(view)
+            if missing:
+                event("specs.no_status_webhooks", "no WebhookSubscription asks for " + ", ".join(missing) +
+                      f" at {self.webhook_url()}: approvals are noticed by scheduled re-checks only",
+                      logging.WARNING)
+        return changed
+
+    async def watch_specs(self) -> None:
+        from watchfiles import awatch
+
+        roots, files = watch_targets(self.options.paths)
+
+        def wanted(_change: Any, path: str) -> bool:
+            p = Path(path)
+            return p in files or (p.suffix in (".yaml", ".yml") and any(p.is_relative_to(r) for r in roots))
+
+        async for changes in awatch(*(sorted({str(r) for r in roots} | {str(f.parent) for f in files})),
+                                    watch_filter=wanted, debounce=self.options.debounce_ms, step=50,
+                                    stop_event=self.stopping, recursive=True, ignore_permission_denied=True):
+            names = sorted({Path(p).name for _, p in changes})
+            if await self.reload_specs("changed: " + ", ".join(names[:10])) and self.role == "leader":
+                self.enqueue(FULL, 0, "the spec files changed")
+
+    # --- leadership ----------------------------------------------------------------------------------
+    async def lead_or_stand_by(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                if self.role == "leader":
+                    if not await asyncio.to_thread(self.leadership.still_leader):
+                        self.step_down("the leader lock was lost (state database connection ended)")
+                elif await asyncio.to_thread(self.leadership.try_acquire):
+                    self.become_leader()
+                elif self.role != "standby":
+                    self.role = "standby"
+                    holder = await asyncio.to_thread(self.leadership.leader)
+                    event("leader.standby", "standing by: another daemon leads",
+                          leader=holder.describe() if holder else None)
+            except Exception as exc:
+                if self.role == "leader":
+                    self.step_down(f"cannot confirm leadership: {exc}")
+                event("leader.error", f"leader election failed: {exc}; retrying", logging.WARNING)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), jittered(self.options.leader_poll, 0.25, self.rng))
+
+    def become_leader(self) -> None:
+        self.role = "leader"
+        self.metrics.leader.set(1)
+        event("leader.acquired", "this daemon is now the leader", identity=self.identity)
+        self.enqueue(FULL, 0, "became the leader")
+        self.inbox_poke.set()
+
+    def step_down(self, why: str) -> None:
+        self.role = "standby"
+        self.metrics.leader.set(0)
+        self.queue.entries.clear()
+        self.metrics.queue_depth.set(0)
+        event("leader.lost", f"no longer the leader: {why}", logging.WARNING, identity=self.identity)
+
+    # --- the work queue ------------------------------------------------------------------------------
+    def enqueue(self, key: str, delay: float, reason: str, slack: float = 0.0) -> None:
+        self.queue.add(key, time.monotonic() + delay, reason, slack)
+        self.metrics.queue_depth.set(len(self.queue))
+        self.wake.set()
+
+    async def work(self) -> None:
+        while not self.stopping.is_set():
+            due = self.queue.next_due() if self.role == "leader" else None
+            timeout = None if due is None else max(0.0, due - time.monotonic())
+            self.wake.clear()
+            waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(self.stopping.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
+            if self.stopping.is_set() or self.role != "leader":
+                continue
+            batch = self.queue.pop_due(time.monotonic())
+            self.metrics.queue_depth.set(len(self.queue))
+            if batch:
+                self._in_flight = asyncio.ensure_future(self.reconcile(batch))
+                try:
+                    await asyncio.shield(self._in_flight)
+                except asyncio.CancelledError:
+                    if not self._in_flight.done():
+                        raise
+                finally:
+                    self._in_flight = None
+
+    async def reconcile(self, batch: dict[str, str]) -> None:
+        view = self.view
+        if view is None:
+            return  # no valid specs yet: nothing may be done; a valid edit queues a full reconcile
+        full = FULL in batch
+        scope = "full" if full else "targeted"
+        keys = [FULL] if full else sorted(batch)
+        covered = None if full else dependents(view.desired, keys)
+        only = None if covered is None else (lambda c: c.address in covered)
+        reasons = sorted(set(batch.values()))
+        event("reconcile.start", f"{scope} reconcile", scope=scope, reasons=reasons[:10],
+              addresses=None if covered is None else sorted(covered))
+        started = time.monotonic()
+        outcome_label = "ok"
+        try:
+            outcome = await engine.apply(self.options.paths, self.settings, specs=view.specs, only=only,
+                                         allow_archive=self.options.allow_archive, on_result=self.on_result,
+                                         owner="senderctl daemon")
+        except engine.Refused as exc:
+            outcome_label = "refused"
+            event("reconcile.refused", f"{exc}; the daemon does not act until the specs (or --allow-archive) "
+                  "make this safe", logging.ERROR, scope=scope)
+        except StateLocked as exc:
+            outcome_label = "locked"
+            for key in keys:
+                self.queue.failed(key, time.monotonic(), "the state is locked")
+            event("reconcile.locked", f"{exc}; retrying later", logging.WARNING, scope=scope)
+        except Exception as exc:
+            outcome_label = "error"
+            for key in keys:
+                self.queue.failed(key, time.monotonic(), str(exc)[:200])
+            event("reconcile.error", f"reconcile failed: {exc}; retrying with backoff", logging.ERROR,
+                  scope=scope, error_type=type(exc).__name__)
+        else:
+            outcome_label = self.after_apply(outcome, keys)
+        finally:
+            elapsed = time.monotonic() - started
+            self.metrics.reconcile_duration.labels(scope, outcome_label).observe(elapsed)
+            self.metrics.reconciles.labels(scope, outcome_label).inc()
+            self.last_reconcile = {"scope": scope, "outcome": outcome_label, "seconds": round(elapsed, 3),
+                                   "finished": utcnow().isoformat(timespec="seconds")}
+            if full:
+                resync = jittered(self.options.resync, RESYNC_JITTER, self.rng)
+                self.queue.add(FULL, time.monotonic() + resync, "periodic resync")
+            self.metrics.queue_depth.set(len(self.queue))
+            self._calls.clear()
+        event("reconcile.done", f"{scope} reconcile {outcome_label} in {elapsed:.2f} s", scope=scope,
+              outcome=outcome_label, seconds=round(elapsed, 3))
+
+    def after_apply(self, outcome: engine.ApplyOutcome, keys: list[str]) -> str:
+        failed = {r.change.address: r.error or "" for r in outcome.report.results if not r.ok}
+        now = time.monotonic()
+        for address, error in failed.items():
+            delay = self.queue.failed(address, now, error)
+            event("resource.backoff", f"{address} failed; retrying in {delay:.0f} s", logging.WARNING,
+                  address=address, retry_in=round(delay, 1))
+        for r in outcome.report.results:
+            if r.ok:
+                self.queue.succeeded(r.change.address)
+        if not failed:
+            for key in keys:
+                self.queue.succeeded(key)
+            self.metrics.last_success.set(time.time())
+        final = outcome.final.plan if outcome.final else outcome.first_plan
+        self.schedule_rechecks(final)
+        self.count_conditions(final)
+        return "failed" if failed else "ok"
+
+    def schedule_rechecks(self, plan: Plan) -> None:
+        for w in plan.waiting:
+            delay = jittered(w.recheck_after, RECHECK_JITTER, self.rng)
+            self.queue.add(w.address, time.monotonic() + delay, f"re-check: {w.reason}",
+                           slack=w.recheck_after * RECHECK_JITTER * 2)
+
+    def count_conditions(self, plan: Plan) -> None:
+        waiting = {w.address for w in plan.waiting}
+        failed = {f.address for f in plan.failed}
+        ready = set(plan.ready) - waiting - failed
+        for name, group in (("Ready", ready), ("Waiting", waiting), ("Failed", failed)):
+            self.metrics.resources.labels(name).set(len(group))
+
+    # --- Bird calls and change results (for logs and metrics) ---------------------------------------
+    def on_bird_response(self, method: str, route: str, status: int | None, request_id: str | None) -> None:
+        self.metrics.bird_response(method, route, status, request_id)
+        if method != "GET":
+            task = _current_task()
+            self._calls.setdefault(task, []).append(
+                {"method": method, "route": route, "status": status, "request_id": request_id})
+
+    def on_result(self, result: ChangeResult) -> None:
+        calls = self._calls.pop(_current_task(), [])
+        change: Change = result.change
+        ok = result.ok
+        self.metrics.changes.labels(change.action, "ok" if ok else "failed").inc()
+        request_ids = [c["request_id"] for c in calls if c["request_id"]]
+        event("change.applied" if ok else "change.failed",
+              f"{change.action} {change.address}" + ("" if ok else f": {result.error}"),
+              logging.INFO if ok else logging.ERROR, address=change.address, action=change.action,
+              reason=change.reason, bird_request_id=request_ids[-1] if request_ids else None,
+              bird_calls=calls or None)
+
+    # --- webhooks ------------------------------------------------------------------------------------
+    def webhook_url(self) -> str:
+        return self.options.webhook_url(self.listen_port)
+
+    def webhook_urls(self, request_url: str) -> list[str]:
+        """URLs a delivery may have been signed for: ours, the subscriptions' in the specs, the one received."""
+        urls = [self.webhook_url()]
+        if self.view is not None:
+            urls += sorted(self.view.subscription_urls)
+        return [*urls, request_url]
+
+    def signing_keys(self) -> tuple[str, ...]:
+        return self.view.signing_keys if self.view is not None else ()
+
+    async def accept(self, verdict: Verdict) -> str:
+        """Record a verified event for the leader: 'accepted', or 'replay' for a request id seen before."""
+        try:
+            fresh = await asyncio.to_thread(record_webhook, self.store, request_id=verdict.request_id,
+                                            event=verdict.event, body=verdict.document,
+                                            received_by=self.identity, at=utcnow())
+        except Exception as exc:
+            raise Unavailable(f"the state database cannot record the webhook: {exc}") from None
+        if fresh and self.role == "leader":
+            self.inbox_poke.set()
+        return "accepted" if fresh else "replay"
+
+    async def drain_inbox(self) -> None:
+        last_prune = 0.0
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.inbox_poke.wait(), INBOX_POLL_SECONDS)
+            self.inbox_poke.clear()
+            if self.role != "leader" or self.stopping.is_set():
+                continue
+            try:
+                for item in await asyncio.to_thread(pending_webhooks, self.store):
+                    outcome = await self.handle(item)
+                    await asyncio.to_thread(mark_webhook_handled, self.store, item.id, outcome=outcome, at=utcnow())
+                if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+                    last_prune = time.monotonic()
+                    await asyncio.to_thread(prune_webhooks, self.store, handled_before=utcnow() - INBOX_RETENTION)
+            except Exception as exc:
+                event("inbox.error", f"cannot read the webhook inbox: {exc}; retrying", logging.WARNING)
+
+    async def handle(self, item: WebhookEvent) -> str:
+        if item.event in INBOUND_EVENTS:
+            return await asyncio.to_thread(self.route_inbound, item)
+        if item.event not in EVENT_KINDS:
+            event("webhook.ignored", f"{item.event}: senderctl does not act on this event",
+                  webhook_event=item.event, bird_request_id=item.request_id)
+            return f"ignored: senderctl does not act on {item.event}"
+        view = self.view
+        records = await asyncio.to_thread(self.store.records)
+        payload = item.body.get("payload") if isinstance(item.body.get("payload"), dict) else {}
+        addresses = affected(item.event, payload, id_index(records), view.desired if view else [])
+        for address in sorted(addresses):
+            self.enqueue(address, 0, f"webhook {item.event} {item.request_id}")
+        event("webhook.handled", f"{item.event}: reconciling {len(addresses)} resource(s) now",
+              webhook_event=item.event, bird_request_id=item.request_id, addresses=sorted(addresses),
+              received_by=item.received_by)
+        return f"queued {len(addresses)} resource(s)"
+
+    def route_inbound(self, item: WebhookEvent) -> str:
+        from controller import tenant
+        from controller.tenant.rules import parse_inbound
+
+        _, message = parse_inbound(json.dumps(item.body).encode())
+        if message is None:
+            return "ignored: not a message"
+        to = message.to or self.number_of_channel(message.channel_id)
+        result = tenant.route_inbound(self.store, to=to, from_=message.from_, text=message.text,
+                                      message_id=message.message_id, at=item.received_at)
+        event("inbound.routed", f"inbound SMS {result.outcome}: {result.reason}", webhook_event=item.event,
+              bird_request_id=item.request_id, outcome=result.outcome, organization=result.organization)
+        return f"{result.outcome}: {result.reason}"
+
+    def number_of_channel(self, channel_id: str | None) -> str:
+        for record in self.store.records().values():
+            if record.kind == "Channel" and channel_id and record.data.get("channelId") == channel_id:
+                return str(record.data.get("number") or "")
+        return f"channel:{channel_id}" if channel_id else ""
+
+    # --- health --------------------------------------------------------------------------------------
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        try:
+            holder = await asyncio.wait_for(asyncio.to_thread(self.leadership.leader), READINESS_TIMEOUT)
+            state = "ok"
+        except Exception as exc:
+            holder, state = None, f"unreachable: {type(exc).__name__}: {logs.REDACT(str(exc))[:300]}"
+        specs: dict[str, Any] = {"status": "invalid" if self.spec_errors else ("valid" if self.view else "missing")}
+        if self.view is not None:
+            specs.update(documents=self.view.documents, fingerprint=self.view.fingerprint[:12])
+        if self.spec_errors:
+            specs["errors"] = self.spec_errors[:20]
+            specs["inForce"] = "the last valid specs" if self.view else "none: nothing is reconciled"
+        ready = self.view is not None and state == "ok" and self.role in ("leader", "standby")
+        body = {"ready": ready, "role": self.role, "identity": self.identity,
+                "leader": holder.describe() if holder else None, "state": state, "specs": specs,
+                "queueDepth": len(self.queue), "lastReconcile": self.last_reconcile or None}
+        return ready, body
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+    async def run(self) -> None:
+        tasks = [asyncio.create_task(coro, name=name) for name, coro in (
+            ("leader", self.lead_or_stand_by()), ("worker", self.work()), ("inbox", self.drain_inbox()),
+            ("watcher", self.watch_specs()))]
+        try:
+            await self.stopping.wait()
+        finally:
+            await self.shutdown(tasks)
+
+    async def shutdown(self, tasks: list[asyncio.Task[Any]]) -> None:
+        in_flight = self._in_flight
+        if in_flight is not None and not in_flight.done():
+            event("shutdown.waiting", "waiting for the in-flight reconcile to finish",
+                  grace_seconds=self.options.shutdown_grace)
+            done, _ = await asyncio.wait({in_flight}, timeout=self.options.shutdown_grace)
+            if not done:
+                in_flight.cancel()
+                with contextlib.suppress(BaseException):
+                    await in_flight
+                event("shutdown.cancelled", "the in-flight reconcile was cancelled; its journal entries stay open "
+                      "and the next reconcile resolves them by re-reading Bird", logging.WARNING)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.to_thread(self.leadership.release)
+        if self.role == "leader":
+            event("leader.released", "leadership released", identity=self.identity)
+        self.role = "stopped"
+        self.metrics.leader.set(0)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
+
+
+def watch_targets(paths: tuple[str, ...]) -> tuple[set[Path], set[Path]]:
+    """Directories to watch recursively, and single files (watched through their directory, so an
+    editor's write-to-temp-and-rename is seen)."""
+    roots, files = set(), set()
+    for raw in paths:
+        p = Path(raw).resolve()
+        (roots if p.is_dir() else files).add(p)
+    return roots, files
