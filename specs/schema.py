@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 
 from specs.models import AnyDocument
 
-SCHEMA_ID = "https://senderctl.dev/schema/senderctl-v1.json"
+SCHEMA_ID = "urn:senderctl:spec:v1"
 SCHEMA_FILE = "senderctl-v1.schema.json"  # committed copy next to this module, for editors and examples
 
 

@@ -6,7 +6,7 @@ Field names, limits and enums are Bird's ("Create a brand at workspace level", T
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from specs.models.common import E164, ISO2_PATTERN, Email, SpecModel, Violation, WorkspaceRef
 
@@ -27,6 +27,15 @@ class Vetting(SpecModel):
 
 
 class BrandSpec(SpecModel):
+    # The conditional rules editors can check too (validate checks them all, with better messages).
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"properties": {"entityType": {"const": "PUBLIC_PROFIT"}}, "required": ["entityType"]},
+         "then": {"required": ["stockSymbol", "stockExchange"]}},
+        {"if": {"required": ["altBusinessId"]}, "then": {"required": ["altBusinessIdType"]}},
+        {"if": {"properties": {"country": {"const": "US"}}, "required": ["country"]},
+         "then": {"properties": {"postalCode": {"pattern": "^[0-9]{5}$"}, "state": {"pattern": "^[A-Z]{2}$"}}}},
+    ]})
+
     workspace: WorkspaceRef
     entityType: EntityType = Field(description="Legal entity type; cannot change once the brand is approved.")
     firstName: str | None = Field(None, max_length=100, description="First or given name.")

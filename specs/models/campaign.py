@@ -6,7 +6,7 @@ Field names and limits are Bird's ("Create campaign"); `reseller` is Bird's rese
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from specs.models.common import BrandRef, SpecModel, UUIDStr, Violation
 
@@ -30,6 +30,12 @@ _PHONE = re.compile(r"\+?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}|\+\d{8,15}")
 
 
 class CampaignSpec(SpecModel):
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"properties": {"usecase": {"enum": list(MIXED_USECASES)}}, "required": ["usecase"]},
+         "then": {"required": ["subUsecases"], "properties": {"subUsecases": {"minItems": 2}}},
+         "else": {"properties": {"subUsecases": {"maxItems": 0}}}},
+    ]})
+
     brand: BrandRef
     reseller: UUIDStr | None = Field(None, description="Reseller UUID (Bird resellerId); must be ACTIVE.")
     name: str = Field(min_length=1, max_length=255, description="Campaign name.")

@@ -4,7 +4,7 @@
 from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from specs.models.common import (
     E164,
@@ -75,6 +75,10 @@ def _ten_dlc_problem(select: NumberSelector | None, number: str | None) -> Viola
 
 
 class PhoneNumberSpec(SpecModel):
+    # Editors learn "exactly one of select / number" from the schema too.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["select"], "not": {"required": ["number"]}},
+                                                           {"required": ["number"], "not": {"required": ["select"]}}]})
+
     workspace: WorkspaceRef
     select: NumberSelector | None = Field(None, description="Buy any number matching this (or give `number`).")
     number: E164 | None = Field(None, description="Exactly this number (or give `select`).")

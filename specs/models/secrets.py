@@ -4,7 +4,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from specs.models.common import SpecModel, Violation
 
@@ -21,6 +21,8 @@ class SecretMissing(Exception):
 
 class SecretRef(SpecModel):
     """Where a secret lives: exactly one of an environment variable or a file (relative to the spec file)."""
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["fromEnv"]}, {"required": ["fromFile"]}]})
 
     fromEnv: str | None = Field(None, pattern=ENV_NAME_PATTERN, description="Environment variable holding it.")
     fromFile: str | None = Field(None, min_length=1, max_length=4096,

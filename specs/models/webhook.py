@@ -4,7 +4,7 @@ import ipaddress
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from specs.models.common import PhoneNumberRef, SpecModel, Violation, WorkspaceRef
@@ -38,6 +38,8 @@ def url_problem(url: str) -> str | None:
         host = parts.hostname or ""
     except ValueError as exc:
         return f"'{url}' is not a URL ({exc})"
+    if any(ch.isspace() for ch in url):
+        return f"'{url}' contains white space; percent-encode it"
     if parts.scheme == "https" and host:
         return None
     if parts.scheme == "http" and host and is_loopback(host):
@@ -49,6 +51,8 @@ def url_problem(url: str) -> str | None:
 
 class EventFilter(SpecModel):
     """One filter of the subscription: a literal `value`, or the channel of a PhoneNumber (`phoneNumber`)."""
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["value"]}, {"required": ["phoneNumber"]}]})
 
     key: str = Field(min_length=1, max_length=100, description="Filter key, e.g. channelId, messageStatus.")
     value: str | None = Field(None, min_length=1, max_length=255, description="Literal filter value.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import jsonschema
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from specs import DOCUMENT_CLASSES, SpecDocument, load_text
 from specs.models.brand import AltBusinessIdType, EntityType, StockExchange
 from specs.models.campaign import SubUsecase, Usecase
 from specs.models.webhook import SERVICE_OF_EVENT
+from specs.schema import json_schema
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -159,8 +161,13 @@ def test_every_kind_has_a_strategy() -> None:
     assert set(SPEC_STRATEGIES) == set(DOCUMENT_CLASSES)
 
 
+SCHEMA = jsonschema.Draft202012Validator(json_schema())
+
+
 def _round_trip(document: dict) -> None:
     model = DOCUMENT_CLASSES[document["kind"]].model_validate(document)
+    # What validate accepts, the editor's schema accepts too.
+    assert [e.message for e in SCHEMA.iter_errors(model.to_document())] == []
     text = yaml.safe_dump(model.to_document(), allow_unicode=True, sort_keys=False)
     result = load_text(text, "roundtrip.yaml")
     # Only this document is loaded: references may dangle, nothing else may be wrong.

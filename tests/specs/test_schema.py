@@ -103,6 +103,17 @@ BAD_DOCUMENTS = [
     {"apiVersion": "senderctl/v1", "kind": "WebhookSubscription", "metadata": {"name": "h"},
      "spec": {"workspace": "w", "service": "channels", "event": "sms.inbound", "url": "https://x.example",
               "signingKey": "inline"}},
+    {"apiVersion": "senderctl/v1", "kind": "WebhookSubscription", "metadata": {"name": "both-keys"},
+     "spec": {"workspace": "w", "service": "channels", "event": "sms.inbound", "url": "https://x.example",
+              "signingKey": {"fromEnv": "A", "fromFile": "b"}}},
+    {"apiVersion": "senderctl/v1", "kind": "PhoneNumber", "metadata": {"name": "both"},
+     "spec": {"workspace": "w", "number": "+14155550100", "select": {"country": "US"}}},
+    {"apiVersion": "senderctl/v1", "kind": "PhoneNumber", "metadata": {"name": "neither"}, "spec": {"workspace": "w"}},
+    {"apiVersion": "senderctl/v1", "kind": "Brand", "metadata": {"name": "public"},
+     "spec": {"workspace": "w", "entityType": "PUBLIC_PROFIT", "displayName": "A", "companyName": "A",
+              "ein": "123456789", "einIssuingCountry": "US", "phone": "+12025550143", "street": "1 Main St",
+              "city": "NYC", "state": "NY", "postalCode": "10001", "country": "US", "email": "a@a.example",
+              "website": "https://a.example"}},
 ]
 
 
