@@ -493,8 +493,10 @@ class Emulator:
         return 201, brand
 
     @staticmethod
-    def _check_brand(body: dict[str, Any], problems: Problems, *, creating: bool) -> None:
-        """Bird's documented brand limits. On update only the fields present are checked."""
+    def _check_brand(body: dict[str, Any], problems: Problems, *, creating: bool,
+                     current_country: str | None = None) -> None:
+        """Bird's documented brand limits. On update only the fields present are checked (US rules use
+        the brand's current country when the update does not change it)."""
         req = creating
         entity = problems.enum(body, "entityType", policy.BRAND_ENTITY_TYPES, required=req)
         problems.string(body, "firstName", max_len=100)
@@ -513,7 +515,7 @@ class Emulator:
         country = problems.string(body, "country", required=req, max_len=2)
         if country is not None and len(country) != 2:
             problems.add("country", "must be a 2 letter ISO country code")
-        if country == "US":
+        if (country or current_country) == "US":
             if postal is not None and not (len(postal) == 5 and postal.isdigit()):
                 problems.add("postalCode", "must be a 5 digit zip code in the United States")
             if state is not None and not (len(state) == 2 and state.isalpha()):
@@ -539,7 +541,7 @@ class Emulator:
         body = self._object(body)
         problems = Problems()
         problems.unknown_fields(body, BRAND_FIELDS)
-        self._check_brand(body, problems, creating=False)
+        self._check_brand(body, problems, creating=False, current_country=brand.get("country"))
         for name in BRAND_FIELDS:  # Bird's required fields cannot be cleared
             if name in body and body[name] is None and name not in ("firstName", "lastName", "stockSymbol",
                                                                     "stockExchange", "vertical", "altBusinessId",
