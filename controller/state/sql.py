@@ -21,7 +21,7 @@ def upsert(session: Session, table: Any, values: Sequence[dict[str, Any]], *, ke
         return
     statement = _insert(session, table).values(list(values))
     updates = {c: getattr(statement.excluded, c) for c in values[0] if c not in keys and c not in keep}
-    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+    session.connection().execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
 
 
 def insert_new(session: Session, table: Any, values: Sequence[dict[str, Any]], *, keys: Sequence[str]) -> int:
@@ -29,4 +29,6 @@ def insert_new(session: Session, table: Any, values: Sequence[dict[str, Any]], *
     if not values:
         return 0
     statement = _insert(session, table).values(list(values)).on_conflict_do_nothing(index_elements=list(keys))
-    return session.execute(statement).rowcount or 0
+    # RETURNING lists only the inserted rows; rowcount is not reliable for INSERT across drivers.
+    primary_key = list(table.__table__.primary_key.columns)
+    return len(session.connection().execute(statement.returning(*primary_key)).all())
