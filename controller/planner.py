@@ -32,9 +32,10 @@ class Context:
     world: World
     desired_by_address: dict[str, Desired]
     outcomes: dict[str, Outcome] = field(default_factory=dict)
-    # Numbers this plan buys per organization, and stock numbers already picked, so two
-    # PhoneNumbers never pick the same stock number and limits count the whole plan.
-    planned_buys: Counter[str] = field(default_factory=Counter)
+    # Numbers this plan adds to each organization's pool (bought or adopted), and stock numbers
+    # already picked, so two PhoneNumbers never pick the same stock number and limits and the
+    # one-number rule count the whole plan.
+    pool_additions: Counter[str] = field(default_factory=Counter)
     taken_stock: set[str] = field(default_factory=set)
     # Number strings held by resources in this plan (to spot a number claimed twice).
     claimed_numbers: dict[str, str] = field(default_factory=dict)

@@ -158,6 +158,8 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     changes: list[Change] = []
     refusals: list[Refusal] = []
     held = ctx.world.tenant.held_numbers.get(number)
+    if held is None:
+        ctx.pool_additions[d.organization] += 1  # adopted into the pool by this plan
     if not managed or held is None:
         changes.append(
             Change(d.address, "adopt", reason or "recording the number in the organization's pool", None,
@@ -193,7 +195,7 @@ def plan_purchase(d: Desired, ctx: Context, record: RecordView | None) -> Outcom
     org_outcome = ctx.outcome(f"Organization/{org}")
     facts = org_outcome.facts if org_outcome else {}
     enabled, limit = bool(facts.get("enabled")), int(facts.get("limit", 1))
-    held = ctx.held_count(org) + ctx.planned_buys[org]
+    held = ctx.held_count(org) + ctx.pool_additions[org]
     if held >= 1 and not enabled:
         return Outcome("Failed", "", refusals=(Refusal(
             d.address, f"organization {org} already holds a number and multiSmsNumbers.enabled is false: "
@@ -212,7 +214,7 @@ def plan_purchase(d: Desired, ctx: Context, record: RecordView | None) -> Outcom
         what = d.fields.get("number") or " ".join(v for v in key[1:] if v)
         return Outcome("Failed", f"no number matching {what} is in Bird's stock")
     number = number_of(item) or ""
-    ctx.planned_buys[org] += 1
+    ctx.pool_additions[org] += 1
     ctx.claimed_numbers[number] = d.address
     monthly = price_of(item) or Decimal("0")
     weekly = Decimal(str(facts.get("weeklyPrice", "2.99")))

@@ -59,6 +59,7 @@ def test_sigkill_between_bird_write_and_outcome_never_duplicates(quickstart: Pat
     subs = emulator.state()["webhookSubscriptions"]
     keys = Counter((s["event"], s["url"], str(s.get("eventFilters"))) for s in subs)
     assert all(n == 1 for n in keys.values()), keys
-    # The brand fee was charged once.
-    charges = emulator.state()["charges"]
-    assert sum(1 for c in charges if "brand" in str(c.get("description", c.get("kind", ""))).lower()) <= 1
+    # Each registration fee was charged once.
+    kinds = Counter(c["kind"] for c in emulator.state()["charges"])
+    assert kinds["brand-registration"] == 1 and kinds["vetting"] == 1 and kinds["campaign-vetting"] == 1, kinds
+    assert kinds["number"] == 2, kinds
