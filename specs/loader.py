@@ -42,7 +42,10 @@ def spec_files(paths: Sequence[str | Path]) -> tuple[list[str], list[SpecError]]
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            # Hidden files and directories (.github/, .senderctl/, ...) hold other tools' YAML: skip them.
+            found = sorted(str(p) for p in path.rglob("*")
+                           if p.suffix in SPEC_SUFFIXES and p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
             if not found:
                 errors.append(SpecError(SourceLocation(str(path), 1, 1), "-", "-",
                                         "no *.yaml or *.yml spec files in this directory"))

@@ -59,6 +59,7 @@ def check(specs: SpecSet, broken: set[str] | frozenset[str] = frozenset()) -> li
     errors += _user_isolation_errors(specs)
     errors += _number_limit_errors(specs)
     errors += _exact_number_errors(specs)
+    errors += _bird_id_errors(specs)
     return errors
 
 
@@ -159,6 +160,17 @@ def _number_limit_errors(specs: SpecSet) -> Iterator[SpecError]:
             yield _error(org, ("spec", "multiSmsNumbers", "limit"),
                          f"organization {org_name} declares {total} numbers ({listing}), more than its "
                          f"multiSmsNumbers.limit of {multi.limit}")
+
+
+def _bird_id_errors(specs: SpecSet) -> Iterator[SpecError]:
+    """Two documents managing one Bird organization or workspace would fight over it."""
+    for kind, field in (("Organization", "birdOrganizationId"), ("Workspace", "birdWorkspaceId")):
+        owner: dict[str, SpecDocument] = {}
+        for doc in sorted(specs.of_kind(kind), key=lambda d: d.source):
+            bird_id = getattr(doc.spec, field)
+            other = owner.setdefault(bird_id, doc)
+            if other is not doc:
+                yield _error(doc, ("spec", field), f"{field} {bird_id} is already managed by {other.address}")
 
 
 def _exact_number_errors(specs: SpecSet) -> Iterator[SpecError]:

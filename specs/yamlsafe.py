@@ -226,7 +226,8 @@ class _Walker:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key_pos = _pos(key_node.start_mark)
-            if not isinstance(key_node, ScalarNode) or key_node.tag != f"{_TAG}str":
+            # Keys are names: `on:` or `1:` mean the text, not a boolean or a number.
+            if not isinstance(key_node, ScalarNode) or key_node.tag not in _PLAIN_TAGS:
                 self.problems.append(YamlProblem(*key_pos, "mapping keys must be plain text"))
                 continue
             key = key_node.value

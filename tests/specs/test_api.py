@@ -64,6 +64,16 @@ def test_directories_files_and_order_do_not_matter(tmp_path: Path) -> None:
     assert len(from_dir.files) == len(files)
 
 
+def test_hidden_directories_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text("on: push\njobs: {}\n")
+    (tmp_path / "specs.yaml").write_text(WORLD)
+    result = load_specs([tmp_path])
+    assert result.errors == [] and result.files == [str(tmp_path / "specs.yaml")]
+    explicit = load_specs([tmp_path / ".github" / "workflows" / "ci.yml"])  # named explicitly: checked
+    assert explicit.errors and explicit.errors[0].message.startswith("apiVersion is missing")
+
+
 def test_missing_path_and_empty_directory_are_errors(tmp_path: Path) -> None:
     result = load_specs([tmp_path / "nope.yaml", tmp_path])
     assert [str(e) for e in result.errors] == [
@@ -169,7 +179,8 @@ def test_one_number_without_multi_numbers_is_fine_two_are_not() -> None:
 def test_a_user_gets_one_number_per_organization_but_may_have_one_in_each() -> None:
     other = WORLD.replace("name: acme", "name: globex").replace("organization: acme", "organization: globex") \
         .replace("{name: main}", "{name: gmain}").replace("11111111-1111-4111-8111-111111111111",
-                                                         "33333333-3333-4333-8333-333333333333")
+                                                         "33333333-3333-4333-8333-333333333333") \
+        .replace("22222222-2222-4222-8222-222222222222", "44444444-4444-4444-8444-444444444444")
     text = WORLD + number("a1", "ann@x.example") + "---\n" + other + number("g1", "ann@x.example", "gmain")
     assert messages(text) == []
     assert messages(text + number("a2", "Ann@x.example")) == [

@@ -25,6 +25,7 @@ BASE = CORPUS / "0-base"
 CASES = sorted(CORPUS.glob("[0-9][0-9][0-9]-*.yaml"))
 EXPECT = re.compile(r"^# expect: (?:!(?P<path>\S+?))?(?P<line>\d+):(?P<col>\d+): (?P<address>\S+): "
                     r"(?P<field>\S+): (?P<message>.*)$")
+# CPU seconds of this process: the machine is shared, so wall-clock time would measure the neighbours.
 SECONDS_PER_FILE = 1.0
 
 
@@ -48,9 +49,9 @@ def test_bad_document_reports_expected_errors(case: Path, monkeypatch: pytest.Mo
     expected = expectations(case)
     assert expected, f"{case.name} has no `# expect:` line"
     monkeypatch.chdir(ROOT)  # paths in errors are as given: relative here, as a user would type them
-    started = time.perf_counter()
+    started = time.process_time()
     result = load_specs([str(BASE.relative_to(ROOT)), str(case.relative_to(ROOT))])
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     actual = [(e.path, e.line, e.column, e.address, e.field, e.message) for e in result.errors]
     assert len(actual) == len(expected), "\n".join(str(e) for e in result.errors)
     for got, want in zip(actual, expected, strict=True):
@@ -94,9 +95,9 @@ def test_hostile_bytes_get_a_located_error(tmp_path: Path, name: str) -> None:
     content, line, column, message = HOSTILE[name]
     path = tmp_path / f"{name}.yaml"
     path.write_bytes(content)
-    started = time.perf_counter()
+    started = time.process_time()
     result = load_specs([path])
-    assert time.perf_counter() - started < SECONDS_PER_FILE
+    assert time.process_time() - started < SECONDS_PER_FILE
     assert [(e.line, e.column) for e in result.errors] == [(line, column)]
     assert result.errors[0].message.startswith(message)
 
@@ -107,9 +108,9 @@ def test_a_50_mb_file_is_refused_without_being_read(tmp_path: Path) -> None:
         handle.write(b"apiVersion: senderctl/v1\nkind: Workspace\n")
         handle.write(b"# padding\n" * (5 * 1024 * 1024))
     assert path.stat().st_size > 50 * 1024 * 1024
-    started = time.perf_counter()
+    started = time.process_time()
     result = load_specs([path])
-    assert time.perf_counter() - started < SECONDS_PER_FILE
+    assert time.process_time() - started < SECONDS_PER_FILE
     assert [str(e) for e in result.errors] == [
         f"{path}:1:1: -: -: file is larger than {MAX_FILE_BYTES // 1024} KiB; split it into several spec files"
     ]
@@ -120,9 +121,9 @@ def test_a_file_just_under_the_size_cap_parses_quickly(tmp_path: Path) -> None:
     doc = (BASE / "world.yaml").read_text() + "\n---\n"
     path = tmp_path / "big.yaml"
     path.write_text((doc * (MAX_FILE_BYTES // len(doc)))[: MAX_FILE_BYTES - 1].rsplit("\n---\n", 1)[0] + "\n")
-    started = time.perf_counter()
+    started = time.process_time()
     result = load_specs([path])
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert result.errors  # duplicates, of course
     assert elapsed < 3 * SECONDS_PER_FILE, elapsed  # ~0.45 s on an idle machine for ~1,900 documents
 

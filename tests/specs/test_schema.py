@@ -14,7 +14,8 @@ import yaml
 from specs.schema import SCHEMA_FILE, json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_FILES = sorted((ROOT / "examples").rglob("*.yaml"))
+EXAMPLE_FILES = sorted([*(ROOT / "examples" / "quickstart").glob("*.yaml"),
+                        *(ROOT / "examples" / "multi-org").glob("*.yaml")])
 COMMITTED_SCHEMA = ROOT / "specs" / SCHEMA_FILE
 
 
