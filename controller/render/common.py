@@ -73,7 +73,10 @@ def summary_line(plan: Plan) -> str:
 
 def clean(text: str) -> str:
     """Make control, format (bidi override, zero-width) and line-separator characters visible."""
-    return "".join(_visible(ch) for ch in str(text))
+    text = str(text)
+    if text.isprintable():  # fast path: no control, format or separator characters (but space)
+        return text
+    return "".join(_visible(ch) for ch in text)
 
 
 def _visible(ch: str) -> str:
