@@ -1,0 +1,171 @@
+"""Admin API: faults, request counts, state, reset, determinism by seed, world files."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from controller.emulator.app import create_app
+from controller.emulator.world import World, WorldError
+from tests.emulator.conftest import AUTH, ORG, WS, Bird, asgi_client, brand_body
+
+pytestmark = pytest.mark.anyio
+
+NUMBERS = "/workspaces/{workspaceId}/numbers"
+BRANDS = "/workspaces/{workspaceId}/tcr-brands"
+
+
+async def test_status_fault_applies_the_given_number_of_times_then_clears(any_bird: Bird) -> None:
+    bird = any_bird
+    await bird.admin("POST", "faults", json={"method": "GET", "route": NUMBERS, "effect": "status",
+                                             "status": 503, "times": 2})
+    for _ in range(2):
+        response = await bird.http.get(f"/workspaces/{WS}/numbers", headers=AUTH)
+        assert response.status_code == 503
+    assert (await bird.http.get(f"/workspaces/{WS}/numbers", headers=AUTH)).status_code == 200
+    # Other routes and methods were never affected.
+    assert (await bird.http.get(f"/workspaces/{WS}/tcr-brands", headers=AUTH)).status_code == 200
+
+
+async def test_rate_limit_fault_answers_429_with_retry_after(bird: Bird) -> None:
+    await bird.admin("POST", "faults", json={"route": BRANDS, "effect": "rate-limit", "retryAfter": 3, "times": 1})
+    response = await bird.http.get(f"/workspaces/{WS}/tcr-brands", headers=AUTH)
+    assert response.status_code == 429 and response.headers["retry-after"] == "3"
+
+
+async def test_commit_then_fail_applies_the_change_and_answers_502(any_bird: Bird) -> None:
+    bird = any_bird
+    await bird.admin("POST", "faults", json={"method": "POST", "route": BRANDS, "effect": "commit-then-fail",
+                                             "times": 1})
+    response = await bird.http.post(f"/workspaces/{WS}/tcr-brands", headers=AUTH, json=brand_body())
+    assert response.status_code == 502
+    state = await bird.state()
+    assert len(state["brands"]) == 1 and [c["kind"] for c in state["charges"]] == ["brand-registration"]
+    listed = await bird.ok("GET", f"/workspaces/{WS}/tcr-brands")
+    assert [b["id"] for b in listed["results"]] == [state["brands"][0]["id"]]
+
+
+async def test_timeout_fault_holds_the_request_past_the_clients_timeout(any_bird: Bird) -> None:
+    bird = any_bird
+    await bird.admin("POST", "faults", json={"route": NUMBERS, "effect": "timeout", "seconds": 0.5, "times": 1})
+    if isinstance(bird.http._transport, httpx.ASGITransport):  # in process there is no client timeout
+        started = time.monotonic()
+        response = await bird.http.get(f"/workspaces/{WS}/numbers", headers=AUTH)
+        assert response.status_code == 504 and time.monotonic() - started >= 0.5
+    else:
+        with pytest.raises(httpx.TimeoutException):
+            await bird.http.get(f"/workspaces/{WS}/numbers", headers=AUTH, timeout=0.1)
+        await asyncio.sleep(0.5)
+    assert (await bird.http.get(f"/workspaces/{WS}/numbers", headers=AUTH)).status_code == 200
+
+
+async def test_probability_zero_never_fires_and_delete_removes_all_faults(bird: Bird) -> None:
+    await bird.admin("POST", "faults", json={"route": NUMBERS, "effect": "status", "probability": 0})
+    for _ in range(20):
+        assert (await bird.http.get(f"/workspaces/{WS}/numbers", headers=AUTH)).status_code == 200
+    await bird.admin("POST", "faults", json={"effect": "status", "status": 500})
+    assert (await bird.http.get(f"/workspaces/{WS}/numbers", headers=AUTH)).status_code == 500
+    await bird.admin("DELETE", "faults")
+    assert (await bird.admin("GET", "faults")) == {"faults": []}
+    assert (await bird.http.get(f"/workspaces/{WS}/numbers", headers=AUTH)).status_code == 200
+
+
+@pytest.mark.parametrize(("fault", "field"), [
+    ({"effect": "explode"}, "effect"),
+    ({"effect": "status", "route": "/workspaces/{workspaceId}/nothing"}, "route"),
+    ({"effect": "status", "status": 200}, "status"),
+    ({"effect": "status", "times": 0}, "times"),
+    ({"effect": "status", "probability": 2}, "probability"),
+])
+async def test_invalid_faults_are_refused(bird: Bird, fault: dict, field: str) -> None:
+    response = await bird.http.post("/_emulator/faults", json=fault)
+    assert response.status_code == 422 and field in response.json()["details"]
+
+
+async def test_requests_are_counted_by_route_template_and_can_be_zeroed(any_bird: Bird) -> None:
+    bird = any_bird
+    await bird.buy(2)
+    await bird.http.get(f"/workspaces/{WS}/numbers", headers={})  # 401s count too: Bird saw them
+    counts = await bird.admin("GET", "requests")
+    assert counts == {"total": 3, "byRoute": {"GET /workspaces/{workspaceId}/numbers-available": 1,
+                                              "POST /workspaces/{workspaceId}/numbers": 1,
+                                              "GET /workspaces/{workspaceId}/numbers": 1}}
+    await bird.admin("DELETE", "requests")
+    assert await bird.admin("GET", "requests") == {"total": 0, "byRoute": {}}
+
+
+async def test_reset_returns_to_the_starting_world(any_bird: Bird) -> None:
+    bird = any_bird
+    before = await bird.state()
+    await bird.buy(2)
+    await bird.brand()
+    await bird.admin("POST", "faults", json={"route": BRANDS, "effect": "status"})
+    await bird.admin("POST", "reset")
+    after = await bird.state()
+    for key in ("numbers", "brands", "charges", "wallets", "stock", "webhookSubscriptions", "deliveries"):
+        assert after[key] == before[key], key
+    assert (await bird.http.get(f"/workspaces/{WS}/tcr-brands", headers=AUTH)).status_code == 200
+
+
+async def test_the_same_seed_gives_the_same_world_and_ids_and_another_seed_does_not() -> None:
+    async def run(seed: int) -> tuple[list[str], str]:
+        app = create_app(seed=seed)
+        async with asgi_client(app) as http:
+            bird = Bird(http, app.state.emulator)
+            stock = await bird.ok("GET", f"/organizations/{ORG}/numbers-stock-items", params={"limit": 20})
+            brand = await bird.brand(approved=False)
+            return [s["numberString"] for s in stock["results"]], brand["id"]
+
+    assert await run(3) == await run(3)
+    assert (await run(3))[0] != (await run(4))[0]
+
+
+async def test_clock_cannot_go_back_and_advance_needs_seconds(bird: Bird) -> None:
+    assert (await bird.http.post("/_emulator/clock/advance", json={"seconds": -1})).status_code == 422
+    assert (await bird.http.post("/_emulator/clock/advance", json={})).status_code == 422
+    assert (await bird.http.post("/_emulator/clock/advance", content=b"{")).status_code == 400
+
+
+def test_world_file_declares_organizations_keys_wallets_resellers_stock(tmp_path: Path) -> None:
+    path = tmp_path / "world.yaml"
+    path.write_text(f"""
+organizations:
+  - id: {ORG}
+    resellers: [{{id: 77777777-7777-4777-8777-777777777777, status: ACTIVE, companyName: Resale}}]
+    stock: [{{country: US, type: local, count: 3, prefix: "+1646"}}]
+    workspaces:
+      - {{id: {WS}, wallet: "12.50", ownedNumbers: 2}}
+accessKeys:
+  - {{key: team-key, workspaces: [{WS}]}}
+""")
+    world = World.from_file(path)
+    assert world.workspaces()[0].wallet == Decimal("12.50")
+    assert world.organizations[0].stock[0].prefix == "+1646"
+    assert world.access_keys[0].key == "team-key"
+    assert "team-key" not in repr(world)
+    app = create_app(world)
+    emulator = app.state.emulator
+    assert len(emulator.orgs[ORG].stock) == 3 and len(emulator.workspaces[WS].numbers) == 2
+    assert all(i["numberString"].startswith("+1646") for i in emulator.orgs[ORG].stock)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("organizations: 3", "organizations: expected a list"),
+    ("organizations: [{id: nope}]", "is not a UUID"),
+    (f"organizations: [{{id: {ORG}, stock: [{{count: -1}}]}}]", "count"),
+    (f"organizations: [{{id: {ORG}, stock: [{{prefix: '+44'}}]}}]", "prefix"),
+    (f"organizations: [{{id: {ORG}, workspaces: [{{id: {WS}, wallet: lots}}]}}]", "wallet"),
+    ("accessKeys: []", "at least one organization"),
+    ("[unclosed", "not valid YAML"),
+])
+def test_world_file_errors_say_where(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "world.yaml"
+    path.write_text(text)
+    with pytest.raises(WorldError, match=message) as caught:
+        World.from_file(path)
+    assert str(path) in str(caught.value)

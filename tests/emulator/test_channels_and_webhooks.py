@@ -1,0 +1,246 @@
+"""Connectors and channels (409, 422, carrier acknowledgement) and webhook subscriptions and deliveries."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from controller.bird.signing import InvalidSignature, verify
+from tests.emulator.conftest import ORG, WS, Bird, Receiver
+
+pytestmark = pytest.mark.anyio
+
+HOOKS = f"/organizations/{ORG}/workspaces/{WS}/webhook-subscriptions"
+
+
+async def ready_campaign(bird: Bird) -> tuple[dict[str, Any], dict[str, Any]]:
+    number = (await bird.buy(1))[0]
+    brand = await bird.brand()
+    return number, await bird.campaign(brand["id"])
+
+
+async def test_connector_installs_a_channel_that_carriers_acknowledge_after_15_minutes(any_bird: Bird) -> None:
+    bird = any_bird
+    number, campaign = await ready_campaign(bird)
+    connector = await bird.connector(number["id"], campaign["id"])
+    channel_id = connector["channel"]["channelId"]
+    assert connector["arguments"]["phoneNumberId"] == number["id"]
+    assert connector["number"]["phoneNumber"] == number["number"]
+    channel = await bird.ok("GET", f"/workspaces/{WS}/channels/{channel_id}")
+    assert channel["identifier"] == number["number"] and channel["connectorId"] == connector["id"]
+    assert channel["status"] != "active" and channel["useCaseStatus"]["status"] != "ok"
+    await bird.advance(15 * 60 - 1)
+    assert (await bird.ok("GET", f"/workspaces/{WS}/channels/{channel_id}"))["status"] != "active"
+    await bird.advance(1)
+    channel = await bird.ok("GET", f"/workspaces/{WS}/channels/{channel_id}")
+    assert channel["status"] == "active" and channel["useCaseStatus"]["status"] == "ok"
+    assert all(a["status"] == "ok" for a in channel["useCaseStatus"]["assertions"])
+    listed = (await bird.ok("GET", f"/workspaces/{WS}/connectors"))["results"]
+    assert listed[0]["channel"]["status"] == "active" and listed[0]["useCaseStatus"]["status"] == "ok"
+    assert (await bird.ok("GET", f"/workspaces/{WS}/connectors/{connector['id']}")) == listed[0]
+
+
+async def test_a_second_connector_for_the_same_number_is_409(bird: Bird) -> None:
+    number, campaign = await ready_campaign(bird)
+    await bird.connector(number["id"], campaign["id"])
+    conflict = await bird.connector(number["id"], campaign["id"], status=409)
+    assert conflict["code"] == "Conflict" and number["number"] in conflict["message"]
+    assert len((await bird.state())["connectors"]) == 1
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"connectorTemplateRef": "whatsapp:1"}, "connectorTemplateRef"),
+    ({"name": None}, "name"),
+    ({"arguments": None}, "arguments"),
+    ({"arguments": {"useCaseId": "CAMPAIGN", "channelMessageType": "transactional"}}, "arguments.phoneNumberId"),
+    ({"arguments": {"phoneNumberId": "NUMBER", "channelMessageType": "transactional"}}, "arguments.useCaseId"),
+    ({"arguments": {"phoneNumberId": "NUMBER", "useCaseId": "CAMPAIGN"}}, "arguments.channelMessageType"),
+    ({"arguments": {"phoneNumberId": "00000000-0000-4000-8000-000000000000", "useCaseId": "CAMPAIGN",
+                    "channelMessageType": "transactional"}}, "arguments.phoneNumberId"),
+    ({"arguments": {"phoneNumberId": "NUMBER", "useCaseId": "00000000-0000-4000-8000-000000000000",
+                    "channelMessageType": "transactional"}}, "arguments.useCaseId"),
+])
+async def test_connector_invalid_arguments_are_422_naming_the_field(bird: Bird, change: dict, field: str) -> None:
+    number, campaign = await ready_campaign(bird)
+    body = {"connectorTemplateRef": "sms-messagebird:1", "name": "SMS",
+            "arguments": {"phoneNumberId": "NUMBER", "useCaseId": "CAMPAIGN", "channelMessageType": "transactional"}}
+    body.update(change)
+    body = json.loads(json.dumps({k: v for k, v in body.items() if v is not None})
+                      .replace("NUMBER", number["id"]).replace("CAMPAIGN", campaign["id"]))
+    error = await bird.error("POST", f"/workspaces/{WS}/connectors", 422, json=body)
+    assert field in error["details"], error
+
+
+async def test_connector_needs_an_approved_campaign(bird: Bird) -> None:
+    number = (await bird.buy(1))[0]
+    campaign = await bird.campaign((await bird.brand())["id"], approved=False)
+    error = await bird.error("POST", f"/workspaces/{WS}/connectors", 422, json={
+        "connectorTemplateRef": "sms-messagebird:1", "name": "SMS",
+        "arguments": {"phoneNumberId": number["id"], "useCaseId": campaign["id"], "channelMessageType": "marketing"}})
+    assert "PENDING" in error["details"]["arguments.useCaseId"][0]
+
+
+async def test_deleting_a_connector_removes_its_channel_and_frees_the_number(bird: Bird) -> None:
+    number, campaign = await ready_campaign(bird)
+    connector = await bird.connector(number["id"], campaign["id"])
+    await bird.ok("DELETE", f"/workspaces/{WS}/connectors/{connector['id']}", 204)
+    await bird.error("GET", f"/workspaces/{WS}/connectors/{connector['id']}", 404)
+    await bird.error("GET", f"/workspaces/{WS}/channels/{connector['channel']['channelId']}", 404)
+    await bird.connector(number["id"], campaign["id"])
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"url": "http://hooks.acme.example/bird"}, "url"),
+    ({"url": "ftp://hooks.acme.example"}, "url"),
+    ({"url": None}, "url"),
+    ({"signingKey": None}, "signingKey"),
+    ({"signingKey": ""}, "signingKey"),
+    ({"event": None}, "event"),
+    ({"service": None}, "service"),
+    ({"event": "10dlc.brand"}, "event"),  # 10dlc events come from the numbers service
+    ({"eventFilters": [{"key": "channelId"}]}, "eventFilters[0]"),
+    ({"eventFilters": "channelId"}, "eventFilters"),
+    ({"colour": "blue"}, "colour"),
+])
+async def test_webhook_subscription_errors_are_422_naming_the_field(bird: Bird, change: dict, field: str) -> None:
+    body = {"service": "channels", "event": "sms.inbound", "url": "https://hooks.acme.example/bird",
+            "signingKey": "k", "eventFilters": []}
+    body.update(change)
+    error = await bird.error("POST", HOOKS, 422, json={k: v for k, v in body.items() if v is not None})
+    assert field in error["details"], error
+    assert "signingKey" not in error["message"] or field == "signingKey"
+
+
+@pytest.mark.parametrize("url", ["https://hooks.acme.example/bird", "https://hooks.acme.example:8443/x",
+                                 "http://127.0.0.1:8080/webhooks/bird", "http://localhost:9000/x"])
+async def test_https_and_local_receiver_urls_are_accepted(bird: Bird, url: str) -> None:
+    created = await bird.subscribe("sms.inbound", url)
+    assert created["url"] == url and created["status"] == "active"
+
+
+async def test_webhook_subscription_get_update_delete(any_bird: Bird) -> None:
+    bird = any_bird
+    created = await bird.subscribe("channel.updated", "https://hooks.acme.example/a", key="k1")
+    assert created["organizationId"] == ORG and created["workspaceId"] == WS and created["signingKey"] == "k1"
+    path = f"{HOOKS}/{created['id']}"
+    assert await bird.ok("GET", path) == created
+    updated = await bird.ok("PATCH", path, json={"status": "inactive", "url": "https://hooks.acme.example/b",
+                                                 "eventFilters": [{"key": "channelId", "value": "c1"}]})
+    assert (updated["status"], updated["url"], updated["eventFilters"]) == (
+        "inactive", "https://hooks.acme.example/b", [{"key": "channelId", "value": "c1"}])
+    for body, field in (({}, "body"), ({"status": "paused"}, "status"), ({"url": "http://x.example"}, "url"),
+                        ({"event": "sms.outbound"}, "event")):
+        error = await bird.error("PATCH", path, 422, json=body)
+        assert field in error["details"], (body, error)
+    await bird.ok("DELETE", path, 204)
+    await bird.error("GET", path, 404)
+    state = await bird.state()
+    assert state["webhookSubscriptions"] == []
+
+
+async def test_state_dump_never_shows_signing_keys(bird: Bird) -> None:
+    await bird.subscribe("sms.inbound", "https://hooks.acme.example/a", key="very-secret-signing-key")
+    dumped = json.dumps(await bird.state())
+    assert "very-secret-signing-key" not in dumped
+
+
+async def test_lifecycle_webhooks_are_signed_and_verify_only_with_the_right_key(bird: Bird,
+                                                                               receiver: Receiver) -> None:
+    await bird.subscribe("10dlc.brand", receiver.url, key="brand-key")
+    await bird.subscribe("10dlc.campaign", receiver.url, key="campaign-key")
+    await bird.subscribe("channel.updated", receiver.url, key="channel-key")
+    number = (await bird.buy(1))[0]
+    brand = await bird.brand(approved=False)
+    advanced = await bird.advance(3600)
+    assert [d["delivered"] for d in advanced["deliveries"]] == [True]
+    campaign = await bird.campaign(brand["id"], approved=False)
+    await bird.advance(7 * 24 * 3600)
+    await bird.connector(number["id"], campaign["id"])
+    await bird.advance(15 * 60)
+    events = [(json.loads(r.body)["event"], r) for r in receiver.received]
+    assert [e for e, _ in events] == ["10dlc.brand", "10dlc.campaign", "channel.updated"]
+    keys = {"10dlc.brand": "brand-key", "10dlc.campaign": "campaign-key", "channel.updated": "channel-key"}
+    for event, received in events:
+        verify(keys[event], received.headers, received.url, received.body, now=time.time())
+        with pytest.raises(InvalidSignature):
+            verify("wrong-key", received.headers, received.url, received.body, now=time.time())
+        assert received.headers["messagebird-request-id"]
+    body = json.loads(events[0][1].body)
+    assert body["service"] == "numbers" and body["payload"]["id"] == brand["id"]
+    assert body["payload"]["status"] == "APPROVED"
+    channel_event = json.loads(events[2][1].body)
+    assert channel_event["payload"]["status"] == "active" and channel_event["service"] == "channels"
+
+
+async def test_inbound_sms_reaches_only_subscriptions_filtered_on_that_channel(bird: Bird, receiver: Receiver
+                                                                              ) -> None:
+    brand = await bird.brand()
+    campaign = await bird.campaign(brand["id"])
+    alice, bob = await bird.buy(2)
+    alice_channel = (await bird.connector(alice["id"], campaign["id"]))["channel"]["channelId"]
+    bob_channel = (await bird.connector(bob["id"], campaign["id"]))["channel"]["channelId"]
+    await bird.subscribe("sms.inbound", receiver.url + "?who=alice", key="alice-key",
+                         filters=[{"key": "channelId", "value": alice_channel}])
+    await bird.subscribe("sms.inbound", receiver.url + "?who=bob", key="bob-key",
+                         filters=[{"key": "channelId", "value": bob_channel}])
+    answer = await bird.admin("POST", "inbound", json={"to": alice["number"], "from": "+12025550143",
+                                                       "text": "hello alice"})
+    assert [d["url"] for d in answer["deliveries"]] == [receiver.url + "?who=alice"]
+    assert answer["deliveries"][0]["delivered"] is True
+    (received,) = receiver.received
+    verify("alice-key", received.headers, received.url, received.body, now=time.time())
+    with pytest.raises(InvalidSignature):
+        verify("bob-key", received.headers, received.url, received.body, now=time.time())
+    payload = json.loads(received.body)["payload"]
+    assert payload["channelId"] == alice_channel
+    assert payload["body"]["text"]["text"] == "hello alice"
+    assert payload["sender"]["contact"]["identifierValue"] == "+12025550143"
+
+
+async def test_inbound_needs_a_channel_for_the_number_and_valid_numbers(bird: Bird) -> None:
+    assert (await bird.http.post("/_emulator/inbound", json={"to": "+14155550100", "from": "+12025550143",
+                                                             "text": "hi"})).status_code == 404
+    bad = await bird.http.post("/_emulator/inbound", json={"to": "555", "from": "+12025550143", "text": "hi"})
+    assert bad.status_code == 422 and "to" in bad.json()["details"]
+
+
+async def test_deliveries_to_non_loopback_hosts_are_never_attempted(bird: Bird,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts: list[Any] = []
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
+
+    def watch_getaddrinfo(host: Any, *args: Any, **kw: Any) -> Any:
+        attempts.append(("dns", host))
+        return real_getaddrinfo(host, *args, **kw)
+
+    def watch_connect(address: Any, *args: Any, **kw: Any) -> Any:
+        attempts.append(("connect", address))
+        return real_connect(address, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", watch_getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", watch_connect)
+    subscription = await bird.subscribe("10dlc.brand", "https://hooks.acme.example/bird")
+    await bird.brand(approved=False)
+    started = time.monotonic()
+    advanced = await bird.advance(3600)
+    assert time.monotonic() - started < 1
+    (delivery,) = advanced["deliveries"]
+    assert delivery["delivered"] is False and "never attempted" in delivery["error"]
+    assert delivery["subscriptionId"] == subscription["id"]
+    assert attempts == []
+    assert (await bird.state())["undelivered"] == [delivery]
+
+
+async def test_an_unreachable_local_receiver_is_recorded_as_undelivered(bird: Bird) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there any more
+    await bird.subscribe("10dlc.brand", f"http://127.0.0.1:{port}/hook")
+    await bird.brand(approved=False)
+    (delivery,) = (await bird.advance(3600))["deliveries"]
+    assert delivery["delivered"] is False and delivery["error"]
