@@ -53,7 +53,6 @@ from controller.bird.models import (
     ConnectorCreate,
     Number,
     NumberToBuy,
-    Page,
     Reseller,
     StockItem,
     Vetting,
@@ -347,16 +346,26 @@ class BirdClient:
         query["limit"] = page_size
         seen_tokens: set[str] = set()
         while True:
-            page = self._parse(Page, await self._call("GET", route, path_params, params=query), "GET", route)
-            for item in page.results:
+            results, token = self._page(await self._call("GET", route, path_params, params=query), route)
+            for item in results:
                 yield self._parse(model, item, "GET", route)
-            token = page.nextPageToken
             if not token:
                 return
             if token in seen_tokens:
                 raise BirdResponseError(method="GET", route=route, problem="pagination token repeated (loop)")
             seen_tokens.add(token)
             query["pageToken"] = token
+
+    @staticmethod
+    def _page(data: Any, route: str) -> tuple[list[Any], str | None]:
+        """``results`` and ``nextPageToken`` of one page (checked by hand: pages are hot, items are
+        validated one by one anyway)."""
+        results = data.get("results") if isinstance(data, Mapping) else None
+        token = data.get("nextPageToken") if isinstance(data, Mapping) else None
+        if not isinstance(results, list) or not (token is None or isinstance(token, str)):
+            raise BirdResponseError(method="GET", route=route,
+                                    problem="expected a page {results: [...], nextPageToken?}")
+        return results, token
 
     def _list_from(self, model: type[M], data: Any, method: str, route: str) -> list[M]:
         """Items of an answer that may be ``{"results": [...]}``, a bare list, or a single object."""

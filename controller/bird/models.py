@@ -10,7 +10,7 @@ never show in a repr, a log line or a plan.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 
@@ -26,9 +26,16 @@ class BirdRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    # A partial body (PATCH) sends only the fields the caller set; a full body sends every field that
+    # has a value, defaults included (e.g. the connector template), and leaves out the ``None`` ones.
+    partial: ClassVar[bool] = False
+
     def to_body(self) -> dict[str, Any]:
-        """The JSON body for Bird: Bird's field names, unset optional fields left out, secrets revealed."""
-        body = self.model_dump(by_alias=True, exclude_unset=True, mode="python")
+        """The JSON body for Bird: Bird's field names, absent optional fields left out, secrets revealed."""
+        if self.partial:
+            body = self.model_dump(by_alias=True, exclude_unset=True, mode="python")
+        else:
+            body = self.model_dump(by_alias=True, exclude_none=True, mode="python")
         return _reveal(body)
 
 
@@ -209,6 +216,8 @@ class BrandCreate(BirdRequest):
 class BrandUpdate(BirdRequest, _BrandFields):
     """``PATCH /workspaces/{workspaceId}/tcr-brands/{brandId}``: only the fields set are sent."""
 
+    partial: ClassVar[bool] = True
+
 
 class Brand(BirdResponse, _BrandFields):
     id: str
@@ -360,6 +369,7 @@ class ConnectorCreate(BirdRequest):
 class ConnectorChannel(BirdResponse):
     channelId: str | None = None
     platform: str | None = None
+    status: str | None = None
 
 
 class ConnectorNumber(BirdResponse):
@@ -378,12 +388,17 @@ class Connector(BirdResponse):
     arguments: dict[str, Any] = Field(default_factory=dict)
     channel: ConnectorChannel | None = None
     number: ConnectorNumber | None = None
+    useCaseStatus: StatusCheck | None = None
     createdAt: str | None = None
     updatedAt: str | None = None
 
     @property
     def channel_id(self) -> str | None:
         return self.channel.channelId if self.channel else None
+
+    @property
+    def channel_status(self) -> str | None:
+        return self.channel.status if self.channel else None
 
     @property
     def phone_number_id(self) -> str | None:
@@ -399,8 +414,8 @@ class Connector(BirdResponse):
 
     @property
     def use_case_status(self) -> StatusCheck | None:
-        """Bird's ``useCaseStatus`` check, wherever in the connector's extra fields it is reported."""
-        return find_check(self.model_extra or {}, "useCaseStatus")
+        """Bird's ``useCaseStatus`` readiness check (``ok`` once carriers acknowledged the link)."""
+        return self.useCaseStatus or find_check(self.model_extra or {}, "useCaseStatus")
 
 
 class Channel(BirdResponse):
@@ -415,12 +430,13 @@ class Channel(BirdResponse):
     useCaseId: str | None = None
     useCaseType: str | None = None
     capabilities: dict[str, Any] | None = None
+    useCaseStatus: StatusCheck | None = None
     createdAt: str | None = None
     updatedAt: str | None = None
 
     @property
     def use_case_status(self) -> StatusCheck | None:
-        return find_check(self.model_extra or {}, "useCaseStatus")
+        return self.useCaseStatus or find_check(self.model_extra or {}, "useCaseStatus")
 
 
 # --------------------------------------------------------------------------------------------- webhooks
@@ -444,6 +460,8 @@ class WebhookSubscriptionCreate(BirdRequest):
 
 class WebhookSubscriptionUpdate(BirdRequest):
     """``PATCH .../webhook-subscriptions/{webhookSubscriptionId}``: only the fields set are sent."""
+
+    partial: ClassVar[bool] = True
 
     url: str | None = None
     signingKey: SecretStr | None = None
