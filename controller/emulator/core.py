@@ -547,10 +547,11 @@ class Emulator:
                                                                     "stockExchange", "vertical", "altBusinessId",
                                                                     "altBusinessIdType", "businessContactEmail"):
                 problems.add(name, "is required and cannot be null")
-        if brand["status"] == policy.BRAND_APPROVED:
+        vetted = any(v["status"] == policy.VETTING_ACTIVE for v in ws.vettings.get(brand["id"], ()))
+        if brand["status"] == policy.BRAND_APPROVED or vetted:
             for name in BRAND_FROZEN_WHEN_APPROVED:
                 if name in body and body[name] != brand.get(name):
-                    problems.add(name, "cannot be changed once the brand is approved")
+                    problems.add(name, "cannot be changed once the brand is approved or has an approved vetting")
         merged = {**brand, **{k: v for k, v in body.items() if v is not None}}
         if merged.get("entityType") == "PUBLIC_PROFIT" and not (merged.get("stockSymbol")
                                                                  and merged.get("stockExchange")):

@@ -90,7 +90,8 @@ CAMPAIGN_MINIMUM_MONTHS = 3               # Bird: "a three month minimum commitm
 DEFAULT_WALLET = Decimal("1000.00")
 
 # ----------------------------------------------------------------------------------------- validation
-BRAND_ENTITY_TYPES = ("PRIVATE_PROFIT", "PUBLIC_PROFIT", "NON_PROFIT", "GOVERNMENT", "SOLE_PROPRIETOR")
+# Bird's BrandEntityType enum (docs "Update a brand").
+BRAND_ENTITY_TYPES = ("PRIVATE_PROFIT", "PUBLIC_PROFIT", "NON_PROFIT", "GOVERNMENT")
 STOCK_EXCHANGES = ("NONE", "NASDAQ", "NYSE", "AMEX", "AMX", "ASX", "B3", "BME", "BSE", "FRA", "ICEX", "JPX",
                    "JSE", "KRX", "LON", "NSE", "OMX", "SEHK", "SGX", "SSE", "STO", "SWX", "SZSE", "TSX",
                    "TWSE", "VSE", "OTHER")

@@ -18,6 +18,7 @@ BRANDS = f"/workspaces/{WS}/tcr-brands"
 @pytest.mark.parametrize(("overrides", "field"), [
     ({"entityType": None}, "entityType"),
     ({"entityType": "PIRATE"}, "entityType"),
+    ({"entityType": "SOLE_PROPRIETOR"}, "entityType"),
     ({"displayName": ""}, "displayName"),
     ({"displayName": "x" * 256}, "displayName"),
     ({"companyName": None}, "companyName"),
@@ -87,6 +88,15 @@ async def test_entity_type_and_legal_identity_are_frozen_once_approved(bird: Bir
     assert updated["displayName"] == "Acme Alerts" and updated["status"] == "APPROVED"
     error = await bird.error("PATCH", f"{BRANDS}/{brand['id']}", 422, json={"postalCode": "1"})
     assert "postalCode" in error["details"]
+
+
+async def test_legal_identity_is_frozen_by_an_approved_vetting_too(bird: Bird) -> None:
+    brand = await bird.brand(approved=False)
+    await bird.ok("POST", f"{BRANDS}/{brand['id']}/vettings", 201, json={"class": "STANDARD"})
+    assert (await bird.ok("PATCH", f"{BRANDS}/{brand['id']}", json={"ein": "222222222"}))["ein"] == "222222222"
+    await bird.advance(3600)  # vetting ACTIVE (and brand APPROVED)
+    error = await bird.error("PATCH", f"{BRANDS}/{brand['id']}", 422, json={"ein": "333333333"})
+    assert "ein" in error["details"]
 
 
 async def test_a_rejected_brand_surfaces_the_reason_and_resubmits_on_update(bird: Bird) -> None:

@@ -169,3 +169,24 @@ def test_world_file_errors_say_where(tmp_path: Path, text: str, message: str) ->
     with pytest.raises(WorldError, match=message) as caught:
         World.from_file(path)
     assert str(path) in str(caught.value)
+
+
+async def test_every_id_is_a_uuid_and_every_timestamp_rfc3339(bird: Bird) -> None:
+    import re
+    import uuid
+    from datetime import datetime
+
+    number = (await bird.buy(1))[0]
+    campaign = await bird.campaign((await bird.brand())["id"])
+    await bird.connector(number["id"], campaign["id"])
+    await bird.subscribe("sms.inbound", "https://hooks.acme.example/x")
+    state = await bird.state()
+    stamp = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+    for kind in ("numbers", "brands", "campaigns", "connectors", "channels", "webhookSubscriptions", "charges"):
+        assert state[kind], kind
+        for item in state[kind]:
+            assert str(uuid.UUID(item["id"])) == item["id"], (kind, item["id"])
+            for key in ("createdAt", "updatedAt"):
+                if key in item:
+                    assert stamp.match(item[key]), (kind, key, item[key])
+                    datetime.fromisoformat(item[key].replace("Z", "+00:00"))
