@@ -10,9 +10,9 @@ never show in a repr, a log line or a plan.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 
 
 class BirdResponse(BaseModel):
@@ -56,8 +56,8 @@ class Price(BirdResponse):
     """Bird's Money: ``amount * 10**exponent`` in ``currencyCode`` (e.g. 3500000, -6 = 3.50)."""
 
     currencyCode: str
-    amount: int = 0
-    exponent: int = 0
+    amount: int
+    exponent: int
 
     @property
     def decimal(self) -> Decimal:
@@ -81,6 +81,17 @@ class NumberCapabilities(BirdResponse):
     voice: CapabilityDirection | None = None
 
 
+def _complete_money(value: Any) -> Any:
+    """Bird's docs show prices with only ``currencyCode``; an incomplete price is "unknown" (None),
+    never a price of zero that would make a number look free."""
+    if isinstance(value, dict) and not {"amount", "exponent"} <= value.keys():
+        return None
+    return value
+
+
+OptionalPrice = Annotated[Price | None, BeforeValidator(_complete_money)]
+
+
 # Bird's numbers APIs spell the same things two ways (``number``/``numberString``,
 # ``country``/``countryCode``, ``monthlyRecurringPrice``/``monthlyPrice``); these accept either.
 _NUMBER = AliasChoices("number", "numberString")
@@ -95,7 +106,7 @@ class AvailableNumber(BirdResponse):
     country: str | None = Field(default=None, validation_alias=_COUNTRY)
     type: str | None = None
     capabilities: NumberCapabilities | None = None
-    monthlyRecurringPrice: Price | None = Field(default=None, validation_alias=_MONTHLY)
+    monthlyRecurringPrice: OptionalPrice = Field(default=None, validation_alias=_MONTHLY)
 
 
 class StockItem(BirdResponse):
@@ -106,7 +117,7 @@ class StockItem(BirdResponse):
     countryCode: str | None = Field(default=None, validation_alias=AliasChoices("countryCode", "country"))
     type: str | None = None
     capabilities: NumberCapabilities | None = None
-    monthlyPrice: Price | None = Field(default=None, validation_alias=AliasChoices("monthlyPrice", "monthlyRecurringPrice"))
+    monthlyPrice: OptionalPrice = Field(default=None, validation_alias=AliasChoices("monthlyPrice", "monthlyRecurringPrice"))
     backOrderRequired: bool | None = None
 
 
@@ -126,7 +137,7 @@ class Number(BirdResponse):
     type: str | None = None
     status: str | None = None
     capabilities: NumberCapabilities | None = None
-    monthlyRecurringPrice: Price | None = Field(default=None, validation_alias=_MONTHLY)
+    monthlyRecurringPrice: OptionalPrice = Field(default=None, validation_alias=_MONTHLY)
     subscription: NumberSubscription | None = None
     workspaceId: str | None = None
     createdAt: str | None = None

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from controller.bird import (
+    AvailableNumber,
     BirdAmbiguousWriteError,
     BirdAuthError,
     BirdConfigurationError,
@@ -191,3 +192,14 @@ async def test_token_bucket_burst_is_immediate() -> None:
 def test_token_bucket_rejects_nonsense_rates() -> None:
     with pytest.raises(ValueError, match="positive"):
         TokenBucket(0)
+
+
+def test_an_incomplete_price_is_unknown_not_free() -> None:
+    partial = AvailableNumber.model_validate(
+        {"number": "+14155550100", "country": "US", "monthlyRecurringPrice": {"currencyCode": "EUR"}})
+    assert partial.monthlyRecurringPrice is None
+    full = AvailableNumber.model_validate({"number": "+14155550100", "monthlyRecurringPrice": {
+        "currencyCode": "USD", "amount": 1150000, "exponent": -6}})
+    assert full.monthlyRecurringPrice is not None and full.monthlyRecurringPrice.decimal == Decimal("1.15")
+    with pytest.raises(ValidationError):
+        Price.model_validate({"currencyCode": "USD"})
