@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from specs import rules
 from specs.errors import SourceLocation, SpecError, format_field_path
 from specs.models import API_VERSION, DOCUMENT_CLASSES, KINDS, SpecDocument, collect_violations
+from specs.models.common import partial_model
 from specs.specset import SpecSet
 from specs.translate import suggest, translate
 from specs.yamlsafe import YamlDocument, YamlFile, parse_spec_bytes, read_spec_file
@@ -87,6 +88,25 @@ def _load(parsed_files: dict[str, YamlFile], errors: list[SpecError]) -> LoadRes
     return LoadResult(specs, sorted(set(errors)), list(parsed_files))
 
 
+def _rules_despite(exc: ValidationError, cls: type[SpecDocument], data: dict[str, Any], ydoc: YamlDocument,
+                   path: str, address: str) -> list[SpecError]:
+    """The cross-field rules of the spec that do not read a broken field: reported now, not after a fix."""
+    spec_data = data.get("spec")
+    locs = [err["loc"] for err in exc.errors()]
+    if not isinstance(spec_data, dict) or ("spec",) in locs:
+        return []
+    invalid = {str(loc[1]) for loc in locs if len(loc) > 1 and loc[0] == "spec"}
+    spec_cls = cls.model_fields["spec"].annotation
+    partial = partial_model(spec_cls, spec_data, invalid)  # type: ignore[arg-type]
+    errors = []
+    for violation in collect_violations(partial):
+        field_path = ("spec", *violation.field)
+        line, column = ydoc.mark_of(field_path)
+        errors.append(SpecError(SourceLocation(path, line, column), address, format_field_path(field_path),
+                                violation.message))
+    return errors
+
+
 def _address(data: dict[str, Any]) -> str:
     kind = data.get("kind") if isinstance(data.get("kind"), str) else "?"
     meta = data.get("metadata")
@@ -123,7 +143,7 @@ def build_document(ydoc: YamlDocument, path: str) -> tuple[SpecDocument | None, 
     try:
         doc = cls.model_validate(data, context={"defer_rules": True})
     except ValidationError as exc:
-        return None, translate(exc, cls, ydoc, path, address)
+        return None, translate(exc, cls, ydoc, path, address) + _rules_despite(exc, cls, data, ydoc, path, address)
     doc._source = SourceLocation(path, ydoc.line, ydoc.column)
     doc._value_marks = ydoc.value_marks
     doc._key_marks = ydoc.key_marks

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from specs.models.common import E164, ISO2_PATTERN, Email, SpecModel, Violation, WorkspaceRef
+from specs.models.common import E164, ISO2_PATTERN, Email, SpecModel, Violation, WorkspaceRef, rule
 
 EntityType = Literal["PRIVATE_PROFIT", "PUBLIC_PROFIT", "NON_PROFIT", "GOVERNMENT"]
 StockExchange = Literal[
@@ -62,22 +62,43 @@ class BrandSpec(SpecModel):
     businessContactEmail: Email | None = Field(None, description="Business contact e-mail.")
     vetting: Vetting | None = Field(None, description="Request external vetting once the brand exists.")
 
-    def rule_violations(self) -> list[Violation]:
-        found: list[Violation] = []
-        if self.entityType == "PUBLIC_PROFIT":
-            if not self.stockSymbol:
-                found.append(Violation(("entityType",), "PUBLIC_PROFIT brands need stockSymbol"))
-            if self.stockExchange in (None, "NONE"):
-                found.append(Violation(("entityType",), "PUBLIC_PROFIT brands need stockExchange"))
-        if self.altBusinessId and self.altBusinessIdType in (None, "NONE"):
-            found.append(Violation(("altBusinessId",), "altBusinessId needs altBusinessIdType (DUNS, LEI or GIIN)"))
-        if self.country == "US":
-            if not re.fullmatch(r"[0-9]{5}", self.postalCode):
-                found.append(Violation(("postalCode",), f"'{self.postalCode}' is not a 5-digit US zip code"))
-            if not re.fullmatch(r"[A-Z]{2}", self.state):
-                found.append(Violation(("state",), f"'{self.state}' is not a 2-letter US state code (e.g. NY)"))
-        if self.einIssuingCountry == "US" and not re.fullmatch(r"[0-9]{9}|[0-9]{2}-[0-9]{7}", self.ein):
-            found.append(Violation(("ein",), "a US EIN has 9 digits (123456789 or 12-3456789)"))
-        if not re.match(r"^https?://[^\s/]+\.[^\s]+$", self.website):
-            found.append(Violation(("website",), f"'{self.website}' is not a web address (https://example.com)"))
+    @rule("entityType", "stockSymbol", "stockExchange")
+    def _public_needs_stock(self) -> list[Violation]:
+        if self.entityType != "PUBLIC_PROFIT":
+            return []
+        found = []
+        if not self.stockSymbol:
+            found.append(Violation(("entityType",), "PUBLIC_PROFIT brands need stockSymbol"))
+        if self.stockExchange in (None, "NONE"):
+            found.append(Violation(("entityType",), "PUBLIC_PROFIT brands need stockExchange"))
         return found
+
+    @rule("altBusinessId", "altBusinessIdType")
+    def _alt_id_needs_type(self) -> list[Violation]:
+        if self.altBusinessId and self.altBusinessIdType in (None, "NONE"):
+            return [Violation(("altBusinessId",), "altBusinessId needs altBusinessIdType (DUNS, LEI or GIIN)")]
+        return []
+
+    @rule("country", "postalCode")
+    def _us_postal_code(self) -> list[Violation]:
+        if self.country == "US" and not re.fullmatch(r"[0-9]{5}", self.postalCode):
+            return [Violation(("postalCode",), f"'{self.postalCode}' is not a 5-digit US zip code")]
+        return []
+
+    @rule("country", "state")
+    def _us_state(self) -> list[Violation]:
+        if self.country == "US" and not re.fullmatch(r"[A-Z]{2}", self.state):
+            return [Violation(("state",), f"'{self.state}' is not a 2-letter US state code (e.g. NY)")]
+        return []
+
+    @rule("einIssuingCountry", "ein")
+    def _us_ein(self) -> list[Violation]:
+        if self.einIssuingCountry == "US" and not re.fullmatch(r"[0-9]{9}|[0-9]{2}-[0-9]{7}", self.ein):
+            return [Violation(("ein",), "a US EIN has 9 digits (123456789 or 12-3456789)")]
+        return []
+
+    @rule("website")
+    def _website_is_a_url(self) -> list[Violation]:
+        if not re.match(r"^https?://[^\s/]+\.[^\s]+$", self.website):
+            return [Violation(("website",), f"'{self.website}' is not a web address (https://example.com)")]
+        return []

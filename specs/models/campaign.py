@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from specs.models.common import BrandRef, SpecModel, UUIDStr, Violation
+from specs.models.common import BrandRef, SpecModel, UUIDStr, Violation, rule
 
 # The campaign registry's use cases (standard and special).
 Usecase = Literal[
@@ -65,7 +65,8 @@ class CampaignSpec(SpecModel):
     termsAndConditions: Literal[True] = Field(
         description="The campaign follows CTIA messaging principles; must be true.")
 
-    def rule_violations(self) -> list[Violation]:
+    @rule("usecase", "subUsecases")
+    def _sub_usecases(self) -> list[Violation]:
         found: list[Violation] = []
         subs = self.subUsecases or []
         if self.usecase in MIXED_USECASES and not 2 <= len(subs) <= 5:
@@ -75,10 +76,20 @@ class CampaignSpec(SpecModel):
             found.append(Violation(("subUsecases",), "subUsecases are only for MIXED and LOW_VOLUME campaigns"))
         if len(set(subs)) != len(subs):
             found.append(Violation(("subUsecases",), "subUsecases must not repeat"))
+        return found
+
+    @rule("embeddedLink", "embeddedPhone", "samples")
+    def _samples_show_links_and_phones(self) -> list[Violation]:
+        found: list[Violation] = []
         if self.embeddedLink and not any(_LINK.search(s) for s in self.samples):
             found.append(Violation(("samples",), "embeddedLink is true: give at least one sample with a link"))
         if self.embeddedPhone and not any(_PHONE.search(s) for s in self.samples):
             found.append(Violation(("samples",), "embeddedPhone is true: give at least one sample with a phone number"))
+        return found
+
+    @rule("helpKeywords", "optoutKeywords", "optinKeywords")
+    def _keywords_include_the_basics(self) -> list[Violation]:
+        found: list[Violation] = []
         for field, word in (("helpKeywords", "HELP"), ("optoutKeywords", "STOP"), ("optinKeywords", "START")):
             value = getattr(self, field)
             if value is not None and word not in {k.strip().upper() for k in value.split(",")}:

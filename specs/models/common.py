@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated, Any, NamedTuple
+from collections.abc import Callable
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationInfo,
+    model_validator,
+)
 
 FieldPath = tuple[str | int, ...]
 
@@ -32,14 +42,39 @@ class Violation(NamedTuple):
     message: str
 
 
+RuleMethod = TypeVar("RuleMethod", bound=Callable[..., list[Violation]])
+
+
+def rule(*fields: str) -> Callable[[RuleMethod], RuleMethod]:
+    """Marks a method as a cross-field rule reading `fields` (skipped when one of them is invalid)."""
+
+    def mark(method: RuleMethod) -> RuleMethod:
+        method.__rule_fields__ = frozenset(fields)  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
 class SpecModel(BaseModel):
     """Base of every spec model: unknown fields are errors; Bird's camelCase names are the attributes."""
 
     model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
 
+    # Fields left out of a partially checked model (they have errors of their own); see partial_model.
+    _unchecked: frozenset[str] = PrivateAttr(default=frozenset())
+
     def rule_violations(self) -> list[Violation]:
-        """Rules spanning several fields of this model (nested models report their own)."""
-        return []
+        """Every @rule of this model that breaks (nested models report their own)."""
+        found: list[Violation] = []
+        for method in _rules_of(type(self)):
+            if method.__rule_fields__ & self._unchecked:  # type: ignore[attr-defined]
+                continue
+            try:
+                found.extend(method(self))
+            except AttributeError:
+                if not self._unchecked:  # a complete model: a real bug, let it show
+                    raise
+        return found
 
     @model_validator(mode="after")
     def _enforce_rules(self, info: ValidationInfo) -> Any:
@@ -51,12 +86,52 @@ class SpecModel(BaseModel):
         return self
 
 
+def _rules_of(cls: type[SpecModel]) -> list[Callable[..., list[Violation]]]:
+    return [member for name in sorted(dir(cls)) if hasattr(member := getattr(cls, name, None), "__rule_fields__")]
+
+
+def partial_model(cls: type[SpecModel], data: dict[str, Any], invalid: set[str]) -> SpecModel:
+    """`cls` built from the fields of `data` that validate on their own, so that the rules not reading an
+    `invalid` field can still be checked (and reported together with the field errors)."""
+    values: dict[str, Any] = {}
+    unchecked = set()
+    for name, info in cls.model_fields.items():
+        key = info.alias or name
+        if key in invalid or name in invalid:
+            unchecked.add(name)
+            continue
+        if key not in data:
+            continue
+        try:
+            values[name] = _field_adapter(cls, name).validate_python(data[key], context={"defer_rules": True})
+        except ValueError:
+            unchecked.add(name)
+    model = cls.model_construct(**values)
+    for name in unchecked:
+        model.__dict__.pop(name, None)
+    model._unchecked = frozenset(unchecked)
+    return model
+
+
+_ADAPTERS: dict[tuple[type, str], TypeAdapter[Any]] = {}
+
+
+def _field_adapter(cls: type[SpecModel], name: str) -> TypeAdapter[Any]:
+    key = (cls, name)
+    if key not in _ADAPTERS:
+        info = cls.model_fields[name]
+        _ADAPTERS[key] = TypeAdapter(Annotated[info.annotation, info])
+    return _ADAPTERS[key]
+
+
 def collect_violations(model: BaseModel, prefix: FieldPath = ()) -> list[Violation]:
     """Every rule violation in `model` and the models nested in it, with paths from `prefix`."""
     found: list[Violation] = []
     if isinstance(model, SpecModel):
         found.extend(Violation((*prefix, *v.field), v.message) for v in model.rule_violations())
     for name, info in type(model).model_fields.items():
+        if name not in model.__dict__:  # left out of a partial model
+            continue
         value = getattr(model, name)
         key = info.alias or name
         if isinstance(value, BaseModel):

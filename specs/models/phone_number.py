@@ -14,6 +14,7 @@ from specs.models.common import (
     UserRef,
     Violation,
     WorkspaceRef,
+    rule,
 )
 
 NumberType = Literal["local", "mobile", "tollfree"]
@@ -55,7 +56,8 @@ class NumberSelector(SpecModel):
     prefix: str | None = Field(None, pattern=PREFIX_PATTERN, max_length=16,
                                description='E.164 prefix the number starts with, e.g. "+1415".')
 
-    def rule_violations(self) -> list[Violation]:
+    @rule("country", "prefix")
+    def _prefix_fits_country(self) -> list[Violation]:
         if self.prefix is None:
             return []
         problem = prefix_problem(self.prefix, self.country)
@@ -91,16 +93,13 @@ class PhoneNumberSpec(SpecModel):
     channelMessageType: ChannelMessageType = "transactional"
     channelName: str | None = Field(None, min_length=1, max_length=100, description="Name of the SMS channel.")
 
-    def rule_violations(self) -> list[Violation]:
-        found: list[Violation] = []
+    @rule("select", "number", "campaign")
+    def _one_way_to_choose(self) -> list[Violation]:
         if (self.select is None) == (self.number is None):
-            found.append(Violation(("select",) if self.select else (),
-                                   "give exactly one of `select` (any matching number) or `number` (this number)"))
-        elif self.campaign is not None:
-            problem = _ten_dlc_problem(self.select, self.number)
-            if problem:
-                found.append(problem)
-        return found
+            return [Violation(("select",) if self.select else (),
+                              "give exactly one of `select` (any matching number) or `number` (this number)")]
+        problem = _ten_dlc_problem(self.select, self.number) if self.campaign is not None else None
+        return [problem] if problem else []
 
 
 class NumberPoolSpec(SpecModel):
@@ -114,7 +113,8 @@ class NumberPoolSpec(SpecModel):
     protected: bool = True
     channelMessageType: ChannelMessageType = "transactional"
 
-    def rule_violations(self) -> list[Violation]:
+    @rule("count", "assignees")
+    def _assignees_fit(self) -> list[Violation]:
         found: list[Violation] = []
         assignees = self.assignees or []
         if len(assignees) > self.count:
@@ -125,8 +125,9 @@ class NumberPoolSpec(SpecModel):
             if user in seen:
                 found.append(Violation(("assignees", index), f"{user} is listed twice; a user gets one number"))
             seen.add(user)
-        if self.campaign is not None:
-            problem = _ten_dlc_problem(self.select, None)
-            if problem:
-                found.append(problem)
         return found
+
+    @rule("select", "campaign")
+    def _ten_dlc_link(self) -> list[Violation]:
+        problem = _ten_dlc_problem(self.select, None) if self.campaign is not None else None
+        return [problem] if problem else []

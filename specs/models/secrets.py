@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import ConfigDict, Field
 
-from specs.models.common import SpecModel, Violation
+from specs.models.common import SpecModel, Violation, rule
 
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
 INLINE_SECRET_MESSAGE = (
@@ -28,7 +28,8 @@ class SecretRef(SpecModel):
     fromFile: str | None = Field(None, min_length=1, max_length=4096,
                                  description="File holding it; relative paths start at the spec file's directory.")
 
-    def rule_violations(self) -> list[Violation]:
+    @rule("fromEnv", "fromFile")
+    def _exactly_one(self) -> list[Violation]:
         if (self.fromEnv is None) == (self.fromFile is None):
             return [Violation((), "give exactly one of fromEnv or fromFile")]
         return []

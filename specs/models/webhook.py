@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from specs.models.common import PhoneNumberRef, SpecModel, Violation, WorkspaceRef
+from specs.models.common import PhoneNumberRef, SpecModel, Violation, WorkspaceRef, rule
 from specs.models.secrets import INLINE_SECRET_MESSAGE, SecretRef
 
 Service = Literal["channels", "numbers"]
@@ -59,7 +59,8 @@ class EventFilter(SpecModel):
     phoneNumber: PhoneNumberRef | None = Field(
         None, description="With key channelId: the SMS channel of this PhoneNumber, once it exists.")
 
-    def rule_violations(self) -> list[Violation]:
+    @rule("key", "value", "phoneNumber")
+    def _value_or_number(self) -> list[Violation]:
         if (self.value is None) == (self.phoneNumber is None):
             return [Violation((), "give exactly one of `value` or `phoneNumber`")]
         if self.phoneNumber is not None and self.key != "channelId":
@@ -83,14 +84,21 @@ class WebhookSubscriptionSpec(SpecModel):
             raise PydanticCustomError("inline_secret", INLINE_SECRET_MESSAGE)
         return value
 
-    def rule_violations(self) -> list[Violation]:
-        found: list[Violation] = []
+    @rule("service", "event")
+    def _service_of_event(self) -> list[Violation]:
         expected = SERVICE_OF_EVENT[self.event]
         if self.service != expected:
-            found.append(Violation(("service",), f"event {self.event} comes from service {expected}"))
+            return [Violation(("service",), f"event {self.event} comes from service {expected}")]
+        return []
+
+    @rule("url")
+    def _url_reaches_a_receiver(self) -> list[Violation]:
         problem = url_problem(self.url)
-        if problem:
-            found.append(Violation(("url",), problem))
+        return [Violation(("url",), problem)] if problem else []
+
+    @rule("eventFilters")
+    def _one_filter_per_key(self) -> list[Violation]:
+        found: list[Violation] = []
         seen: set[str] = set()
         for index, flt in enumerate(self.eventFilters):
             if flt.key in seen:
