@@ -43,6 +43,21 @@ async def read_json(request: Request, *, required: bool = False) -> Any:
         raise ApiError(400, "InvalidJSON", "The request body is not valid JSON") from None
 
 
+class InjectedDisconnect(ConnectionAbortedError):
+    """Raised mid-response by a ``drop`` fault: the server closes the connection without a full answer."""
+
+
+class DroppedResponse(Response):
+    """Starts a 200 answer, sends part of its body, then fails: uvicorn closes the connection, so the
+    client sees the connection drop after Bird may have applied the change."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")]})
+        await send({"type": "http.response.body", "body": b'{"id": "', "more_body": True})
+        raise InjectedDisconnect("connection dropped by an injected fault")
+
+
 class Faults:
     """Injected faults, matched by method and route template; each may apply a few times, at random."""
 
@@ -72,7 +87,8 @@ class Faults:
         fault = {"id": str(uuid.uuid4()), "method": method, "route": route, "effect": effect, "status": status,
                  "times": times, "probability": float(probability),
                  "retryAfter": int(spec.get("retryAfter", policy.RATE_LIMIT_RETRY_AFTER)),
-                 "seconds": float(spec.get("seconds", policy.TIMEOUT_FAULT_SECONDS)), "applied": 0}
+                 "seconds": float(spec.get("seconds", policy.TIMEOUT_FAULT_SECONDS)),
+                 "drop": bool(spec.get("drop", False)), "applied": 0}
         self.items.append(fault)
         return fault
 
@@ -131,6 +147,8 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
         if fault["effect"] == "rate-limit":
             return JSONResponse({"code": policy.CODE_RATE_LIMITED, "message": "Too many requests"}, 429,
                                 headers={"Retry-After": str(fault["retryAfter"])})
+        if fault["effect"] == "commit-then-fail" and fault["drop"]:
+            return DroppedResponse()
         if fault["effect"] == "timeout":
             await asyncio.sleep(fault["seconds"])
             return JSONResponse({"code": policy.CODE_FAULT, "message": "Gateway timeout (injected)"}, 504)

@@ -6,6 +6,7 @@ SIGINT stop the server cleanly and ``serve`` returns 0 (uvicorn's own handlers w
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import sys
@@ -18,7 +19,7 @@ from types import FrameType
 
 import uvicorn
 
-from controller.emulator.app import create_app
+from controller.emulator.app import InjectedDisconnect, create_app
 from controller.emulator.core import Emulator
 from controller.emulator.world import World, WorldError
 
@@ -31,6 +32,16 @@ class RunningEmulator:
     emulator: Emulator
     host: str
     port: int
+
+
+class _QuietInjectedDrops(logging.Filter):
+    """An injected dropped connection is the emulator doing its job, not an error worth a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InjectedDisconnect))
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietInjectedDrops())
 
 
 class _Server:

@@ -190,3 +190,15 @@ async def test_every_id_is_a_uuid_and_every_timestamp_rfc3339(bird: Bird) -> Non
                 if key in item:
                     assert stamp.match(item[key]), (kind, key, item[key])
                     datetime.fromisoformat(item[key].replace("Z", "+00:00"))
+
+
+def test_commit_then_fail_can_drop_the_connection_after_applying_the_change() -> None:
+    from controller.emulator.server import running_emulator
+
+    with running_emulator() as running, httpx.Client(base_url=running.url, timeout=5) as http:
+        fault = {"method": "POST", "route": BRANDS, "effect": "commit-then-fail", "drop": True, "times": 1}
+        assert http.post("/_emulator/faults", json=fault).status_code == 201
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.post(f"/workspaces/{WS}/tcr-brands", headers=AUTH, json=brand_body())
+        assert len(http.get("/_emulator/state").json()["brands"]) == 1
+        assert http.post(f"/workspaces/{WS}/tcr-brands", headers=AUTH, json=brand_body()).status_code == 201
