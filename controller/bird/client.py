@@ -238,6 +238,7 @@ class BirdClient:
             retry=retry_if_exception_type(_Retry),
             reraise=True,
             sleep=asyncio.sleep,
+            before_sleep=self._log_retry,
         )
         try:
             async for attempt in retrying:
@@ -257,6 +258,14 @@ class BirdClient:
             # Honour Retry-After (capped), plus a little jitter so parallel callers do not return together.
             return min(exc.retry_after, self.max_retry_after) + backoff / 4
         return backoff
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        outcome = state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        delay = state.next_action.sleep if state.next_action is not None else 0.0
+        if isinstance(exc, _Retry):
+            log.warning("retrying in %.2fs (attempt %d of %d): %s", delay, state.attempt_number + 1,
+                        self.max_attempts, exc.final)
 
     async def _attempt(
         self,
