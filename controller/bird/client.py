@@ -19,7 +19,6 @@ import email.utils
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -90,12 +89,13 @@ class _AccessKeyAuth(httpx.Auth):
         return "AccessKeyAuth(***)"
 
 
-@dataclass
 class _Retry(Exception):
     """Internal: an attempt failed in a way that may be retried. ``final`` is raised if none is left."""
 
-    final: BirdError
-    retry_after: float | None = None
+    def __init__(self, final: BirdError, retry_after: float | None = None) -> None:
+        super().__init__(str(final))
+        self.final = final
+        self.retry_after = retry_after
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
