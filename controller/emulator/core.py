@@ -413,11 +413,9 @@ class Emulator:
         for item, price in zip(items, prices, strict=True):
             org.stock.remove(item["id"])
             del org.stock_by_number[item["numberString"]]
+            # The owned number keeps its stock item's id, so the charge above already names it.
             number = self._own_number(ws, item["numberString"], item["countryCode"], item["type"], price,
                                       number_id=item["id"])
-            for charge in self.charges[-len(items):]:
-                if charge["objectId"] == item["id"]:
-                    charge["objectId"] = number["id"]
             bought.append(self._long_code(number) if long_code else number)
         return bought
 
