@@ -103,13 +103,22 @@ def big_world(*, stock: int, owned: int = 0, wallet: str = "20000.00") -> World:
     })
 
 
-@pytest.fixture(params=["asgi", "http"])
-def big_bird(request: pytest.FixtureRequest) -> Iterator[Bird]:
-    """An emulator whose workspace already owns 10,000 numbers, with 200 more in stock."""
-    world = big_world(stock=200, owned=10_000)
-    if request.param == "asgi":
+def _serve(mode: str, world: World) -> Iterator[Bird]:
+    if mode == "asgi":
         app = create_app(world)
         yield Bird("asgi", ASGI_BASE_URL, app.state.emulator, app)
         return
     with running_emulator(world=world) as running:
         yield Bird("http", running.url, running.emulator)
+
+
+@pytest.fixture(params=["asgi", "http"])
+def big_bird(request: pytest.FixtureRequest) -> Iterator[Bird]:
+    """An emulator whose workspace already owns 10,000 numbers."""
+    yield from _serve(request.param, big_world(stock=0, owned=10_000))
+
+
+@pytest.fixture(params=["asgi", "http"])
+def stock_bird(request: pytest.FixtureRequest) -> Iterator[Bird]:
+    """An emulator whose organization has 200 US local numbers in stock and nothing owned."""
+    yield from _serve(request.param, big_world(stock=200))
