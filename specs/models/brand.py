@@ -27,6 +27,8 @@ class Vetting(SpecModel):
 
 
 class BrandSpec(SpecModel):
+    """Bird's brand fields (create a brand at workspace level), plus the workspace and optional vetting."""
+
     # The conditional rules editors can check too (validate checks them all, with better messages).
     model_config = ConfigDict(json_schema_extra={"allOf": [
         {"if": {"properties": {"entityType": {"const": "PUBLIC_PROFIT"}}, "required": ["entityType"]},
@@ -47,7 +49,7 @@ class BrandSpec(SpecModel):
     einIssuingCountry: Iso2 = Field(description="ISO 3166-1 alpha-2 country that issued the EIN / tax id.")
     phone: E164 = Field(description="Brand phone number, E.164.")
     street: str = Field(min_length=1, max_length=100, description="Street number and name.")
-    city: str = Field(min_length=1, max_length=100)
+    city: str = Field(min_length=1, max_length=100, description="City name.")
     state: str = Field(min_length=1, max_length=20, description="State; a 2-letter code for US states.")
     postalCode: str = Field(min_length=1, max_length=10, description="Postal code; 5 digits in the US.")
     country: Iso2 = Field(description="ISO 3166-1 alpha-2 country code.")

@@ -30,6 +30,8 @@ _PHONE = re.compile(r"\+?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}|\+\d{8,15}")
 
 
 class CampaignSpec(SpecModel):
+    """Bird's campaign fields (create campaign), plus the brand and an optional reseller."""
+
     model_config = ConfigDict(json_schema_extra={"allOf": [
         {"if": {"properties": {"usecase": {"enum": list(MIXED_USECASES)}}, "required": ["usecase"]},
          "then": {"required": ["subUsecases"], "properties": {"subUsecases": {"minItems": 2}}},

@@ -18,6 +18,8 @@ LabelKey = Annotated[str, Field(pattern=r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([A-Z
 
 
 class Metadata(SpecModel):
+    """Identity of the document: its kind and name are its address (Kind/name)."""
+
     name: Name
     labels: dict[LabelKey, Annotated[str, Field(max_length=63)]] | None = Field(
         None, description="Free-form labels (Kubernetes-style).")
@@ -30,7 +32,7 @@ class SpecDocument(SpecModel):
     KIND: ClassVar[str] = ""
     apiVersion: Literal["senderctl/v1"] = Field(description="Always senderctl/v1.")
     kind: str
-    metadata: Metadata
+    metadata: Metadata = Field(description="Name (and optional labels / annotations) of the document.")
     spec: Any
 
     _source: SourceLocation = PrivateAttr(default_factory=lambda: SourceLocation("<memory>", 1, 1))
@@ -66,45 +68,59 @@ class SpecDocument(SpecModel):
 
 
 class OrganizationDoc(SpecDocument):
+    """A Bird organization and its multi-SMS-number terms."""
+
     KIND: ClassVar[str] = "Organization"
-    kind: Literal["Organization"]
-    spec: OrganizationSpec
+    kind: Literal["Organization"] = Field(description="Organization")
+    spec: OrganizationSpec = Field(description="What the Organization should be.")
 
 
 class WorkspaceDoc(SpecDocument):
+    """A Bird workspace of an Organization."""
+
     KIND: ClassVar[str] = "Workspace"
-    kind: Literal["Workspace"]
-    spec: WorkspaceSpec
+    kind: Literal["Workspace"] = Field(description="Workspace")
+    spec: WorkspaceSpec = Field(description="What the Workspace should be.")
 
 
 class BrandDoc(SpecDocument):
+    """A 10DLC brand registered with the campaign registry through Bird, with optional vetting."""
+
     KIND: ClassVar[str] = "Brand"
-    kind: Literal["Brand"]
-    spec: BrandSpec
+    kind: Literal["Brand"] = Field(description="Brand")
+    spec: BrandSpec = Field(description="What the Brand should be.")
 
 
 class CampaignDoc(SpecDocument):
+    """A 10DLC campaign (use case) of a Brand."""
+
     KIND: ClassVar[str] = "Campaign"
-    kind: Literal["Campaign"]
-    spec: CampaignSpec
+    kind: Literal["Campaign"] = Field(description="Campaign")
+    spec: CampaignSpec = Field(description="What the Campaign should be.")
 
 
 class PhoneNumberDoc(SpecDocument):
+    """One number bought on Bird, optionally linked to a Campaign (an SMS channel) and assigned to a user."""
+
     KIND: ClassVar[str] = "PhoneNumber"
-    kind: Literal["PhoneNumber"]
-    spec: PhoneNumberSpec
+    kind: Literal["PhoneNumber"] = Field(description="PhoneNumber")
+    spec: PhoneNumberSpec = Field(description="What the PhoneNumber should be.")
 
 
 class NumberPoolDoc(SpecDocument):
+    """Several numbers alike, optionally linked to a Campaign and assigned to users."""
+
     KIND: ClassVar[str] = "NumberPool"
-    kind: Literal["NumberPool"]
-    spec: NumberPoolSpec
+    kind: Literal["NumberPool"] = Field(description="NumberPool")
+    spec: NumberPoolSpec = Field(description="What the NumberPool should be.")
 
 
 class WebhookSubscriptionDoc(SpecDocument):
+    """A Bird webhook subscription, signed with a key the spec references."""
+
     KIND: ClassVar[str] = "WebhookSubscription"
-    kind: Literal["WebhookSubscription"]
-    spec: WebhookSubscriptionSpec
+    kind: Literal["WebhookSubscription"] = Field(description="WebhookSubscription")
+    spec: WebhookSubscriptionSpec = Field(description="What the WebhookSubscription should be.")
 
 
 DOCUMENT_CLASSES: dict[str, type[SpecDocument]] = {

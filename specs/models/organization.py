@@ -23,6 +23,8 @@ class MultiSmsNumbers(SpecModel):
 
 
 class OrganizationSpec(SpecModel):
+    """The Bird organization and the platform's number terms for it."""
+
     birdOrganizationId: UUIDStr = Field(description="The Bird organization id (UUID).")
     multiSmsNumbers: MultiSmsNumbers = Field(default_factory=MultiSmsNumbers,
                                              description="Multi-SMS-number configuration.")

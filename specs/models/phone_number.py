@@ -77,6 +77,8 @@ def _ten_dlc_problem(select: NumberSelector | None, number: str | None) -> Viola
 
 
 class PhoneNumberSpec(SpecModel):
+    """One number: chosen by `select` or given as `number`."""
+
     # Editors learn "exactly one of select / number" from the schema too.
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["select"], "not": {"required": ["number"]}},
                                                            {"required": ["number"], "not": {"required": ["select"]}}]})
@@ -86,7 +88,8 @@ class PhoneNumberSpec(SpecModel):
     number: E164 | None = Field(None, description="Exactly this number (or give `select`).")
     campaign: CampaignRef | None = Field(
         None, description="Install an SMS channel linking the number to this 10DLC campaign.")
-    assignee: UserRef | None = None
+    assignee: UserRef | None = Field(None, description="The user (e-mail) this number belongs to; one number per "
+                                                    "user per organization.")
     deletionPolicy: DeletionPolicy = Field(
         "Orphan", description="When removed from the specs: Orphan forgets it; Archive archives it on Bird.")
     protected: bool = Field(True, description="Never archived, whatever the flags.")
@@ -103,14 +106,17 @@ class PhoneNumberSpec(SpecModel):
 
 
 class NumberPoolSpec(SpecModel):
+    """`count` numbers matching `select`."""
+
     workspace: WorkspaceRef
     count: int = Field(ge=1, le=1000, description="How many numbers the pool holds.")
     select: NumberSelector = Field(default_factory=NumberSelector, description="Which numbers to buy.")
     campaign: CampaignRef | None = Field(None, description="Link every number of the pool to this campaign.")
     assignees: list[UserRef] | None = Field(
         None, description="Users who each get one number of the pool; at most `count`, no repeats.")
-    deletionPolicy: DeletionPolicy = "Orphan"
-    protected: bool = True
+    deletionPolicy: DeletionPolicy = Field(
+        "Orphan", description="When removed from the specs: Orphan forgets them; Archive archives them on Bird.")
+    protected: bool = Field(True, description="Never archived, whatever the flags.")
     channelMessageType: ChannelMessageType = "transactional"
 
     @rule("count", "assignees")

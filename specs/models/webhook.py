@@ -69,13 +69,19 @@ class EventFilter(SpecModel):
 
 
 class WebhookSubscriptionSpec(SpecModel):
+    """What Bird should send where, signed with which key."""
+
     workspace: WorkspaceRef
     service: Service = Field(description="Bird service emitting the event: channels (sms.*, channel.*) "
                                          "or numbers (10dlc.*).")
-    event: Event
+    event: Event = Field(description="Bird event: sms.inbound / sms.outbound / sms.interaction / channel.created / "
+                                     "channel.updated (service channels), 10dlc.brand / 10dlc.campaign / "
+                                     "10dlc.vetting (service numbers).")
     url: str = Field(min_length=1, max_length=2048, description="Receiver URL: https, or http on 127.0.0.1.")
     signingKey: SecretRef = Field(description="Where the signing key lives: {fromEnv: NAME} or {fromFile: path}.")
-    eventFilters: list[EventFilter] = Field(default_factory=list, max_length=20)
+    eventFilters: list[EventFilter] = Field(
+        default_factory=list, max_length=20,
+        description="All must match (Bird ANDs them); e.g. [{key: channelId, phoneNumber: alice-line}].")
 
     @field_validator("signingKey", mode="before")
     @classmethod

@@ -6,5 +6,7 @@ from specs.models.common import OrganizationRef, SpecModel, UUIDStr
 
 
 class WorkspaceSpec(SpecModel):
+    """The Bird workspace and the Organization it belongs to."""
+
     organization: OrganizationRef
     birdWorkspaceId: UUIDStr = Field(description="The Bird workspace id (UUID).")

@@ -57,6 +57,14 @@ def test_schema_carries_descriptions_and_bird_limits() -> None:
     assert defs["BrandSpec"]["additionalProperties"] is False
 
 
+def test_every_model_and_field_is_described() -> None:
+    """Editors show these descriptions on hover and completion."""
+    undescribed = [f"{name}.{field}" for name, model in json_schema()["$defs"].items()
+                   for field, prop in model.get("properties", {}).items() if not prop.get("description")]
+    undescribed += [name for name, model in json_schema()["$defs"].items() if not model.get("description")]
+    assert undescribed == []
+
+
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_schema_accepts_every_example_document(validator: jsonschema.Draft202012Validator, path: Path) -> None:
     for doc in _documents(path):
