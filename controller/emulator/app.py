@@ -133,6 +133,7 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
                     scope = emulator.owned_workspace(key, params["workspaceId"], params.get("organizationId"))
                 else:
                     scope = emulator.owned_organization(key, params["organizationId"])
+                emulator.check_rate(params.get("workspaceId") or params["organizationId"], method)
                 handler = getattr(emulator, route.name.replace("-", "_"))
                 status, answer = handler(scope, params, query, body)
             if fault:  # commit-then-fail: the change above is kept, the answer is lost

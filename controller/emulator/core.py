@@ -14,7 +14,7 @@ import random
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -192,7 +192,7 @@ class Emulator:
             self.outbox: list[Outgoing] = []
             self.timers: list[Timer] = []
             self.requests: Counter[str] = Counter()
-            self.faults: list[dict[str, Any]] = []
+            self.rate_windows: dict[tuple[str, str], deque[float]] = {}
             self._timer_seq = 0
             taken: set[str] = set()
             for org in self.world.organizations:
@@ -248,6 +248,22 @@ class Emulator:
         if org is None or organization_id not in key.organizations:
             raise not_found(f"organization {organization_id}")
         return org
+
+    def check_rate(self, scope_id: str, method: str, now: float | None = None) -> None:
+        """429 when this workspace (or organization) made more ``method`` requests in the last second
+        than the world's ``rateLimits`` allow. Uses the real time, not the emulator's clock."""
+        limit = dict(self.world.rate_limits).get(method)
+        if limit is None:
+            return
+        now = time.monotonic() if now is None else now
+        window = self.rate_windows.setdefault((scope_id, method), deque())
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if len(window) >= limit:
+            raise ApiError(429, policy.CODE_RATE_LIMITED,
+                           f"Too many {method} requests: the limit is {limit:g} per second per workspace",
+                           headers={"Retry-After": str(policy.RATE_LIMIT_RETRY_AFTER)})
+        window.append(now)
 
     # ----------------------------------------------------------------------------------- pagination
 

@@ -116,6 +116,10 @@ CODE_INSUFFICIENT_BALANCE = "InsufficientBalance"   # 422: Bird reports "not eno
 CODE_NOT_IN_STOCK = "NumberNotAvailable"            # 422: the number left the stock
 CODE_RATE_LIMITED = "TooManyRequests"
 CODE_FAULT = "InjectedFault"
+# Bird documents per-workspace limits of 50 GET and 500 POST requests per second (Channels API "Rate
+# Limit"). The emulator enforces limits only when a world file sets ``rateLimits`` (tests stay fast and
+# the client has its own limiter); a request over the limit gets 429 with Retry-After, unprocessed.
+BIRD_DOCUMENTED_RATE_LIMITS = {"GET": 50.0, "POST": 500.0}
 RATE_LIMIT_RETRY_AFTER = 1            # seconds, the Retry-After of an injected rate limit by default
 TIMEOUT_FAULT_SECONDS = 30.0          # an injected timeout holds the request this long, then 504
 

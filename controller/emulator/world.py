@@ -13,6 +13,7 @@ CONTRACT.md. Example::
           - id: 22222222-2222-4222-8222-222222222222
             wallet: "1000.00"        # USD
             ownedNumbers: 10000      # optional: numbers this workspace already owns
+    rateLimits: {GET: 50, POST: 500}   # optional: Bird's documented per-workspace limits, requests/s
     accessKeys:
       - key: emulator-key
         organizations: [11111111-1111-4111-8111-111111111111]   # and every workspace in them
@@ -89,6 +90,8 @@ class OrganizationSpec:
 class World:
     organizations: tuple[OrganizationSpec, ...]
     access_keys: tuple[AccessKeySpec, ...] = field(default=())
+    # Requests per second per workspace (or organization) and HTTP method; none by default.
+    rate_limits: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def default(cls) -> World:
@@ -121,10 +124,25 @@ class World:
                      for i, item in enumerate(_list(data, "accessKeys", source)))
         if not keys:
             keys = (AccessKeySpec(DEFAULT_ACCESS_KEY, frozenset(o.id for o in organizations)),)
-        return cls(organizations, keys)
+        return cls(organizations, keys, _rate_limits(data.get("rateLimits"), f"{source}: rateLimits"))
 
     def workspaces(self) -> list[WorkspaceSpec]:
         return [ws for org in self.organizations for ws in org.workspaces]
+
+
+def _rate_limits(value: Any, where: str) -> tuple[tuple[str, float], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise WorldError(f"{where}: expected a mapping of HTTP method to requests per second, e.g. {{GET: 50}}")
+    limits = []
+    for method, rate in value.items():
+        if str(method).upper() not in ("GET", "POST", "PATCH", "PUT", "DELETE"):
+            raise WorldError(f"{where}.{method}: not an HTTP method the emulator serves")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
+            raise WorldError(f"{where}.{method}: expected a number of requests per second > 0, got {rate!r}")
+        limits.append((str(method).upper(), float(rate)))
+    return tuple(limits)
 
 
 def _list(data: dict[str, Any], key: str, where: str) -> list[Any]:

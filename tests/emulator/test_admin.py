@@ -202,3 +202,27 @@ def test_commit_then_fail_can_drop_the_connection_after_applying_the_change() ->
             http.post(f"/workspaces/{WS}/tcr-brands", headers=AUTH, json=brand_body())
         assert len(http.get("/_emulator/state").json()["brands"]) == 1
         assert http.post(f"/workspaces/{WS}/tcr-brands", headers=AUTH, json=brand_body()).status_code == 201
+
+
+async def test_world_rate_limits_answer_429_with_retry_after_per_method() -> None:
+    world = World.from_dict({"organizations": [{"id": ORG, "workspaces": [{"id": WS}], "stock": [{"count": 5}]}],
+                             "rateLimits": {"GET": 5}})
+    app = create_app(world)
+    async with asgi_client(app) as http:
+        statuses = [(await http.get(f"/workspaces/{WS}/numbers", headers=AUTH)).status_code for _ in range(7)]
+        assert statuses == [200] * 5 + [429] * 2
+        limited = await http.get(f"/workspaces/{WS}/numbers", headers=AUTH)
+        assert limited.headers["retry-after"] == "1" and limited.json()["code"] == "TooManyRequests"
+        # POST has no limit in this world.
+        assert (await http.post(f"/workspaces/{WS}/tcr-brands", headers=AUTH, json=brand_body())).status_code == 201
+    emulator = app.state.emulator
+    emulator.rate_windows.clear()
+    for i in range(5):
+        emulator.check_rate(WS, "GET", now=100.0 + i * 0.1)
+    emulator.check_rate(WS, "GET", now=101.01)  # the first request left the one-second window
+
+
+def test_rate_limit_world_errors() -> None:
+    for limits, message in (({"FETCH": 5}, "not an HTTP method"), ({"GET": 0}, "> 0"), ([50], "mapping")):
+        with pytest.raises(WorldError, match=message):
+            World.from_dict({"organizations": [{"id": ORG}], "rateLimits": limits})
