@@ -97,12 +97,12 @@ def find_number(items: list[dict[str, Any]], number: str | None) -> dict[str, An
 
 
 def price_of(item: dict[str, Any] | None) -> Decimal | None:
-    """Bird's money: {currencyCode, amount, exponent} -> Decimal (amount × 10^-exponent)."""
+    """Bird's money: {currencyCode, amount, exponent} -> Decimal, amount × 10^exponent (3500000, -6 = 3.50)."""
     item = item or {}
     price = item.get("monthlyPrice") or item.get("monthlyRecurringPrice")
     if not isinstance(price, dict) or price.get("amount") is None:
         return None
-    return Decimal(int(price["amount"])).scaleb(-int(price.get("exponent", 0)))
+    return Decimal(int(price["amount"])).scaleb(int(price.get("exponent", 0)))
 
 
 def satisfies(fields: dict[str, Any], owned: dict[str, Any]) -> str | None:

@@ -24,6 +24,8 @@ ACCESS_KEY = "emulator-key"
 class Emulator:
     """Admin API helpers over real HTTP (what a user's scripts would do)."""
 
+    workspace = "22222222-2222-4222-8222-222222222222"  # the default world's
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.http = httpx.Client(base_url=url, timeout=30)

@@ -87,3 +87,21 @@ def test_saved_plan_applies_exactly_and_a_stale_one_is_refused(quickstart: Path,
         assert "stale" in str(exc)
     else:
         raise AssertionError("a stale saved plan was applied")
+
+
+def test_first_plan_prices_numbers_from_birds_stock_and_fees(quickstart: Path, settings: Settings,
+                                                             emulator: Emulator) -> None:
+    from decimal import Decimal
+
+    p = asyncio.run(engine.plan([str(quickstart)], settings)).plan
+    buy = next(c for c in p.changes if c.address == "PhoneNumber/alice-line")
+    stock = emulator.http.get(f"/workspaces/{emulator.workspace}/numbers-available",
+                              params={"country": "US", "limit": 99},
+                              headers={"Authorization": "AccessKey emulator-key"}).json()["results"]
+    offered = next(i for i in stock if (i.get("numberString") or i.get("number")) == buy.payload["number"])
+    price = offered.get("monthlyPrice") or offered.get("monthlyRecurringPrice")
+    assert buy.cost is not None
+    assert buy.cost.monthly == Decimal(price["amount"]).scaleb(price["exponent"]) < Decimal("10")
+    assert buy.cost.weekly == Decimal("2.99")
+    brand = next(c for c in p.changes if c.address == "Brand/acme")
+    assert brand.cost is not None and brand.cost.one_time == Decimal("4")

@@ -59,7 +59,7 @@ def number(name: str, *, exact: str | None = None, prefix: str | None = None, po
                             "protected": protected})
 
 
-def stock(*numbers: str, amount: int = 115, exponent: int = 2) -> list[dict[str, Any]]:
+def stock(*numbers: str, amount: int = 1150000, exponent: int = -6) -> list[dict[str, Any]]:
     return [{"id": f"stock-{n}", "number": n, "monthlyPrice": {"currencyCode": "USD", "amount": amount,
                                                               "exponent": exponent}} for n in numbers]
 
