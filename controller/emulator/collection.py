@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 Item = dict[str, Any]
@@ -21,19 +21,24 @@ class InvalidPageToken(ValueError):
     """The pageToken was not one this emulator issued."""
 
 
-def encode_token(after: int) -> str:
-    raw = json.dumps({"v": 1, "after": after}, separators=(",", ":")).encode()
+def encode_token(after: int, reverse: bool = False) -> str:
+    data: dict[str, Any] = {"v": 1, "after": after}
+    if reverse:
+        data["r"] = 1
+    raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str) -> int:
+def decode_token(token: str, reverse: bool = False) -> int:
+    """The cursor in ``token``; refused if it was issued for the other direction."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
         after = data["after"]
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise InvalidPageToken(token) from None
-    if not isinstance(after, int) or isinstance(after, bool) or after < 0 or data.get("v") != 1:
+    if (not isinstance(after, int) or isinstance(after, bool) or after < 0 or data.get("v") != 1
+            or bool(data.get("r")) != reverse):
         raise InvalidPageToken(token)
     return after
 
@@ -88,13 +93,18 @@ class Collection:
         self._ids = [i for _, i in pairs]
         self._dead = 0
 
-    def page(self, limit: int, after: int = 0,
-             keep: Callable[[Item], bool] | None = None) -> tuple[list[Item], int | None]:
-        """Up to ``limit`` items after sequence ``after``; the cursor for the next page, None if last."""
+    def page(self, limit: int, after: int = 0, keep: Callable[[Item], bool] | None = None,
+             reverse: bool = False) -> tuple[list[Item], int | None]:
+        """Up to ``limit`` items after sequence ``after`` (newest first and before ``after`` when
+        ``reverse``; 0 starts at either end); the cursor for the next page, None if this is the last."""
         found: list[Item] = []
         last_seq = after
-        start = bisect_right(self._seqs, after)
-        for index in range(start, len(self._seqs)):
+        if reverse:
+            end = bisect_left(self._seqs, after) if after else len(self._seqs)
+            indexes: Iterable[int] = range(end - 1, -1, -1)
+        else:
+            indexes = range(bisect_right(self._seqs, after), len(self._seqs))
+        for index in indexes:
             item_id = self._ids[index]
             seq = self._seqs[index]
             if self._seq_of.get(item_id) != seq:

@@ -268,7 +268,8 @@ class Emulator:
     # ----------------------------------------------------------------------------------- pagination
 
     @staticmethod
-    def page_args(query: Query) -> tuple[int, int]:
+    def page_args(query: Query) -> tuple[int, int, bool]:
+        """``limit``, the cursor and ``reverse`` from Bird's list query; 422 naming the bad parameter."""
         problems = Problems()
         limit = policy.DEFAULT_PAGE_SIZE
         raw_limit = (query.get("limit") or [None])[-1]
@@ -279,6 +280,10 @@ class Emulator:
                 limit = -1
             if not 1 <= limit <= policy.MAX_PAGE_SIZE:
                 problems.add("limit", f"must be an integer between 1 and {policy.MAX_PAGE_SIZE}")
+        raw_reverse = (query.get("reverse") or ["false"])[-1].lower()
+        if raw_reverse not in ("true", "false"):
+            problems.add("reverse", "must be true or false")
+        reverse = raw_reverse == "true"
         after = 0
         token = (query.get("pageToken") or [None])[-1]
         if token:
@@ -286,20 +291,20 @@ class Emulator:
                 problems.add("pageToken", f"must be at most {policy.MAX_PAGE_TOKEN} characters long")
             else:
                 try:
-                    after = decode_token(token)
+                    after = decode_token(token, reverse)
                 except InvalidPageToken:
-                    problems.add("pageToken", "is not a valid page token")
+                    problems.add("pageToken", "is not a valid page token for this list and order")
         if problems:
             raise invalid(problems, "Invalid pagination")
-        return limit, after
+        return limit, after, reverse
 
     def paginate(self, collection: Collection, query: Query, keep: Callable[[Item], bool] | None = None,
                  render: Callable[[Item], Any] | None = None) -> Answer:
-        limit, after = self.page_args(query)
-        items, cursor = collection.page(limit, after, keep)
+        limit, after, reverse = self.page_args(query)
+        items, cursor = collection.page(limit, after, keep, reverse)
         body: dict[str, Any] = {"results": [render(i) if render else i for i in items]}
         if cursor is not None:
-            body["nextPageToken"] = encode_token(cursor)
+            body["nextPageToken"] = encode_token(cursor, reverse)
         return 200, body
 
     # -------------------------------------------------------------------------------------- money

@@ -109,3 +109,15 @@ async def test_paging_skips_items_removed_meanwhile(bird: Bird) -> None:
     await bird.ok("DELETE", f"{path}/{made[3]['id']}", 204)
     rest = await bird.ok("GET", path, params={"limit": 99, "pageToken": page["nextPageToken"]})
     assert [s["id"] for s in rest["results"]] == [made[i]["id"] for i in (2, 4, 5)]
+
+
+async def test_reverse_lists_newest_first_and_tokens_keep_their_direction(bird: Bird) -> None:
+    path = f"/organizations/{ORG}/workspaces/{WS}/webhook-subscriptions"
+    made = [(await bird.subscribe("sms.inbound", f"https://hooks.acme.example/{i}"))["id"] for i in range(5)]
+    first = await bird.ok("GET", path, params={"limit": 2, "reverse": "true"})
+    rest = await bird.ok("GET", path, params={"limit": 99, "reverse": "true", "pageToken": first["nextPageToken"]})
+    assert [s["id"] for s in first["results"] + rest["results"]] == made[::-1]
+    assert "nextPageToken" not in rest
+    error = await bird.error("GET", path, 422, params={"limit": 2, "pageToken": first["nextPageToken"]})
+    assert "pageToken" in error["details"]
+    assert "reverse" in (await bird.error("GET", path, 422, params={"reverse": "sideways"}))["details"]

@@ -13,9 +13,10 @@ operations = st.lists(st.one_of(st.tuples(st.just("add"), st.integers(0, 0)),
 
 
 @settings(max_examples=150, deadline=None)
-@given(initial=st.integers(0, 40), limit=st.integers(1, 7), between=st.lists(operations, max_size=12))
+@given(initial=st.integers(0, 40), limit=st.integers(1, 7), between=st.lists(operations, max_size=12),
+       reverse=st.booleans())
 def test_paging_sees_stable_items_once_in_order_while_others_come_and_go(
-        initial: int, limit: int, between: list[list[tuple[str, int]]]) -> None:
+        initial: int, limit: int, between: list[list[tuple[str, int]]], reverse: bool) -> None:
     collection = Collection()
     next_id = 0
 
@@ -32,13 +33,13 @@ def test_paging_sees_stable_items_once_in_order_while_others_come_and_go(
     after = 0
     rounds = iter(between)
     while True:
-        items, cursor = collection.page(limit, after)
+        items, cursor = collection.page(limit, after, reverse=reverse)
         assert len(items) <= limit
         assert not {i["id"] for i in items} & removed
         seen += [i["id"] for i in items]
         if cursor is None:
             break
-        after = decode_token(encode_token(cursor))
+        after = decode_token(encode_token(cursor, reverse), reverse)
         for op, index in next(rounds, []):
             alive = [item["id"] for item in collection]
             if op == "add":
@@ -48,9 +49,11 @@ def test_paging_sees_stable_items_once_in_order_while_others_come_and_go(
                 collection.remove(victim)
                 removed.add(victim)
     stable = [i for i in present_at_start if i not in removed]
+    if reverse:
+        stable.reverse()
     assert [i for i in seen if i in stable] == stable
     assert len(seen) == len(set(seen))
-    assert seen == sorted(seen, key=int)
+    assert seen == sorted(seen, key=int, reverse=reverse)
 
 
 def test_removing_many_items_compacts_without_losing_order() -> None:
