@@ -55,3 +55,9 @@ def format_field_path(parts: tuple[str | int, ...]) -> str:
         else:
             text += f".{part}" if text else part
     return text or "-"
+
+
+def quoted(value: object, limit: int = 60) -> str:
+    """A user's value for a message: quoted, and cut short so a huge value cannot flood the output."""
+    text = str(value)
+    return f"'{text[:limit]}…'" if len(text) > limit else f"'{text}'"

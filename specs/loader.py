@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from specs import rules
-from specs.errors import SourceLocation, SpecError, format_field_path
+from specs.errors import SourceLocation, SpecError, format_field_path, quoted
 from specs.models import API_VERSION, DOCUMENT_CLASSES, KINDS, SpecDocument, collect_violations
 from specs.models.common import partial_model
 from specs.specset import SpecSet
@@ -111,7 +111,8 @@ def _address(data: dict[str, Any]) -> str:
     kind = data.get("kind") if isinstance(data.get("kind"), str) else "?"
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
-    return f"{kind}/{name if isinstance(name, str) and name else '?'}"
+    name = name if isinstance(name, str) and name else "?"
+    return f"{quoted(kind, 63)[1:-1]}/{quoted(name, 63)[1:-1]}"  # cut short like any echoed value
 
 
 def build_document(ydoc: YamlDocument, path: str) -> tuple[SpecDocument | None, list[SpecError]]:
@@ -131,13 +132,13 @@ def build_document(ydoc: YamlDocument, path: str) -> tuple[SpecDocument | None, 
     if "apiVersion" not in data:
         return None, [at((), f"apiVersion is missing; start the document with `apiVersion: {API_VERSION}`", address)]
     if data["apiVersion"] != API_VERSION:
-        return None, [at(("apiVersion",), f"unsupported apiVersion {data['apiVersion']!r}; use {API_VERSION}",
+        return None, [at(("apiVersion",), f"unsupported apiVersion {quoted(data['apiVersion'])}; use {API_VERSION}",
                          address)]
     kind = data.get("kind")
     if not isinstance(kind, str):
         return None, [at(("kind",) if "kind" in data else (), f"kind is missing; one of {', '.join(KINDS)}", address)]
     if kind not in DOCUMENT_CLASSES:
-        return None, [at(("kind",), f"unknown kind '{kind}'{suggest(kind, KINDS)}; one of {', '.join(KINDS)}",
+        return None, [at(("kind",), f"unknown kind {quoted(kind)}{suggest(kind, KINDS)}; one of {', '.join(KINDS)}",
                          address)]
     cls = DOCUMENT_CLASSES[kind]
     try:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from specs.errors import SourceLocation, SpecError, format_field_path
+from specs.errors import SourceLocation, SpecError, format_field_path, quoted
 from specs.models.common import CURRENCY_PATTERN, ISO2_PATTERN, NAME_PATTERN
 from specs.models.phone_number import CHANNEL_MESSAGE_TYPE_PATTERN, PREFIX_PATTERN
 from specs.models.secrets import ENV_NAME_PATTERN
@@ -87,7 +87,7 @@ def _one(err: Any, loc: tuple[str | int, ...], root: type[BaseModel], doc: YamlD
         as_key = True
         parent = _model_at(root, loc[skip:-1])
         hint = suggest(str(loc[-1]), field_names(parent)) if parent else ""
-        message = f"unknown field '{loc[-1]}'{hint}"
+        message = f"unknown field {quoted(loc[-1])}{hint}"
     elif kind == "missing":
         message = f"required field '{loc[-1]}' is missing"
     elif kind == "value_error":
@@ -95,7 +95,7 @@ def _one(err: Any, loc: tuple[str | int, ...], root: type[BaseModel], doc: YamlD
     elif kind == "literal_error":
         expected = re.findall(r"'([^']*)'|(True|False)", str(ctx.get("expected", "")))
         choices = [a or b for a, b in expected]
-        shown = f"'{value}'" if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else repr(value)
+        shown = str(value).lower() if isinstance(value, bool) else quoted(value) if isinstance(value, str) else repr(value)
         if choices == ["True"]:
             message = f"must be true (got {shown})"
         elif value is not None and not isinstance(value, dict | list):
@@ -103,7 +103,7 @@ def _one(err: Any, loc: tuple[str | int, ...], root: type[BaseModel], doc: YamlD
         else:
             message = f"expected one of {', '.join(choices)}"
     elif kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_HINTS:
-        message = f"'{value}' {PATTERN_HINTS[ctx['pattern']]}"
+        message = f"{quoted(value)} {PATTERN_HINTS[ctx['pattern']]}"
     elif kind == "string_type" and isinstance(value, int | Decimal) and not isinstance(value, bool):
         written = doc.scalar_text.get(loc, str(value))
         message = f"expected text, got the number {written}; quote it: \"{written}\""

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
+from specs.errors import quoted
 from specs.models.common import E164, ISO2_PATTERN, Email, SpecModel, Violation, WorkspaceRef, rule
 
 EntityType = Literal["PRIVATE_PROFIT", "PUBLIC_PROFIT", "NON_PROFIT", "GOVERNMENT"]
@@ -84,13 +85,13 @@ class BrandSpec(SpecModel):
     @rule("country", "postalCode")
     def _us_postal_code(self) -> list[Violation]:
         if self.country == "US" and not re.fullmatch(r"[0-9]{5}", self.postalCode):
-            return [Violation(("postalCode",), f"'{self.postalCode}' is not a 5-digit US zip code")]
+            return [Violation(("postalCode",), f"{quoted(self.postalCode)} is not a 5-digit US zip code")]
         return []
 
     @rule("country", "state")
     def _us_state(self) -> list[Violation]:
         if self.country == "US" and not re.fullmatch(r"[A-Z]{2}", self.state):
-            return [Violation(("state",), f"'{self.state}' is not a 2-letter US state code (e.g. NY)")]
+            return [Violation(("state",), f"{quoted(self.state)} is not a 2-letter US state code (e.g. NY)")]
         return []
 
     @rule("einIssuingCountry", "ein")
@@ -102,5 +103,5 @@ class BrandSpec(SpecModel):
     @rule("website")
     def _website_is_a_url(self) -> list[Violation]:
         if not re.match(r"^https?://[^\s/]+\.[^\s]+$", self.website):
-            return [Violation(("website",), f"'{self.website}' is not a web address (https://example.com)")]
+            return [Violation(("website",), f"{quoted(self.website)} is not a web address (https://example.com)")]
         return []

@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from specs.errors import quoted
+
 FieldPath = tuple[str | int, ...]
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -150,35 +152,35 @@ def check_uuid(value: str) -> str:
     try:
         parsed = uuid.UUID(value)
     except ValueError:
-        raise ValueError(f"'{value}' is not a UUID (expected like 11111111-1111-4111-8111-111111111111)") from None
+        raise ValueError(f"{quoted(value)} is not a UUID (expected like 11111111-1111-4111-8111-111111111111)") from None
     if not re.fullmatch(UUID_PATTERN, value):
-        raise ValueError(f"'{value}' is not a UUID in the usual 8-4-4-4-12 form")
+        raise ValueError(f"{quoted(value)} is not a UUID in the usual 8-4-4-4-12 form")
     return str(parsed)
 
 
 def check_e164(value: str) -> str:
     if not re.fullmatch(E164_PATTERN, value):
-        raise ValueError(f"'{value}' is not an E.164 number (a '+', the country code, then digits, "
+        raise ValueError(f"{quoted(value)} is not an E.164 number (a '+', the country code, then digits, "
                          "no spaces: +14155550100)")
     try:
         parsed = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"'{value}' is not a phone number: {exc}") from None
+        raise ValueError(f"{quoted(value)} is not a phone number: {exc}") from None
     if not phonenumbers.is_valid_number(parsed):
         region = phonenumbers.region_code_for_country_code(parsed.country_code)
-        raise ValueError(f"'{value}' is not a valid number for its country ({region}); check the digits")
+        raise ValueError(f"{quoted(value)} is not a valid number for its country ({region}); check the digits")
     return value
 
 
 def check_email(value: str) -> str:
     if not re.fullmatch(EMAIL_PATTERN, value):
-        raise ValueError(f"'{value}' is not an e-mail address")
+        raise ValueError(f"{quoted(value)} is not an e-mail address")
     return value
 
 
 def check_region(value: str) -> str:
     if value not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code with phone numbers (e.g. US, NL)")
+        raise ValueError(f"{quoted(value)} is not an ISO 3166-1 alpha-2 country code with phone numbers (e.g. US, NL)")
     return value
 
 

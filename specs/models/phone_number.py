@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 import phonenumbers
 from pydantic import ConfigDict, Field
 
+from specs.errors import quoted
 from specs.models.common import (
     E164,
     CampaignRef,
@@ -33,19 +34,19 @@ def prefix_problem(prefix: str, country: str) -> str | None:
     """Why `prefix` cannot start a valid number of `country`, or None when some number can."""
     code = phonenumbers.country_code_for_region(country)
     if not prefix.startswith(f"+{code}"):
-        return f"prefix '{prefix}' does not start with +{code}, the country code of {country}"
+        return f"prefix {quoted(prefix)} does not start with +{code}, the country code of {country}"
     example = phonenumbers.example_number(country)
     if example is None:
         return None
     national = phonenumbers.national_significant_number(example)
     digits = prefix[1 + len(str(code)):]
     if len(digits) >= len(national):
-        return f"prefix '{prefix}' is as long as a whole {country} number; use `number:` for one exact number"
+        return f"prefix {quoted(prefix)} is as long as a whole {country} number; use `number:` for one exact number"
     for filler in (national, "5" * len(national), "2" * len(national), "0" * len(national)):
         candidate = phonenumbers.parse(f"+{code}{digits}{filler[len(digits):]}", None)
         if phonenumbers.is_valid_number_for_region(candidate, country):
             return None
-    return f"no valid {country} number starts with '{prefix}'; check the area code"
+    return f"no valid {country} number starts with {quoted(prefix)}; check the area code"
 
 
 class NumberSelector(SpecModel):

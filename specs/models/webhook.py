@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from specs.errors import quoted
 from specs.models.common import PhoneNumberRef, SpecModel, Violation, WorkspaceRef, rule
 from specs.models.secrets import INLINE_SECRET_MESSAGE, SecretRef
 
@@ -37,16 +38,16 @@ def url_problem(url: str) -> str | None:
         parts = urlsplit(url)
         host = parts.hostname or ""
     except ValueError as exc:
-        return f"'{url}' is not a URL ({exc})"
+        return f"{quoted(url)} is not a URL ({exc})"
     if any(ch.isspace() for ch in url):
-        return f"'{url}' contains white space; percent-encode it"
+        return f"{quoted(url)} contains white space; percent-encode it"
     if parts.scheme == "https" and host:
         return None
     if parts.scheme == "http" and host and is_loopback(host):
         return None
     if parts.scheme == "http" and host:
         return "Bird delivers webhooks over HTTPS only (http:// is allowed for 127.0.0.1 and localhost)"
-    return f"'{url}' is not an https:// URL"
+    return f"{quoted(url)} is not an https:// URL"
 
 
 class EventFilter(SpecModel):
