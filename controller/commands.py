@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from controller import engine
 from controller.bird import BirdError
@@ -110,11 +112,37 @@ def run_apply(paths: Sequence[str], settings: Settings, *, plan_file: str | None
             raise Refused("apply refused: no terminal to ask for approval; pass --auto-approve "
                           "(or apply a reviewed plan with --plan FILE)")
         confirm = None if (auto_approve or saved is not None) else ask_approval
-        outcome = asyncio.run(engine.apply(paths, settings, allow_archive=allow_archive, force=force, saved=saved,
-                                           confirm=confirm, on_result=print_result))
+        with progress_reporter(enabled=sys.stdout.isatty()) as on_result:
+            outcome = asyncio.run(engine.apply(paths, settings, allow_archive=allow_archive, force=force,
+                                               saved=saved, confirm=confirm, on_result=on_result))
     except Exception as exc:
         return report_failure(exc)
     return finish_apply(outcome)
+
+
+@contextmanager
+def progress_reporter(enabled: bool) -> Iterator[Callable[[Any], None]]:
+    """A live progress display on a terminal; plain result lines otherwise (CI logs)."""
+    if not enabled:
+        yield print_result
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+    with Progress(SpinnerColumn(), TextColumn("[bold]applying"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), console=Console(), transient=True) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_result(result: Any) -> None:
+            change = result.change
+            mark = "[green]✓[/]" if result.ok else "[red]✗[/]"
+            line = f"{mark} {change.action} {escape(change.address)}"
+            if not result.ok:
+                line += f": {escape(str(result.error))}"
+            progress.console.print(line, highlight=False)
+            progress.update(task, advance=1, description=escape(change.address))
+
+        yield on_result
 
 
 def ask_approval(p: Plan) -> bool:
