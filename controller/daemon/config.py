@@ -49,7 +49,7 @@ class DaemonOptions:
     webhook_tolerance: int = 300
     # How long SIGTERM waits for an in-flight reconcile before cancelling it (its journal entry stays
     # open and the next reconcile resolves it by re-reading Bird).
-    shutdown_grace: float = 6.0
+    shutdown_grace: float = 4.0
     # Spec file events closer together than this are one change (editors write in several steps).
     debounce_ms: int = 400
     # Standbys try to take leadership this often (seconds); the leader checks its lock as often.

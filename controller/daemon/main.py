@@ -29,7 +29,7 @@ from controller.daemon.service import Daemon
 EXIT_OK, EXIT_ERROR = 0, 1
 # Everything after SIGTERM must fit in 10 s: the reconcile grace (DaemonOptions.shutdown_grace),
 # then HTTP connections get this long.
-HTTP_SHUTDOWN_SECONDS = 2
+HTTP_SHUTDOWN_SECONDS = 1
 
 
 class StartupError(Exception):
@@ -80,13 +80,15 @@ async def _main(options: DaemonOptions) -> int:
                            "(export BIRD_ACCESS_KEY=...; it is never printed or logged)")
     REDACT.add(settings.access_key)
     try:
-        store = await asyncio.to_thread(StateStore.open, options.state_url)
+        # Before opening the state: a second daemon on a SQLite state is refused without touching it.
+        leadership = await asyncio.to_thread(open_leadership, options.state_url)
     except StateError as exc:
         raise StartupError(str(exc)) from None
-    leadership = None
+    store = None
     try:
         try:
-            leadership = await asyncio.to_thread(open_leadership, store)
+            store = await asyncio.to_thread(StateStore.open, options.state_url)
+            await asyncio.to_thread(leadership.attach, store.engine)
         except StateError as exc:
             raise StartupError(str(exc)) from None
         host, port = options.host_port
@@ -96,14 +98,14 @@ async def _main(options: DaemonOptions) -> int:
         daemon.listen_port = sock.getsockname()[1]
         return await serve(daemon, sock)
     finally:
-        if leadership is not None:
+        with contextlib.suppress(Exception):
+            leadership.release()
+        close = getattr(leadership, "close", None)
+        if close is not None:
             with contextlib.suppress(Exception):
-                leadership.release()
-            close = getattr(leadership, "close", None)
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    close()
-        store.close()
+                close()
+        if store is not None:
+            store.close()
 
 
 async def serve(daemon: Daemon, sock: socket.socket) -> int:

@@ -48,6 +48,8 @@ INBOX_POLL_SECONDS = 1.0
 INBOX_RETENTION = timedelta(days=1)
 PRUNE_EVERY_SECONDS = 600.0
 READINESS_TIMEOUT = 3.0
+# The file watcher's thread returns this often (ms), so shutdown never waits long for it.
+WATCH_POLL_MS = 500
 
 
 class Unavailable(Exception):
@@ -125,7 +127,8 @@ class Daemon:
 
         async for changes in awatch(*(sorted({str(r) for r in roots} | {str(f.parent) for f in files})),
                                     watch_filter=wanted, debounce=self.options.debounce_ms, step=50,
-                                    stop_event=self.stopping, recursive=True, ignore_permission_denied=True):
+                                    stop_event=self.stopping, recursive=True, ignore_permission_denied=True,
+                                    rust_timeout=WATCH_POLL_MS):
             names = sorted({Path(p).name for _, p in changes})
             if await self.reload_specs("changed: " + ", ".join(names[:10])) and self.role == "leader":
                 self.enqueue(FULL, 0, "the spec files changed")
@@ -210,6 +213,7 @@ class Daemon:
               addresses=None if covered is None else sorted(covered))
         started = time.monotonic()
         outcome_label = "ok"
+        self.last_reconcile = {}
         try:
             outcome = await engine.apply(self.options.paths, self.settings, specs=view.specs, only=only,
                                          allow_archive=self.options.allow_archive, on_result=self.on_result,
@@ -235,15 +239,15 @@ class Daemon:
             elapsed = time.monotonic() - started
             self.metrics.reconcile_duration.labels(scope, outcome_label).observe(elapsed)
             self.metrics.reconciles.labels(scope, outcome_label).inc()
+            summary = self.last_reconcile if outcome_label in ("ok", "failed") else {}
             self.last_reconcile = {"scope": scope, "outcome": outcome_label, "seconds": round(elapsed, 3),
-                                   "finished": utcnow().isoformat(timespec="seconds")}
+                                   "finished": utcnow().isoformat(timespec="seconds"), **summary}
             if full:
                 resync = jittered(self.options.resync, RESYNC_JITTER, self.rng)
                 self.queue.add(FULL, time.monotonic() + resync, "periodic resync")
             self.metrics.queue_depth.set(len(self.queue))
             self._calls.clear()
-        event("reconcile.done", f"{scope} reconcile {outcome_label} in {elapsed:.2f} s", scope=scope,
-              outcome=outcome_label, seconds=round(elapsed, 3))
+        event("reconcile.done", f"{scope} reconcile {outcome_label} in {elapsed:.2f} s", **self.last_reconcile)
 
     def after_apply(self, outcome: engine.ApplyOutcome, keys: list[str]) -> str:
         failed = {r.change.address: r.error or "" for r in outcome.report.results if not r.ok}
@@ -262,6 +266,9 @@ class Daemon:
         final = outcome.final.plan if outcome.final else outcome.first_plan
         self.schedule_rechecks(final)
         self.count_conditions(final)
+        self.last_reconcile = {"changes": len(outcome.report.results), "failed": sorted(failed)[:20],
+                               "waiting": {w.address: w.reason for w in final.waiting[:20]},
+                               "pending": sorted(c.address for c in final.changes)[:20]}
         return "failed" if failed else "ok"
 
     def schedule_rechecks(self, plan: Plan) -> None:

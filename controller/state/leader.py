@@ -13,9 +13,11 @@ In both cases a `locks` row named "daemon" says who leads, for messages and /rea
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
-from typing import Any
+from datetime import datetime
+from pathlib import Path
 
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, create_engine, text
@@ -25,6 +27,7 @@ from sqlalchemy.pool import NullPool
 from controller.state import lock
 from controller.state.db import sqlite_path
 from controller.state.errors import LockHolder, StateError
+from controller.state.records import utcnow
 
 LEADER_LOCK = "daemon"
 LEADER_LOCK_KEY = 0x5E4D_0003  # beside the apply (…0002) and migration (…0001) keys
@@ -54,6 +57,9 @@ class Leadership:
 
     kind = "none"
 
+    def attach(self, engine: Engine) -> None:
+        raise NotImplementedError
+
     def try_acquire(self) -> bool:
         raise NotImplementedError
 
@@ -68,21 +74,34 @@ class Leadership:
 
 
 class SingleDaemon(Leadership):
-    """SQLite: this process leads from the start, or open_leadership raised DaemonAlreadyRunning."""
+    """SQLite: this process leads from the start, or the constructor raised DaemonAlreadyRunning.
+
+    The file lock is taken before the database is opened, so a second daemon is refused at once
+    (it never waits behind the first one's transactions); who holds it is written beside the lock."""
 
     kind = "sqlite"
 
-    def __init__(self, engine: Engine, url: str, owner: str) -> None:
-        self.engine = engine
+    def __init__(self, url: str, owner: str) -> None:
         self.owner = owner
+        self.engine: Engine | None = None
         path = sqlite_path(url)
-        self._lock = None if path is None else FileLock(str(path.with_name(path.name + ".daemon.lock")))
-        if self._lock is not None:
-            try:
-                self._lock.acquire(timeout=0)
-            except Timeout:
-                raise DaemonAlreadyRunning(lock.read_holder(engine, LEADER_LOCK), str(path)) from None
-        lock.write_holder(engine, owner, name=LEADER_LOCK)
+        self._lock: FileLock | None = None
+        self._owner_file: Path | None = None
+        if path is None:  # in-memory: nothing another process could share
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(path.with_name(path.name + ".daemon.lock")))
+        self._owner_file = path.with_name(path.name + ".daemon.owner")
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            raise DaemonAlreadyRunning(read_owner_file(self._owner_file), str(path)) from None
+        self._owner_file.write_text(json.dumps({"owner": owner, "pid": os.getpid(), "host": socket.gethostname(),
+                                                "since": utcnow().isoformat()}))
+
+    def attach(self, engine: Engine) -> None:
+        self.engine = engine
+        lock.write_holder(engine, self.owner, name=LEADER_LOCK)
 
     def try_acquire(self) -> bool:
         return True
@@ -91,13 +110,26 @@ class SingleDaemon(Leadership):
         return True
 
     def release(self) -> None:
-        with contextlib.suppress(Exception):
-            lock.clear_holder(self.engine, LEADER_LOCK, pid=os.getpid())
+        if self.engine is not None:
+            with contextlib.suppress(Exception):
+                lock.clear_holder(self.engine, LEADER_LOCK, pid=os.getpid())
         if self._lock is not None and self._lock.is_locked:
+            if self._owner_file is not None:
+                with contextlib.suppress(OSError):
+                    self._owner_file.unlink()
             self._lock.release()
 
     def leader(self) -> LockHolder | None:
-        return lock.read_holder(self.engine, LEADER_LOCK)
+        return None if self.engine is None else lock.read_holder(self.engine, LEADER_LOCK)
+
+
+def read_owner_file(path: Path) -> LockHolder | None:
+    try:
+        data = json.loads(path.read_text())
+        return LockHolder(str(data["owner"]), data.get("pid"), data.get("host"),
+                          datetime.fromisoformat(data["since"]) if data.get("since") else None)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 class AdvisoryLeadership(Leadership):
@@ -105,14 +137,18 @@ class AdvisoryLeadership(Leadership):
 
     kind = "postgresql"
 
-    def __init__(self, engine: Engine, url: str, owner: str) -> None:
-        self.engine = engine
+    def __init__(self, url: str, owner: str) -> None:
+        self.engine: Engine | None = None
         self.owner = owner
         rendered = make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         self._lock_engine = create_engine(rendered, poolclass=NullPool, connect_args=PG_CONNECT_ARGS)
         self._conn: Connection | None = None
 
+    def attach(self, engine: Engine) -> None:
+        self.engine = engine
+
     def try_acquire(self) -> bool:
+        assert self.engine is not None, "attach() the state's engine first"
         if self._conn is not None:
             return self.still_leader()
         conn = self._lock_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -148,8 +184,9 @@ class AdvisoryLeadership(Leadership):
     def release(self) -> None:
         if self._conn is None:
             return
-        with contextlib.suppress(Exception):
-            lock.clear_holder(self.engine, LEADER_LOCK, pid=os.getpid())
+        if self.engine is not None:
+            with contextlib.suppress(Exception):
+                lock.clear_holder(self.engine, LEADER_LOCK, pid=os.getpid())
         with contextlib.suppress(Exception):
             self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
         self._drop()
@@ -165,12 +202,13 @@ class AdvisoryLeadership(Leadership):
         self._lock_engine.dispose()
 
     def leader(self) -> LockHolder | None:
-        return lock.read_holder(self.engine, LEADER_LOCK)
+        return None if self.engine is None else lock.read_holder(self.engine, LEADER_LOCK)
 
 
-def open_leadership(store: Any, owner: str | None = None) -> Leadership:
-    """The leadership for this state. SQLite: raises DaemonAlreadyRunning when another daemon has it."""
+def open_leadership(url: str, owner: str | None = None) -> Leadership:
+    """The leadership for the state at `url`, before the state is opened; attach(store.engine) after.
+    SQLite: raises DaemonAlreadyRunning at once when another daemon has this state."""
     owner = owner or identity()
-    if store.engine.dialect.name == "postgresql":
-        return AdvisoryLeadership(store.engine, store.url, owner)
-    return SingleDaemon(store.engine, store.url, owner)
+    if make_url(url).get_backend_name() == "postgresql":
+        return AdvisoryLeadership(url, owner)
+    return SingleDaemon(url, owner)
