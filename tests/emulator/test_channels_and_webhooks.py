@@ -244,3 +244,14 @@ async def test_an_unreachable_local_receiver_is_recorded_as_undelivered(bird: Bi
     await bird.brand(approved=False)
     (delivery,) = (await bird.advance(3600))["deliveries"]
     assert delivery["delivered"] is False and delivery["error"]
+
+
+async def test_inactive_subscriptions_and_other_events_get_nothing(bird: Bird, receiver: Receiver) -> None:
+    active = await bird.subscribe("10dlc.brand", receiver.url + "?active")
+    paused = await bird.subscribe("10dlc.brand", receiver.url + "?paused")
+    await bird.subscribe("10dlc.campaign", receiver.url + "?campaigns")
+    await bird.ok("PATCH", f"{HOOKS}/{paused['id']}", json={"status": "inactive"})
+    await bird.brand(approved=False)
+    deliveries = (await bird.advance(3600))["deliveries"]
+    assert [d["subscriptionId"] for d in deliveries] == [active["id"]]
+    assert [r.url for r in receiver.received] == [receiver.url + "?active"]
