@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from specs.errors import SourceLocation, SpecError, format_field_path, quoted
 from specs.models.common import CURRENCY_PATTERN, ISO2_PATTERN, NAME_PATTERN
+from specs.models.documents import LABEL_KEY_PATTERN
 from specs.models.phone_number import CHANNEL_MESSAGE_TYPE_PATTERN, PREFIX_PATTERN
 from specs.models.secrets import ENV_NAME_PATTERN
 from specs.yamlsafe import YamlDocument
@@ -23,6 +24,7 @@ PATTERN_HINTS: dict[str, str] = {
                   "letter or digit, at most 63 characters",
     ISO2_PATTERN: "is not a 2-letter ISO 3166-1 country code in capitals (e.g. US)",
     CURRENCY_PATTERN: "is not an ISO 4217 currency code (three capitals, e.g. USD)",
+    LABEL_KEY_PATTERN: "is not a label key (letters, digits, '-', '_', '.', optionally after a 'prefix/')",
     ENV_NAME_PATTERN: "is not an environment variable name (letters, digits and _, not starting with a digit)",
     PREFIX_PATTERN: "is not an E.164 prefix (a '+' and the first digits, e.g. +1415)",
     CHANNEL_MESSAGE_TYPE_PATTERN: "is not a channel message type (lowercase, e.g. transactional, promotional)",
@@ -81,7 +83,9 @@ def translate(exc: ValidationError, root: type[BaseModel], doc: YamlDocument, pa
 def _one(err: Any, loc: tuple[str | int, ...], root: type[BaseModel], doc: YamlDocument, path: str,
          address: str, skip: int) -> SpecError:
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
-    as_key = False
+    as_key = bool(loc) and loc[-1] == "[key]"  # pydantic's marker for a bad mapping key
+    if as_key:
+        loc = loc[:-1]
     message = err["msg"]
     if kind == "extra_forbidden":
         as_key = True

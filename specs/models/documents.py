@@ -14,7 +14,8 @@ from specs.models.webhook import WebhookSubscriptionSpec
 from specs.models.workspace import WorkspaceSpec
 
 API_VERSION = "senderctl/v1"
-LabelKey = Annotated[str, Field(pattern=r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")]
+LABEL_KEY_PATTERN = r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"
+LabelKey = Annotated[str, Field(pattern=LABEL_KEY_PATTERN)]
 
 
 class Metadata(SpecModel):
