@@ -75,6 +75,9 @@ class Daemon:
         self.spec_errors: list[str] = []
         self.role = "starting"  # starting | leader | standby
         self.last_reconcile: dict[str, Any] = {}
+        # Resources the last plan left waiting: a status event may be what they wait for, even when the
+        # dependency is not declared (extra numbers wait for the organization's 10DLC to be active).
+        self.waiting: set[str] = set()
         self.stopping = asyncio.Event()
         self.wake = asyncio.Event()
         self.inbox_poke = asyncio.Event()
@@ -165,6 +168,9 @@ class Daemon:
         self.role = "standby"
         self.metrics.leader.set(0)
         self.queue.entries.clear()
+        if self._in_flight is not None and not self._in_flight.done():
+            # Another daemon may lead now: stop acting. Open journal entries are resolved by re-reading Bird.
+            self._in_flight.cancel()
         self.metrics.queue_depth.set(0)
         event("leader.lost", f"no longer the leader: {why}", logging.WARNING, identity=self.identity)
 
@@ -213,7 +219,7 @@ class Daemon:
               addresses=None if covered is None else sorted(covered))
         started = time.monotonic()
         outcome_label = "ok"
-        self.last_reconcile = {}
+        summary: dict[str, Any] = {}
         try:
             outcome = await engine.apply(self.options.paths, self.settings, specs=view.specs, only=only,
                                          allow_archive=self.options.allow_archive, on_result=self.on_result,
@@ -234,12 +240,11 @@ class Daemon:
             event("reconcile.error", f"reconcile failed: {exc}; retrying with backoff", logging.ERROR,
                   scope=scope, error_type=type(exc).__name__)
         else:
-            outcome_label = self.after_apply(outcome, keys)
+            outcome_label, summary = self.after_apply(outcome, keys)
         finally:
             elapsed = time.monotonic() - started
             self.metrics.reconcile_duration.labels(scope, outcome_label).observe(elapsed)
             self.metrics.reconciles.labels(scope, outcome_label).inc()
-            summary = self.last_reconcile if outcome_label in ("ok", "failed") else {}
             self.last_reconcile = {"scope": scope, "outcome": outcome_label, "seconds": round(elapsed, 3),
                                    "finished": utcnow().isoformat(timespec="seconds"), **summary}
             if full:
@@ -249,7 +254,7 @@ class Daemon:
             self._calls.clear()
         event("reconcile.done", f"{scope} reconcile {outcome_label} in {elapsed:.2f} s", **self.last_reconcile)
 
-    def after_apply(self, outcome: engine.ApplyOutcome, keys: list[str]) -> str:
+    def after_apply(self, outcome: engine.ApplyOutcome, keys: list[str]) -> tuple[str, dict[str, Any]]:
         failed = {r.change.address: r.error or "" for r in outcome.report.results if not r.ok}
         now = time.monotonic()
         for address, error in failed.items():
@@ -266,12 +271,13 @@ class Daemon:
         final = outcome.final.plan if outcome.final else outcome.first_plan
         self.schedule_rechecks(final)
         self.count_conditions(final)
-        self.last_reconcile = {"changes": len(outcome.report.results), "failed": sorted(failed)[:20],
-                               "waiting": {w.address: w.reason for w in final.waiting[:20]},
-                               "pending": sorted(c.address for c in final.changes)[:20]}
-        return "failed" if failed else "ok"
+        summary = {"changes": len(outcome.report.results), "failed": sorted(failed)[:20],
+                   "waiting": {w.address: w.reason for w in final.waiting[:20]},
+                   "pending": sorted(c.address for c in final.changes)[:20]}
+        return ("failed" if failed else "ok"), summary
 
     def schedule_rechecks(self, plan: Plan) -> None:
+        self.waiting = {w.address for w in plan.waiting}
         for w in plan.waiting:
             delay = jittered(w.recheck_after, RECHECK_JITTER, self.rng)
             self.queue.add(w.address, time.monotonic() + delay, f"re-check: {w.reason}",
@@ -359,6 +365,8 @@ class Daemon:
         records = await asyncio.to_thread(self.store.records)
         payload = item.body.get("payload") if isinstance(item.body.get("payload"), dict) else {}
         addresses = affected(item.event, payload, id_index(records), view.desired if view else [])
+        if addresses:
+            addresses |= self.waiting
         for address in sorted(addresses):
             self.enqueue(address, 0, f"webhook {item.event} {item.request_id}")
         event("webhook.handled", f"{item.event}: reconciling {len(addresses)} resource(s) now",

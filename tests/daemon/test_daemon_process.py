@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -98,6 +99,39 @@ def test_signed_brand_approval_webhook_creates_the_campaign_without_waiting_for_
     assert created["bird_request_id"], "the log names Bird's request id"
     starts = d.events("reconcile.start")
     assert [s["scope"] for s in starts].count("full") == 1, "no resync ran: the webhook did it"
+
+    # Campaign approval (+7 days) and the carriers' acknowledgement (+15 min) arrive as webhooks too:
+    # the second number, both channels, then the channel-filtered subscriptions follow, all without a resync.
+    emulator.advance(7 * 24 * 3600)
+    wait_until(lambda: len(emulator.state()["connectors"]) == 2, 30, "both SMS channels")
+    emulator.advance(15 * 60 + 60)
+    wait_until(lambda: len([s for s in emulator.state()["webhookSubscriptions"] if s.get("eventFilters")]) == 4,
+               30, "the four channel-filtered subscriptions")
+    wait_until(lambda: d.get("/readyz").json()["lastReconcile"].get("waiting") == {}, 30, "nothing left waiting")
+    assert [s["scope"] for s in d.events("reconcile.start")].count("full") == 1
+
+    # An inbound SMS goes from Bird's webhook through the inbox to the number's user.
+    alice = next(r["number"] for r in records(sqlite_url) if r["address"] == "PhoneNumber/alice-line")
+    emulator.http.post("/_emulator/inbound", json={"to": alice, "from": "+12025550199", "text": "hi alice"}
+                       ).raise_for_status()
+    routed = d.wait_event("inbound.routed")[0]
+    assert routed["outcome"] == "routed"
+    assert [m["text"] for m in inbox(sqlite_url, "alice@acme.example")] == ["hi alice"]
+
+
+def records(state_url: str) -> list[dict]:
+    from controller.state import StateStore
+
+    with StateStore.open(state_url) as store:
+        return [{"address": r.address, **r.data} for r in store.records().values()]
+
+
+def inbox(state_url: str, user: str) -> list[dict]:
+    from controller import tenant
+    from controller.state import StateStore
+
+    with StateStore.open(state_url) as store:
+        return tenant.inbox(store, "acme", user)
 
 
 def test_webhook_answers_401_for_bad_signatures_ignores_replays_and_400s_garbage(
@@ -213,11 +247,14 @@ def test_two_daemons_on_postgresql_have_one_leader_and_a_standby_takes_over_afte
     assert handled["bird_request_id"] == "handoff-1" and f"pid={standby.proc.pid} " in handled["received_by"]
 
     leader.proc.kill()
-    killed_at = time.monotonic()
+    killed_at, killed_wall = time.monotonic(), time.time()
     leader.proc.wait(timeout=5)
     wait_until(lambda: standby.role() == "leader", 15, "the standby to take over")
     took = time.monotonic() - killed_at
     assert took < 15, took
+    # The standby's leadership began only after the old leader was gone (the logs' wall-clock times).
+    acquired = standby.wait_event("leader.acquired")[0]
+    assert datetime.fromisoformat(acquired["ts"].replace("Z", "+00:00")).timestamp() >= killed_wall - 0.01
     standby.wait_event("reconcile.done", timeout=30)
     assert standby.get("/readyz").json()["role"] == "leader"
 
