@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -64,6 +64,54 @@ def live_phones(session: Session, org: str | None = None) -> list[ProviderPhoneR
     return list(session.exec(query.order_by(ProviderPhoneRow.acquired_at, ProviderPhoneRow.id)))
 
 
+def live_phones_for(session: Session, numbers: Sequence[str]) -> dict[str, ProviderPhoneRow]:
+    found: dict[str, ProviderPhoneRow] = {}
+    for chunk in _chunks(list(numbers), 500):
+        query = select(ProviderPhoneRow).where(ProviderPhoneRow.number.in_(chunk),  # type: ignore[attr-defined]
+                                               ProviderPhoneRow.released_at.is_(None))  # type: ignore[union-attr]
+        found.update({row.number: row for row in session.exec(query)})
+    return found
+
+
+def live_workspace_phones_for(session: Session, workspace: str, numbers: Sequence[str]) -> dict[str, WorkspacePhoneRow]:
+    found: dict[str, WorkspacePhoneRow] = {}
+    for chunk in _chunks(list(numbers), 500):
+        query = select(WorkspacePhoneRow).where(WorkspacePhoneRow.workspace == workspace,
+                                                WorkspacePhoneRow.number.in_(chunk),  # type: ignore[attr-defined]
+                                                WorkspacePhoneRow.archived_at.is_(None))  # type: ignore[union-attr]
+        found.update({row.number: row for row in session.exec(query)})
+    return found
+
+
+def insert_linked_phones(session: Session, org: str, workspace: str,
+                         items: Sequence[tuple[str, str | None, Any]], at: datetime) -> None:
+    """New holdings and their workspace phone numbers, linked both ways, in a few set-based statements.
+    items: (number, bird_number_id, monthly_price) for numbers with neither a live holding nor a live
+    workspace phone number."""
+    if not items:
+        return
+    phones, ws_phones = ProviderPhoneRow.__table__, WorkspacePhoneRow.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    try:
+        phone_ids: dict[str, int] = {}
+        for chunk in _chunks(list(items), 100):
+            rows = [{"organization": org, "number": n, "bird_number_id": b, "monthly_price": p, "workspace": workspace,
+                     "acquired_at": at} for n, b, p in chunk]
+            phone_ids.update({r.number: r.id for r in conn.execute(
+                insert(phones).values(rows).returning(phones.c.id, phones.c.number))})
+        ws_ids: dict[str, int] = {}
+        for chunk in _chunks(list(items), 100):
+            rows = [{"workspace": workspace, "organization": org, "number": n, "provider_phone_id": phone_ids[n],
+                     "is_archived": False, "created_at": at} for n, _, _ in chunk]
+            ws_ids.update({r.number: r.id for r in conn.execute(
+                insert(ws_phones).values(rows).returning(ws_phones.c.id, ws_phones.c.number))})
+        conn.execute(update(phones).where(phones.c.id == bindparam("phone_id"))
+                     .values(workspace_phone_id=bindparam("ws_id")),
+                     [{"phone_id": phone_ids[n], "ws_id": ws_ids[n]} for n, _, _ in items])
+    except IntegrityError:
+        raise Conflict(f"some of {len(items)} numbers were recorded by a concurrent change; re-read and retry") from None
+
+
 def released_numbers(session: Session) -> set[str]:
     """Numbers with a released holding and no live one."""
     released = set(session.exec(select(ProviderPhoneRow.number)
@@ -91,7 +139,7 @@ def holdings_during(session: Session, start: datetime, end: datetime) -> list[Pr
     """Every holding that overlaps [start, end)."""
     query = select(ProviderPhoneRow).where(
         ProviderPhoneRow.acquired_at < end,
-        or_(ProviderPhoneRow.released_at.is_(None), ProviderPhoneRow.released_at >= start),  # type: ignore[union-attr,operator]
+        or_(ProviderPhoneRow.released_at.is_(None), ProviderPhoneRow.released_at > start),  # type: ignore[union-attr,operator]
     )
     return list(session.exec(query.order_by(ProviderPhoneRow.number, ProviderPhoneRow.acquired_at)))
 

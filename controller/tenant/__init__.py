@@ -41,6 +41,7 @@ from controller.tenant.numbers import (
     move,
     org_config,
     record_number_acquired,
+    record_numbers_acquired,
     sender_for,
     set_ten_dlc_active,
     snapshot,
@@ -55,7 +56,7 @@ __all__ = [
     "TenantError", "TenantSnapshot", "UnknownOrganization", "WorkspacePhone", "WorkspacePhoneError",
     "active_assignments", "archive_blockers", "archive_number", "archived_workspace_phones", "assign", "assignment_history",
     "create_workspace_phone", "handle_inbound_webhook", "held_numbers", "inbox", "iso_week", "link",
-    "linkable_phones", "list_workspace_phones", "move", "org_config", "previous_week", "record_number_acquired",
+    "linkable_phones", "list_workspace_phones", "move", "org_config", "previous_week", "record_number_acquired", "record_numbers_acquired",
     "route_inbound", "run_billing", "sender_for", "set_ten_dlc_active", "snapshot", "sync_org_config", "unassign",
     "unrouted", "usage_logs", "week_bounds",
 ]

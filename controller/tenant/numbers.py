@@ -6,6 +6,7 @@ Each function is one transaction on the state: the rule and the write it guards 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -77,24 +78,44 @@ def record_number_acquired(store: StateStore, org: str, workspace: str, number: 
                            monthly_price: Decimal | None, at: datetime) -> None:
     """The organization now holds the number (bought or adopted), linked to a workspace phone number.
     Idempotent: recording the same number again only refreshes its Bird id and price."""
-    number, at = rules.e164(number), rules.aware(at)
+    record_numbers_acquired(store, org, workspace, [(number, bird_number_id, monthly_price)], at=at)
+
+
+def record_numbers_acquired(store: StateStore, org: str, workspace: str,
+                            numbers: Sequence[tuple[str, str, Decimal | None]], *, at: datetime) -> None:
+    """record_number_acquired for many (number, bird_number_id, monthly_price) at once, in one transaction."""
+    at = rules.aware(at)
+    wanted = [(rules.e164(n), bird_id, price) for n, bird_id, price in numbers]
     with store.transaction() as tx:
-        phone = repo.live_phone(tx, number)
-        if phone is not None and phone.organization != org:
-            raise NumberNotHeld(f"{number} is held by organization {phone.organization}, not {org}; "
-                                "a number belongs to one organization at a time")
-        if phone is None:
-            phone = repo.add_phone(tx, ProviderPhoneRow(organization=org, number=number, bird_number_id=bird_number_id,
-                                                        monthly_price=monthly_price, acquired_at=at))
-        else:
-            phone.bird_number_id = bird_number_id
-            if monthly_price is not None:
-                phone.monthly_price = monthly_price
-        ws_phone = repo.live_workspace_phone(tx, workspace, number)
-        if ws_phone is None:
-            ws_phone = repo.add_workspace_phone(tx, WorkspacePhoneRow(workspace=workspace, organization=org,
-                                                                      number=number, created_at=at))
-        link_rows(tx, ws_phone, phone)
+        numbers_wanted = [n for n, _, _ in wanted]
+        held = repo.live_phones_for(tx, numbers_wanted)
+        in_workspace = repo.live_workspace_phones_for(tx, workspace, numbers_wanted)
+        fresh = [w for w in wanted if w[0] not in held and w[0] not in in_workspace]
+        fresh = list({n: (n, b, p) for n, b, p in fresh}.values())  # a number listed twice is recorded once
+        repo.insert_linked_phones(tx, org, workspace, fresh, at)
+        for number, bird_number_id, monthly_price in wanted:
+            if number in held or number in in_workspace:
+                acquire(tx, org, workspace, number, bird_number_id, monthly_price, at)
+
+
+def acquire(tx: Any, org: str, workspace: str, number: str, bird_number_id: str, monthly_price: Decimal | None,
+            at: datetime) -> None:
+    phone = repo.live_phone(tx, number)
+    if phone is not None and phone.organization != org:
+        raise NumberNotHeld(f"{number} is held by organization {phone.organization}, not {org}; "
+                            "a number belongs to one organization at a time")
+    if phone is None:
+        phone = repo.add_phone(tx, ProviderPhoneRow(organization=org, number=number, bird_number_id=bird_number_id,
+                                                    monthly_price=monthly_price, acquired_at=at))
+    else:
+        phone.bird_number_id = bird_number_id
+        if monthly_price is not None:
+            phone.monthly_price = monthly_price
+    ws_phone = repo.live_workspace_phone(tx, workspace, number)
+    if ws_phone is None:
+        ws_phone = repo.add_workspace_phone(tx, WorkspacePhoneRow(workspace=workspace, organization=org,
+                                                                  number=number, created_at=at))
+    link_rows(tx, ws_phone, phone)
 
 
 def link_rows(tx: Any, ws_phone: WorkspacePhoneRow, phone: ProviderPhoneRow) -> None:

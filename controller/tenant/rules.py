@@ -91,7 +91,7 @@ def billing_rows(week: str, holdings: Iterable[ProviderPhone], assignments: Iter
     start, end = week_bounds(week)
     latest_holding: dict[str, ProviderPhone] = {}
     for h in holdings:
-        held_in_week = h.acquired_at < end and (h.released_at is None or h.released_at >= start)
+        held_in_week = h.acquired_at < end and (h.released_at is None or h.released_at > start)
         if held_in_week and (h.number not in latest_holding or h.acquired_at >= latest_holding[h.number].acquired_at):
             latest_holding[h.number] = h
     rows = []

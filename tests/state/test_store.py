@@ -49,6 +49,12 @@ def test_open_creates_the_sqlite_directory_and_migrates_to_head(tmp_path):
     assert {"resources", "conditions", "operations", "locks", "usage_logs", "assignments", "alembic_version"} <= tables
 
 
+def test_the_head_constant_names_the_newest_migration():
+    from controller.state.db import HEAD_REVISION
+
+    assert head_revision() == HEAD_REVISION, "a migration was added: update HEAD_REVISION in controller/state/db.py"
+
+
 def test_reopening_keeps_data_and_schema_version(state_url):
     with StateStore.open(state_url) as s:
         s.save_record(record())

@@ -41,9 +41,8 @@ def make_org(store: StateStore, org: str = "acme", *, enabled: bool = True, limi
 def buy(store: StateStore, org: str, *indices: int, workspace: str = "main", at: datetime = T0,
         price: str | None = "1.15") -> list[str]:
     numbers = [number(i) for i in indices]
-    for n in numbers:
-        tenant.record_number_acquired(store, org, workspace, n, bird_number_id=f"bird-{n}",
-                                      monthly_price=Decimal(price) if price else None, at=at)
+    tenant.record_numbers_acquired(store, org, workspace,
+                                   [(n, f"bird-{n}", Decimal(price) if price else None) for n in numbers], at=at)
     return numbers
 
 
