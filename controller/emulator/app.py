@@ -35,12 +35,12 @@ async def read_json(request: Request, *, required: bool = False) -> Any:
     raw = await request.body()
     if not raw.strip():
         if required:
-            raise ApiError(400, "InvalidJSON", "The request body must be a JSON object")
+            raise ApiError(400, policy.CODE_INVALID_JSON, "The request body must be a JSON object")
         return None
     try:
         return json.loads(raw)
     except ValueError:
-        raise ApiError(400, "InvalidJSON", "The request body is not valid JSON") from None
+        raise ApiError(400, policy.CODE_INVALID_JSON, "The request body is not valid JSON") from None
 
 
 class InjectedDisconnect(ConnectionAbortedError):

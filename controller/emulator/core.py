@@ -165,7 +165,9 @@ class Clock:
 
 
 class Emulator:
-    """All of Bird the emulator holds. Thread-safe: every public call takes ``lock``."""
+    """All of Bird the emulator holds. The HTTP layer holds ``lock`` around each endpoint call; the
+    admin methods (``advance``, ``decide``, ``inbound``, ``reset``, ``dump``) take it themselves, so tests
+    may call them from another thread than the server's."""
 
     def __init__(self, world: World | None = None, *, seed: int = 0) -> None:
         self.world = world or World.default()
@@ -596,7 +598,8 @@ class Emulator:
     def brand_delete(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
         brand = self._brand(ws, params["brandId"])
         if len(ws.campaigns.get(brand["id"], ())):
-            raise ApiError(409, policy.CODE_CONFLICT, "The brand still has campaigns; delete them first")
+            raise ApiError(policy.BRAND_DELETE_WITH_CAMPAIGNS_STATUS, policy.CODE_CONFLICT,
+                           "The brand still has campaigns; delete them first")
         ws.brands.remove(brand["id"])
         self.index.pop(brand["id"], None)
         return 204, None
@@ -990,8 +993,7 @@ class Emulator:
         if rejection:
             vetting["rejection"] = rejection
             vetting["reasons"] = [rejection["description"]]
-        # Bird has no vetting event; a vetting outcome is a brand event carrying the vetting.
-        self._emit(ws, "10dlc.brand", vetting, {"brandId": vetting["brandId"]})
+        self._emit(ws, policy.VETTING_EVENT, vetting, {"brandId": vetting["brandId"]})
         return {"kind": "vetting", "id": vetting["id"], "status": status}
 
     def _set_campaign(self, ws: WorkspaceState, campaign: Item, status: str, rejection: dict[str, str] | None

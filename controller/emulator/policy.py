@@ -116,6 +116,13 @@ CODE_INSUFFICIENT_BALANCE = "InsufficientBalance"   # 422: Bird reports "not eno
 CODE_NOT_IN_STOCK = "NumberNotAvailable"            # 422: the number left the stock
 CODE_RATE_LIMITED = "TooManyRequests"
 CODE_FAULT = "InjectedFault"
+CODE_INVALID_JSON = "InvalidJSON"                   # 400: the body is not JSON at all
+# Deleting a brand that still has campaigns is refused with 409 (Bird's docs do not say; TCR keeps
+# campaigns tied to their brand, so a reconciler must delete campaigns first).
+BRAND_DELETE_WITH_CAMPAIGNS_STATUS = 409
+# Brand-review outcomes of a vetting are reported as "10dlc.brand" events whose payload is the vetting
+# (Bird documents no vetting event).
+VETTING_EVENT = "10dlc.brand"
 # Bird documents per-workspace limits of 50 GET and 500 POST requests per second (Channels API "Rate
 # Limit"). The emulator enforces limits only when a world file sets ``rateLimits`` (tests stay fast and
 # the client has its own limiter); a request over the limit gets 429 with Retry-After, unprocessed.
