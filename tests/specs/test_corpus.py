@@ -24,7 +24,7 @@ CORPUS = ROOT / "tests" / "specs" / "corpus"
 BASE = CORPUS / "0-base"
 CASES = sorted(CORPUS.glob("[0-9][0-9][0-9]-*.yaml"))
 EXPECT = re.compile(r"^# expect: (?:!(?P<path>\S+?))?(?P<line>\d+):(?P<col>\d+): (?P<address>\S+): "
-                    r"(?P<field>\S+): (?P<message>.*)$")
+                    r"(?P<field>[^:]+): (?P<message>.*)$")
 # CPU seconds of this process: the machine is shared, so wall-clock time would measure the neighbours.
 SECONDS_PER_FILE = 1.0
 
