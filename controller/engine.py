@@ -6,6 +6,7 @@ refusals, saved-plan staleness) holds however a reconcile is reached.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
@@ -130,12 +131,20 @@ def check_refusals(p: Plan, allow_archive: bool, force: bool) -> None:
         raise Refused("apply refused:\n  " + "\n  ".join(lines))
 
 
+def _as_saved(change: Change) -> Any:
+    """The change as a saved plan file holds it (JSON types), so a loaded and a fresh one compare."""
+    return json.loads(json.dumps(change.to_json(), sort_keys=True, default=str))
+
+
 def stale_reason(saved: Plan, fresh: Plan) -> str:
-    moved = []
-    saved_changes = {(c.address, c.action) for c in saved.changes}
-    fresh_changes = {(c.address, c.action) for c in fresh.changes}
-    moved += [f"  no longer planned: {a} {addr}" for addr, a in sorted(saved_changes - fresh_changes)]
-    moved += [f"  newly needed: {a} {addr}" for addr, a in sorted(fresh_changes - saved_changes)]
+    saved_changes = {(c.address, c.action): c for c in saved.changes}
+    fresh_changes = {(c.address, c.action): c for c in fresh.changes}
+    moved = [f"  no longer planned: {a} {addr}" for addr, a in sorted(saved_changes.keys() - fresh_changes.keys())]
+    moved += [f"  newly needed: {a} {addr}" for addr, a in sorted(fresh_changes.keys() - saved_changes.keys())]
+    # Same resource, same action, different content (a spec value edited, Bird's value moved).
+    moved += [f"  now planned differently: {a} {addr}"
+              for addr, a in sorted(saved_changes.keys() & fresh_changes.keys())
+              if _as_saved(saved_changes[addr, a]) != _as_saved(fresh_changes[addr, a])]
     if saved.specs_fingerprint and saved.specs_fingerprint != fresh.specs_fingerprint:
         head = "the specs changed since the plan was saved"
     else:

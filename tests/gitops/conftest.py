@@ -1,0 +1,161 @@
+"""GitOps acceptance fixtures: one emulator per worker (reset per test), the real `senderctl`
+process, a private copy of examples/quickstart, and a real state database (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "examples" / "quickstart"
+ACCESS_KEY = "emulator-key"
+SIGNING_KEY = "gitops-signing-key"
+ORG = "11111111-1111-4111-8111-111111111111"
+WORKSPACE = "22222222-2222-4222-8222-222222222222"
+# Brand review (1 h), campaign approval (7 days), carrier acknowledgement (15 min), with margins.
+APPROVAL_STEPS = (3600 + 60, 7 * 24 * 3600, 15 * 60 + 60)
+
+
+class Bird:
+    """The emulator over real HTTP: Bird's API with the access key, and the admin API."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = httpx.Client(base_url=url, timeout=30)
+        self.auth = {"Authorization": f"AccessKey {ACCESS_KEY}"}
+
+    def advance(self, seconds: int) -> None:
+        self.http.post("/_emulator/clock/advance", json={"seconds": seconds}).raise_for_status()
+
+    def state(self) -> dict[str, Any]:
+        return self.http.get("/_emulator/state").raise_for_status().json()
+
+    def requests(self) -> dict[str, int]:
+        return self.http.get("/_emulator/requests").raise_for_status().json()["byRoute"]
+
+    def writes(self) -> dict[str, int]:
+        """Non-GET requests Bird received since the counts were last zeroed."""
+        return {route: n for route, n in self.requests().items() if not route.startswith("GET ")}
+
+    def zero_requests(self) -> None:
+        self.http.delete("/_emulator/requests").raise_for_status()
+
+    def fault(self, **spec: Any) -> None:
+        self.http.post("/_emulator/faults", json=spec).raise_for_status()
+
+    def reset(self) -> None:
+        self.http.delete("/_emulator/faults").raise_for_status()
+        self.http.post("/_emulator/reset").raise_for_status()
+        self.zero_requests()
+
+    # Bird's own API, as someone editing Bird by hand (outside senderctl) would call it.
+    def bird(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        response = self.http.request(method, path, json=body, headers=self.auth)
+        assert response.status_code < 300, response.text
+        return response
+
+    def subscriptions_path(self) -> str:
+        return f"/organizations/{ORG}/workspaces/{WORKSPACE}/webhook-subscriptions"
+
+
+@pytest.fixture(scope="session")
+def shared_bird() -> Iterator[Bird]:
+    from controller.emulator.server import running_emulator
+
+    with running_emulator() as running:
+        bird = Bird(running.url)
+        yield bird
+        bird.http.close()
+
+
+@pytest.fixture
+def bird(shared_bird: Bird) -> Bird:
+    """The worker's emulator, back at its starting world (clock, objects, faults, counts)."""
+    shared_bird.reset()
+    return shared_bird
+
+
+@pytest.fixture
+def specs(tmp_path: Path) -> Path:
+    """A private copy of examples/quickstart that a test may edit."""
+    target = tmp_path / "specs"
+    shutil.copytree(QUICKSTART, target)
+    return target
+
+
+@dataclass
+class Senderctl:
+    """Runs `python -m cli` as a user's shell or CI job would."""
+
+    env: dict[str, str]
+    cwd: Path
+    calls: list[list[str]] = field(default_factory=list)
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+        self.calls.append(list(args))
+        return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=timeout,
+                              env={**self.env, **(env or {})}, cwd=str(self.cwd), stdin=subprocess.DEVNULL)
+
+    def popen(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=self.env, cwd=str(self.cwd), stdin=subprocess.DEVNULL)
+
+    def plan_json(self, *paths: str) -> dict[str, Any]:
+        run = self("plan", *paths, "-o", "json")
+        assert run.returncode in (0, 3), run.stderr
+        return json.loads(run.stdout)
+
+    def apply(self, *args: str) -> subprocess.CompletedProcess:
+        run = self("apply", *args, "--auto-approve")
+        assert run.returncode == 0, run.stdout + run.stderr
+        return run
+
+
+def cli_env(bird_url: str, state_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BIRD_", "SENDERCTL_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    return {**env, "BIRD_API_URL": bird_url, "BIRD_ACCESS_KEY": ACCESS_KEY, "SENDERCTL_STATE": state_url,
+            "SENDERCTL_DEMO_SIGNING_KEY": SIGNING_KEY, "NO_COLOR": "1"}
+
+
+@pytest.fixture
+def senderctl(bird: Bird, state_url: str, tmp_path: Path) -> Senderctl:
+    return Senderctl(cli_env(bird.url, state_url), tmp_path)
+
+
+@pytest.fixture
+def sqlite_senderctl(bird: Bird, sqlite_url: str, tmp_path: Path) -> Senderctl:
+    """For tests whose subject does not depend on the state backend (one run is enough)."""
+    return Senderctl(cli_env(bird.url, sqlite_url), tmp_path)
+
+
+def converge(specs: Path, bird: Bird, state_url: str) -> None:
+    """Bring Bird to the specs (every approval granted), in process: setup, not the subject."""
+    from controller import engine
+    from controller.engine import Settings
+
+    settings = Settings(state_url=state_url, bird_url=bird.url, access_key=ACCESS_KEY,
+                        environ={**os.environ, "SENDERCTL_DEMO_SIGNING_KEY": SIGNING_KEY})
+    for seconds in (0, *APPROVAL_STEPS):
+        if seconds:
+            bird.advance(seconds)
+        outcome = asyncio.run(engine.apply([str(specs)], settings))
+        assert not outcome.report.failed, [r.error for r in outcome.report.failed]
+    assert outcome.final is not None and not outcome.final.plan.changes and not outcome.final.plan.waiting, (
+        outcome.final.plan.to_json() if outcome.final else None)
+
+
+def changes_of(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["address"]: c for c in plan["changes"]}
