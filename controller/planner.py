@@ -110,6 +110,7 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
         if removal.status == "Ready" and not removal.changes and not removal.refusals:
             forget.append(address)
 
+    refusals.extend(archive_blockers(changes, world))
     refusals.extend(safety_rails(changes, world))
     changes.sort(key=change_order)
     return Plan(
@@ -133,6 +134,33 @@ def change_order(change: Change) -> tuple[int, int, str]:
     if change.action in REMOVALS:
         return 0, -rank, change.address
     return 1, rank, change.address
+
+
+def archive_blockers(changes: Sequence[Change], world: World) -> list[Refusal]:
+    """Seed 002: a number is archived only when nothing uses it any more — counting what this
+    same plan removes first (an unassign, a channel delete)."""
+    unassigned = {c.payload.get("number") for c in changes if c.action == "unassign"}
+    deleted = {c.payload.get("connectorId") for c in changes if c.action == "delete" and c.kind == "Channel"}
+    out = []
+    for change in changes:
+        if change.action != "archive":
+            continue
+        number, number_id = change.payload.get("number"), change.payload.get("numberId")
+        blockers = []
+        user = world.tenant.assignments.get(number or "")
+        if user and number not in unassigned:
+            blockers.append(f"assigned to {user}")
+        for connectors in world.connectors.values():
+            for connector in connectors:
+                args = connector.get("arguments") or {}
+                if args.get("phoneNumberId") == number_id and connector.get("id") not in deleted:
+                    blockers.append(f"SMS channel connector {connector.get('id')} (campaign {args.get('useCaseId')})")
+        blockers += [f"unfinished {op.action} of {op.address}" for op in world.open_operations
+                     if op.request.get("number") == number]
+        if blockers:
+            out.append(Refusal(change.address, f"{number} cannot be archived while it is still in use: "
+                               f"{'; '.join(blockers)}. Remove those uses first"))
+    return out
 
 
 def safety_rails(changes: Iterable[Change], world: World) -> list[Refusal]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from controller.plan import Change, Cost, Refusal
 from controller.resources.base import Desired, Outcome, RecordView
+from controller.resources.common import field_diff
 from controller.resources.lifecycle import RECHECK_CAMPAIGN, RECHECK_DEPENDENCY
 
 if TYPE_CHECKING:
@@ -170,6 +171,12 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         refusals.append(Refusal(d.address, f"{d.address} holds {number} but {mismatch}; senderctl never releases "
                                 "a number to satisfy a diff. Restore the selection, or declare a new resource "
                                 "for the new number and archive this one explicitly"))
+    elif managed and held is not None and record is not None and record.spec != spec_record(d):
+        # Only senderctl's own bookkeeping changes (protection, deletion policy, selection).
+        diff = field_diff(spec_record(d), record.spec)
+        changes.append(Change(d.address, "update", "the spec's protection, deletion policy or selection changed",
+                              {f.path: f.before for f in diff}, {f.path: f.after for f in diff}, fields=diff,
+                              payload=adopt_payload(d, found)))
     return Outcome("Ready", changes=tuple(changes), refusals=tuple(refusals), facts=facts)
 
 
@@ -261,7 +268,7 @@ def removal(record: RecordView, ctx: Context) -> Outcome:
     change = Change(
         record.address, "archive", "removed from the specs (deletionPolicy: Archive)",
         {"number": number}, None,
-        payload={"organization": record.data.get("organization"), "number": number},
+        payload={"organization": record.data.get("organization"), "number": number, "numberId": record.bird_id},
     )
     return Outcome("Ready", changes=(change,), refusals=(Refusal(
         record.address, f"archiving {number} releases it to the organization's pool and cannot be undone",
@@ -275,6 +282,10 @@ async def change(c: Change, io: ApplyIO) -> None:
         record_number(c, io, found.id, found.number or p["number"])
     elif c.action == "adopt":
         record_number(c, io, p["numberId"], p["number"])
+    elif c.action == "update":
+        io.save(c.address, c.kind, bird_id=p["numberId"], spec=p["spec"],
+                data={"number": p["number"], "workspaceId": p["workspaceId"], "workspace": p["workspace"],
+                      "organization": p["organization"]})
     elif c.action == "archive":
         from controller import tenant
 

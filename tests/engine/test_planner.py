@@ -315,7 +315,10 @@ def inbound_webhook(filters: list[dict[str, str]]) -> Desired:
 
 
 def owned_number_world(**kw: Any) -> World:
-    rec = RecordView("PhoneNumber/a", "PhoneNumber", "num-1", None, {}, {"number": "+14155550100"})
+    from controller.resources.phone_number import spec_record
+
+    rec = RecordView("PhoneNumber/a", "PhoneNumber", "num-1", None, spec_record(number("a")),
+                     {"number": "+14155550100"})
     base: dict[str, Any] = {
         "numbers": {WS: [owned("+14155550100", "num-1")]},
         "records": {"PhoneNumber/a": rec},
@@ -408,3 +411,36 @@ def test_removals_run_before_creates_in_reverse_dependency_order() -> None:
                Change("Brand/b", "create", ""), Change("Channel/x", "delete", ""), Change("Campaign/c", "create", "")]
     ordered = [c.address for c in sorted(changes, key=change_order)]
     assert ordered == ["Assignment/x", "Channel/x", "PhoneNumber/x", "Brand/b", "Campaign/c"]
+
+
+def test_archive_lists_blockers_this_plan_does_not_remove() -> None:
+    w = removed_number("Archive", False)
+    w.tenant = TenantView(assignments={"+14155550100": "bob@acme.example"})
+    w.connectors = {WS: [{"id": "conn9", "arguments": {"phoneNumberId": "num-1", "useCaseId": "c1"}}]}
+    p = plan_of([], w)
+    (blocked,) = [r for r in p.refusals if r.flag is None]
+    assert "assigned to bob@acme.example" in blocked.reason and "conn9" in blocked.reason
+    assert p.blocked(allow_archive=True)
+
+    # The same plan unassigns it and deletes its channel: nothing blocks any more.
+    w.records["Assignment/old"] = RecordView("Assignment/old", "Assignment", None, None,
+                                             {"user": "bob@acme.example"},
+                                             {"number": "+14155550100", "organization": "acme",
+                                              "numberAddress": "PhoneNumber/old"})
+    w.records["Channel/old"] = RecordView("Channel/old", "Channel", "conn9", None, {},
+                                          {"number": "+14155550100", "numberAddress": "PhoneNumber/old",
+                                           "workspaceId": WS})
+    p = plan_of([], w)
+    assert sorted(actions(p)) == [("archive", "PhoneNumber/old"), ("delete", "Channel/old"),
+                                  ("unassign", "Assignment/old")]
+    assert p.blocked(allow_archive=True) == []
+
+
+def test_changing_protection_is_a_bookkeeping_update_of_the_record() -> None:
+    from controller.resources.phone_number import spec_record
+
+    unprotected = number("a", protected=False, policy="Archive")
+    p = plan_of([unprotected], owned_number_world())
+    (change,) = p.changes
+    assert change.action == "update" and change.payload["spec"] == spec_record(unprotected)
+    assert {f.path for f in change.fields} == {"deletionPolicy", "protected"}
