@@ -1,0 +1,178 @@
+"""The daemon's pure parts: durations, listen addresses, the work queue, event routing, redaction."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from controller.daemon.config import DaemonOptions, parse_duration, parse_listen
+from controller.daemon.logs import JsonFormatter, Redactor
+from controller.daemon.queue import FULL, Backoff, WorkQueue, jittered
+from controller.daemon.routing import affected, dependents, event_of, id_index, payload_ids
+from controller.resources.base import Desired, RecordView
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("10m", 600), ("1h", 3600), ("1h30m", 5400),
+                                               ("90", 90), ("250ms", 0.25), (" 2M ", 120)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "ten minutes", "10x", "0s", "-5m", "m", "1h 30m", "10m10"])
+def test_bad_durations_say_how_to_write_one(text):
+    with pytest.raises(ValueError, match="30s|more than zero"):
+        parse_duration(text)
+
+
+def test_listen_addresses():
+    assert parse_listen("127.0.0.1:8080") == ("127.0.0.1", 8080)
+    assert parse_listen("[::1]:9000") == ("::1", 9000)
+    for bad in ("8080", "host:", ":80", "h:99999", "h:x"):
+        with pytest.raises(ValueError, match="HOST:PORT"):
+            parse_listen(bad)
+
+
+def test_webhook_url_is_the_public_url_when_given():
+    options = DaemonOptions(paths=("s",), state_url="sqlite://", bird_url="http://b", listen="0.0.0.0:8080")
+    assert options.webhook_url() == "http://127.0.0.1:8080/webhooks/bird"
+    public = DaemonOptions(paths=("s",), state_url="sqlite://", bird_url="http://b",
+                           public_url="https://hooks.acme.example/")
+    assert public.webhook_url() == "https://hooks.acme.example/webhooks/bird"
+    assert DaemonOptions(paths=(), state_url="", bird_url="", public_url="https://h.example/webhooks/bird"
+                         ).webhook_url() == "https://h.example/webhooks/bird"
+
+
+@given(st.floats(1, 1e6), st.integers(0, 2**32))
+def test_resync_jitter_stays_within_ten_percent(seconds, seed):
+    value = jittered(seconds, 0.10, random.Random(seed))
+    assert seconds * 0.9 - 1e-9 <= value <= seconds * 1.1 + 1e-9
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_ceiling():
+    rng = random.Random(1)
+    backoff = Backoff(initial=5, factor=2, maximum=600, jitter=0.2)
+    delays = [backoff.delay(n, rng) for n in range(1, 12)]
+    for n, delay in enumerate(delays[:6], 1):
+        base = 5 * 2 ** (n - 1)
+        assert base * 0.8 <= delay <= base * 1.2
+    assert all(d <= 600 * 1.2 for d in delays)
+    assert len({round(backoff.delay(3, random.Random(s)), 6) for s in range(20)}) > 10, "jitter spreads retries"
+
+
+def test_the_queue_keeps_a_key_once_at_its_earliest_time_and_batches_due_work():
+    q = WorkQueue(rng=random.Random(0))
+    assert q.add("Brand/a", 100, "recheck")
+    assert not q.add("Brand/a", 200, "later")
+    assert q.add("Brand/a", 50, "webhook")
+    q.add("Campaign/c", 50.2, "webhook")
+    q.add(FULL, 1000, "resync")
+    assert len(q) == 3 and q.next_due() == 50
+    assert q.pop_due(40) == {}
+    assert q.pop_due(50) == {"Brand/a": "webhook", "Campaign/c": "webhook"}
+    assert list(q.entries) == [FULL]
+
+
+def test_rechecks_with_slack_ride_along_with_due_work_instead_of_each_waking_the_loop():
+    q = WorkQueue()
+    q.add("Channel/a", 300, "re-check", slack=60)
+    q.add("Channel/b", 330, "re-check", slack=60)
+    q.add("Channel/far", 500, "re-check", slack=60)
+    assert q.pop_due(250) == {}, "slack never makes work start early on its own"
+    assert set(q.pop_due(300)) == {"Channel/a", "Channel/b"}
+    assert set(q.entries) == {"Channel/far"}
+
+
+def test_failures_back_off_per_key_and_success_resets():
+    q = WorkQueue(backoff=Backoff(initial=10, factor=2, maximum=1000, jitter=0.0))
+    assert q.failed("Brand/a", 0, "boom") == 10
+    q.pop_due(10)
+    assert q.failed("Brand/a", 10, "boom") == 20
+    assert q.failed("Campaign/c", 10, "boom") == 10, "another key has its own count"
+    q.succeeded("Brand/a")
+    q.entries.clear()
+    assert q.failed("Brand/a", 0, "boom") == 10
+
+
+def desired(address: str, *deps: str) -> Desired:
+    return Desired(address=address, kind=address.split("/")[0], organization="acme", fields={}, depends_on=deps)
+
+
+DESIRED = [
+    desired("Brand/acme", "Workspace/w"), desired("Vetting/acme", "Brand/acme"),
+    desired("Campaign/alerts", "Brand/acme"), desired("PhoneNumber/alice", "Workspace/w"),
+    desired("Channel/alice", "PhoneNumber/alice", "Campaign/alerts"),
+    desired("WebhookSubscription/in", "Channel/alice"), desired("WebhookSubscription/brand-status"),
+]
+RECORDS = {
+    "Brand/acme": RecordView("Brand/acme", "Brand", "brand-1", None, {}, {}),
+    "Campaign/alerts": RecordView("Campaign/alerts", "Campaign", "camp-1", None, {}, {"brandId": "brand-1"}),
+    "Channel/alice": RecordView("Channel/alice", "Channel", "conn-1", None, {},
+                                {"channelId": "chan-1", "campaignId": "camp-1", "number": "+14155550100"}),
+}
+
+
+def test_dependents_are_transitive():
+    assert dependents(DESIRED, ["Campaign/alerts"]) == {"Campaign/alerts", "Channel/alice", "WebhookSubscription/in"}
+
+
+def test_a_brand_event_concerns_the_brand_and_what_depends_on_it():
+    index = id_index(RECORDS)
+    got = affected("10dlc.brand", {"id": "brand-1", "status": "APPROVED"}, index, DESIRED)
+    assert got == {"Brand/acme", "Vetting/acme", "Campaign/alerts", "Channel/alice", "WebhookSubscription/in"}
+
+
+def test_campaign_and_channel_events_map_their_ids_to_their_own_kind_only():
+    index = id_index(RECORDS)
+    assert affected("10dlc.campaign", {"id": "camp-1", "brandId": "brand-1"}, index, DESIRED) == {
+        "Campaign/alerts", "Channel/alice", "WebhookSubscription/in"}
+    assert affected("channel.updated", {"id": "chan-1", "status": "active"}, index, DESIRED) == {
+        "Channel/alice", "WebhookSubscription/in"}
+
+
+def test_an_unknown_id_falls_back_to_every_resource_of_the_kind_and_other_events_concern_none():
+    assert affected("10dlc.campaign", {"id": "not-recorded"}, id_index(RECORDS), DESIRED) == {
+        "Campaign/alerts", "Channel/alice", "WebhookSubscription/in"}
+    assert affected("sms.outbound", {"id": "chan-1"}, id_index(RECORDS), DESIRED) == set()
+
+
+def test_payload_ids_look_one_level_down():
+    assert payload_ids({"id": "a", "channel": {"channelId": "b"}, "text": "c", "brandId": 5}) == {"a", "b", "5"}
+
+
+@pytest.mark.parametrize("body", [None, [], "x", {"event": 5}, {"payload": {}}, {"event": "", "payload": {}},
+                                  {"event": "10dlc.brand", "payload": []}])
+def test_bodies_that_are_not_bird_events(body):
+    assert event_of(body) is None
+
+
+def test_redaction_covers_registered_secrets_access_keys_and_url_passwords():
+    redact = Redactor()
+    redact.add("s3cret-signing-key")
+    redact.add("abc")  # too short to redact safely: ignored
+    line = redact("key s3cret-signing-key; Authorization: AccessKey live_123; postgresql://u:pw@db/x; abc")
+    assert "s3cret" not in line and "live_123" not in line and ":pw@" not in line and line.endswith("abc")
+
+
+def test_json_log_lines_carry_fields_and_never_a_secret():
+    redact = Redactor()
+    redact.add("emulator-key")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(redact))
+    logger = logging.getLogger("test.daemon.json")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        raise RuntimeError("Bird said: bad key emulator-key")
+    except RuntimeError:
+        logger.error("create Brand/acme failed", exc_info=True,
+                     extra={"event": "change.failed", "address": "Brand/acme", "bird_request_id": "r-1"})
+    line = json.loads(stream.getvalue())
+    assert line["event"] == "change.failed" and line["address"] == "Brand/acme" and line["bird_request_id"] == "r-1"
+    assert "emulator-key" not in stream.getvalue() and "[redacted]" in line["error"]
