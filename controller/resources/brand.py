@@ -12,7 +12,7 @@ from controller.plan import Change, Cost, Refusal
 from controller.resources import fees
 from controller.resources.base import Desired, Outcome, RecordView
 from controller.resources.common import field_diff, find
-from controller.resources.lifecycle import BRAND_FAILED, BRAND_READY, RECHECK_BRAND, status_of
+from controller.resources.lifecycle import BRAND_FAILED, BRAND_READY, RECHECK_BRAND, readiness, status_of
 
 if TYPE_CHECKING:
     from controller.apply import ApplyIO
@@ -52,20 +52,8 @@ def observed_brand(d: Desired, ctx: Context) -> tuple[dict[str, Any] | None, boo
     return find(brands, ein=d.fields.get("ein"), companyName=d.fields.get("companyName")), False
 
 
-def rejection_text(brand: dict[str, Any]) -> str:
-    rejection = brand.get("rejection") or {}
-    if isinstance(rejection, dict) and (rejection.get("code") or rejection.get("description")):
-        return f"{rejection.get('code', '')}: {rejection.get('description', '')}".strip(": ")
-    return str(brand.get("rejectionReason") or "no reason given")
-
-
-def readiness(name: str, brand: dict[str, Any]) -> tuple[str, str]:
-    status = status_of(brand)
-    if status in BRAND_READY:
-        return "Ready", ""
-    if status in BRAND_FAILED:
-        return "Failed", f"brand {name} was {status} by the campaign registry ({rejection_text(brand)})"
-    return "Waiting", f"brand {name} is {status or 'not yet reviewed'}"
+def brand_readiness(name: str, brand: dict[str, Any]) -> tuple[str, str]:
+    return readiness(brand, BRAND_READY, BRAND_FAILED, what=f"brand {name}", waiting=f"brand {name} is {{status}}")
 
 
 def compare(d: Desired, ctx: Context) -> Outcome:
@@ -84,7 +72,7 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         )
         return Outcome("Waiting", f"brand {d.name} is not registered yet", changes=(change,), recheck_after=RECHECK_BRAND)
 
-    status, reason = readiness(d.name, brand)
+    status, reason = brand_readiness(d.name, brand)
     facts = {"birdId": brand["id"], "status": status_of(brand), "workspaceId": ws}
     changes: list[Change] = []
     refusals: list[Refusal] = []

@@ -20,6 +20,7 @@ from controller.resources.lifecycle import (
     RECHECK_BRAND,
     RECHECK_CAMPAIGN,
     RESELLER_READY,
+    readiness,
     status_of,
 )
 
@@ -52,13 +53,9 @@ def expand(specs: SpecSet) -> list[Desired]:
     return out
 
 
-def readiness(name: str, campaign: dict[str, Any]) -> tuple[str, str]:
-    status = status_of(campaign)
-    if status in CAMPAIGN_READY:
-        return "Ready", ""
-    if status in CAMPAIGN_FAILED:
-        return "Failed", f"campaign {name} was {status} by the campaign registry"
-    return "Waiting", f"campaign {name} awaiting carrier approval ({status or 'PENDING'})"
+def campaign_readiness(name: str, campaign: dict[str, Any]) -> tuple[str, str]:
+    return readiness(campaign, CAMPAIGN_READY, CAMPAIGN_FAILED, what=f"campaign {name}",
+                     waiting=f"campaign {name} awaiting carrier approval ({{status}})")
 
 
 def compare(d: Desired, ctx: Context) -> Outcome:
@@ -91,7 +88,7 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         return Outcome("Waiting", f"campaign {d.name} is not registered yet", changes=(change,),
                        recheck_after=RECHECK_CAMPAIGN)
 
-    status, reason = readiness(d.name, found)
+    status, reason = campaign_readiness(d.name, found)
     facts = {"birdId": found["id"], "status": status_of(found), "brandId": brand_id}
     changes: list[Change] = []
     if not managed:

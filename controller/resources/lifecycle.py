@@ -34,3 +34,22 @@ def status_of(obj: dict | None) -> str:
 
 def is_in(status: str, names: frozenset[str]) -> bool:
     return status.upper() in names
+
+
+def rejection_text(obj: dict) -> str:
+    """Bird's `rejection {code, description}`, as a reviewer should read it."""
+    rejection = obj.get("rejection") or {}
+    if isinstance(rejection, dict) and (rejection.get("code") or rejection.get("description")):
+        return f"{rejection.get('code') or ''}: {rejection.get('description') or ''}".strip(": ")
+    return str(obj.get("rejectionReason") or "no reason given")
+
+
+def readiness(obj: dict, ready: frozenset[str], failed: frozenset[str], *, what: str,
+              waiting: str) -> tuple[str, str]:
+    """("Ready" | "Failed" | "Waiting", reason) for a registry object reviewed by Bird."""
+    status = status_of(obj)
+    if status in ready:
+        return "Ready", ""
+    if status in failed:
+        return "Failed", f"{what} was {status} by the campaign registry ({rejection_text(obj)})"
+    return "Waiting", waiting.format(status=status or "PENDING")

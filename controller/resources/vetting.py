@@ -8,7 +8,7 @@ from controller.plan import Change, Cost
 from controller.resources import fees
 from controller.resources.base import Desired, Outcome, RecordView
 from controller.resources.common import find
-from controller.resources.lifecycle import RECHECK_VETTING, VETTING_FAILED, VETTING_READY, status_of
+from controller.resources.lifecycle import RECHECK_VETTING, VETTING_FAILED, VETTING_READY, readiness
 
 if TYPE_CHECKING:
     from controller.apply import ApplyIO
@@ -66,13 +66,10 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         changes = (Change(d.address, "adopt", "a vetting of this class and provider exists on Bird", None, d.fields,
                           payload={"workspaceId": ws, "brandId": brand_id, "vettingId": found.get("id"),
                                    "body": d.fields}),)
-    status = status_of(found)
-    if status in VETTING_READY:
-        return Outcome("Ready", changes=changes, facts={"birdId": found.get("id")})
-    if status in VETTING_FAILED:
-        return Outcome("Failed", f"vetting of {d.context['brand']} is {status}", changes=changes)
-    return Outcome("Waiting", f"vetting of {d.context['brand']} is {status or 'PENDING'}", changes=changes,
-                   recheck_after=RECHECK_VETTING)
+    status, reason = readiness(found, VETTING_READY, VETTING_FAILED, what=f"vetting of {d.context['brand']}",
+                               waiting=f"vetting of {d.context['brand']} is {{status}}")
+    return Outcome(status, reason, changes=changes, recheck_after=RECHECK_VETTING,  # type: ignore[arg-type]
+                   facts={"birdId": found.get("id")})
 
 
 def removal(record: RecordView, ctx: Context) -> Outcome:

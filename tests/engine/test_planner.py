@@ -444,3 +444,16 @@ def test_changing_protection_is_a_bookkeeping_update_of_the_record() -> None:
     (change,) = p.changes
     assert change.action == "update" and change.payload["spec"] == spec_record(unprotected)
     assert {f.path for f in change.fields} == {"deletionPolicy", "protected"}
+
+
+def test_rejected_campaign_fails_with_birds_code_and_description() -> None:
+    campaign_on_bird = {"id": "c1", "name": "Acme alerts", "usecase": "ACCOUNT_NOTIFICATION", "status": "REJECTED",
+                        "rejection": {"code": "C-7", "description": "sample messages missing opt-out"}}
+    w = world(brands={WS: [{"id": "b1", **BRAND_FIELDS, "status": "APPROVED"}]},
+              records={"Brand/acme": RecordView("Brand/acme", "Brand", "b1", None, BRAND_FIELDS, {}),
+                       "Campaign/alerts": RecordView("Campaign/alerts", "Campaign", "c1", None, {}, {})},
+              campaigns={(WS, "b1"): [campaign_on_bird]})
+    p = plan_of([brand(), campaign()], w)
+    (failed,) = p.failed
+    assert failed.address == "Campaign/alerts"
+    assert "REJECTED" in failed.reason and "C-7: sample messages missing opt-out" in failed.reason
