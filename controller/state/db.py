@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +29,19 @@ HEAD_REVISION = "0002_webhook_events"
 # Any constant works; it only has to be the same for every senderctl process on the database.
 MIGRATION_LOCK_KEY = 0x5E4D_0001
 BUSY_TIMEOUT_SECONDS = 60
+
+
+def json_default(value: Any) -> Any:
+    """JSON columns store Decimals as exact strings and datetimes as ISO 8601, never floats."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be stored in a JSON column")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=json_default)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -55,14 +71,14 @@ def create_state_engine(url: str) -> Engine:
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, json_serializer=dumps)
         _serialise_sqlite_writers(engine)
         return engine
     if backend == "postgresql":
         if parsed.drivername == "postgresql":  # plain postgresql:// means psycopg 3 here, the driver we ship
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         try:
-            return create_engine(url, pool_pre_ping=True)
+            return create_engine(url, pool_pre_ping=True, json_serializer=dumps)
         except NoSuchModuleError as exc:
             raise StateError(f"--state: unsupported driver in {parsed.drivername!r}: {exc}") from None
     raise StateError(f"--state: {backend!r} databases are not supported; use sqlite:/// or postgresql+psycopg://")

@@ -118,6 +118,14 @@ def test_records_round_trip_and_upsert_keeps_created_at(store):
     assert second.updated_at >= first.updated_at  # type: ignore[operator]
 
 
+def test_json_columns_keep_money_exact(store):
+    from decimal import Decimal
+
+    store.save_record(record(spec={"weeklyPrice": Decimal("2.99"), "at": datetime(2026, 1, 1, tzinfo=UTC)}))
+    assert store.records()["PhoneNumber/alice-line"].spec == {"weeklyPrice": "2.99",
+                                                               "at": "2026-01-01T00:00:00+00:00"}
+
+
 def test_forget_removes_the_record_and_its_condition(store):
     store.save_record(record())
     store.save_record(record("Brand/acme", bird_id="b-1"))
