@@ -14,7 +14,12 @@ from specs.schema import json_schema
 
 def run_validate(paths: Sequence[str | Path]) -> int:
     """Every error on stderr, one per line, exit 1; or a one-line summary on stdout, exit 0."""
-    result = load_specs(paths)
+    try:
+        result = load_specs(paths)
+    except Exception as exc:  # a bug of ours: one honest line instead of a traceback (CONTRACT)
+        print(f"senderctl: internal error while validating ({type(exc).__name__}: {str(exc)[:200]}); "
+              "please report it with the spec that caused it", file=sys.stderr)
+        return 1
     if result.errors:
         for error in result.errors:
             print(error, file=sys.stderr)

@@ -54,7 +54,8 @@ def spec_files(paths: Sequence[str | Path]) -> tuple[list[str], list[SpecError]]
         elif path.is_file():
             files.append(str(path))
         else:
-            errors.append(SpecError(SourceLocation(str(path), 1, 1), "-", "-", "no such file or directory"))
+            problem = "not a regular file or directory" if path.exists() else "no such file or directory"
+            errors.append(SpecError(SourceLocation(str(path), 1, 1), "-", "-", problem))
     return list(dict.fromkeys(files)), errors
 
 
