@@ -201,3 +201,17 @@ async def test_requests_per_second_in_process() -> None:
     print(f"emulator in-process: {rate:.0f} requests per CPU second")
     assert statuses == [200] * 2000
     assert rate > 1000, rate
+
+
+@pytest.mark.parametrize("prefix", [None, "+1", "+1415", "+14158", "+1646555", "+1212867"])
+def test_generated_numbers_are_valid_unique_and_keep_the_prefix(prefix: str | None) -> None:
+    import random
+
+    from controller.emulator.numbers import generate_us_numbers
+
+    taken: set[str] = set()
+    numbers = list(generate_us_numbers(random.Random(11), 3000, prefix=prefix, taken=taken))
+    assert len(set(numbers)) == 3000 and taken == set(numbers)
+    assert all(is_valid_e164(n, "US") and n.startswith(prefix or "+1") for n in numbers)
+    again = list(generate_us_numbers(random.Random(11), 3000, prefix=prefix, taken=set()))
+    assert again == numbers
