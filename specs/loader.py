@@ -136,8 +136,10 @@ def build_document(ydoc: YamlDocument, path: str) -> tuple[SpecDocument | None, 
         return None, [at(("apiVersion",), f"unsupported apiVersion {quoted(data['apiVersion'])}; use {API_VERSION}",
                          address)]
     kind = data.get("kind")
+    if "kind" not in data:
+        return None, [at((), f"kind is missing; one of {', '.join(KINDS)}", address)]
     if not isinstance(kind, str):
-        return None, [at(("kind",) if "kind" in data else (), f"kind is missing; one of {', '.join(KINDS)}", address)]
+        return None, [at(("kind",), f"kind must be one of {', '.join(KINDS)}", address)]
     if kind not in DOCUMENT_CLASSES:
         return None, [at(("kind",), f"unknown kind {quoted(kind)}{suggest(kind, KINDS)}; one of {', '.join(KINDS)}",
                          address)]
