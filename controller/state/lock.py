@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, delete, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -154,7 +154,3 @@ def force_unlock(engine: Engine, url: str) -> bool:
             released = terminate_lock_sessions(conn) > 0
     return clear_holder(engine) or released
 
-
-def holder_row_exists(engine: Engine) -> bool:
-    with Session(engine) as session:
-        return session.execute(select(LockRow.name).where(LockRow.name == APPLY_LOCK)).first() is not None
