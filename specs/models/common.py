@@ -8,6 +8,7 @@ them separately (context {"defer_rules": True}) so each lands on its own line an
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Callable
@@ -88,8 +89,9 @@ class SpecModel(BaseModel):
         return self
 
 
-def _rules_of(cls: type[SpecModel]) -> list[Callable[..., list[Violation]]]:
-    return [member for name in sorted(dir(cls)) if hasattr(member := getattr(cls, name, None), "__rule_fields__")]
+@functools.cache
+def _rules_of(cls: type[SpecModel]) -> tuple[Callable[..., list[Violation]], ...]:
+    return tuple(member for name in sorted(dir(cls)) if hasattr(member := getattr(cls, name, None), "__rule_fields__"))
 
 
 def partial_model(cls: type[SpecModel], data: dict[str, Any], invalid: set[str]) -> SpecModel:
