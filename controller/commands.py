@@ -79,6 +79,10 @@ def run_plan(paths: Sequence[str], settings: Settings, output: str, out: str | N
     hard = [r for r in p.refusals if r.flag is None]
     if hard:
         return EXIT_ERROR
+    if p.failed:
+        # Bird refused to be read, or a resource cannot converge without a human: CI must not pass.
+        err(f"error: {len(p.failed)} resource(s) failed: " + "; ".join(f"{f.address}: {f.reason}" for f in p.failed))
+        return EXIT_ERROR
     if p.refusals:
         return EXIT_REFUSED
     if detailed and p.has_changes:

@@ -16,7 +16,7 @@ from typing import Any
 
 from controller.plan import Change, Failed, Plan, Refusal, Waiting, fingerprint
 from controller.resources import KINDS
-from controller.resources.base import ORDER, Desired, Outcome, World
+from controller.resources.base import ORDER, Desired, Outcome, RecordView, World
 
 # Safety rail (issue: GitOps): more than this share of a kind's existing resources updated,
 # replaced, archived or deleted in one plan needs --force, once a kind has at least RAIL_MINIMUM.
@@ -104,6 +104,11 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
     for address, record in sorted(world.records.items()):
         if address in ctx.desired_by_address or record.kind not in KINDS:
             continue
+        unread = unobserved(record, world)
+        if unread:
+            # Not found on Bird only because Bird could not be read: never forget it for that.
+            waiting.append(Waiting(address, f"removed from the specs, kept until Bird can be read: {unread}"))
+            continue
         removal = KINDS[record.kind].removal(record, ctx)
         changes.extend(removal.changes)
         refusals.extend(removal.refusals)
@@ -123,6 +128,12 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
         forget=tuple(forget),
         specs_fingerprint=specs_fingerprint,
     )
+
+
+def unobserved(record: RecordView, world: World) -> str | None:
+    """Why the Bird workspace holding this record could not be read, if it could not."""
+    workspace_id = record.data.get("workspaceId")
+    return world.unreachable.get(f"workspace {workspace_id}") if workspace_id else None
 
 
 REMOVALS = frozenset({"archive", "delete", "unassign"})

@@ -82,7 +82,11 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         return Outcome("Waiting", waiting, recheck_after=RECHECK_DEPENDENCY)
     want = {**d.fields, "eventFilters": filters}
     scope = (d.context["organizationId"], d.context["workspaceId"])
-    subs = ctx.world.subscriptions.get(scope, [])
+    unread = ctx.world.unreachable.get(f"workspace {scope[1]}")
+    if unread or scope not in ctx.world.subscriptions:
+        # An unread list is not an empty one: creating now could subscribe twice.
+        return Outcome("Waiting", f"workspace {scope[1]} cannot be read on Bird" + (f": {unread}" if unread else ""))
+    subs = ctx.world.subscriptions[scope]
     record = ctx.world.records.get(d.address)
     found = find(subs, id=record.bird_id) if record and record.bird_id else None
     managed = found is not None
@@ -138,8 +142,10 @@ async def change(c: Change, io: ApplyIO) -> None:
         return
     body = {**p["body"], "signingKey": key}
     if c.action == "update":
+        # Bird's PATCH takes what may change in place; service and event changes are replaces.
+        patch = {k: v for k, v in body.items() if k not in REPLACE_ON}
         await io.journaled(c, request=p["body"],
-                           call=lambda: io.client.update_webhook_subscription(org, ws, p["subscriptionId"], body))
+                           call=lambda: io.client.update_webhook_subscription(org, ws, p["subscriptionId"], patch))
         save(c, io, p["subscriptionId"], digest)
         return
     if c.action == "replace":

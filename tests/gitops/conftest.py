@@ -141,18 +141,24 @@ def sqlite_senderctl(bird: Bird, sqlite_url: str, tmp_path: Path) -> Senderctl:
     return Senderctl(cli_env(bird.url, sqlite_url), tmp_path)
 
 
-def converge(specs: Path, bird: Bird, state_url: str) -> None:
-    """Bring Bird to the specs (every approval granted), in process: setup, not the subject."""
+def setup_apply(specs: Path, bird: Bird, state_url: str) -> Any:
+    """apply in process, for setting a scene (not the subject of a test): no interpreter start-up."""
     from controller import engine
     from controller.engine import Settings
 
     settings = Settings(state_url=state_url, bird_url=bird.url, access_key=ACCESS_KEY,
                         environ={**os.environ, "SENDERCTL_DEMO_SIGNING_KEY": SIGNING_KEY})
+    outcome = asyncio.run(engine.apply([str(specs)], settings))
+    assert not outcome.report.failed, [r.error for r in outcome.report.failed]
+    return outcome
+
+
+def converge(specs: Path, bird: Bird, state_url: str) -> None:
+    """Bring Bird to the specs (every approval granted), in process: setup, not the subject."""
     for seconds in (0, *APPROVAL_STEPS):
         if seconds:
             bird.advance(seconds)
-        outcome = asyncio.run(engine.apply([str(specs)], settings))
-        assert not outcome.report.failed, [r.error for r in outcome.report.failed]
+        outcome = setup_apply(specs, bird, state_url)
     assert outcome.final is not None and not outcome.final.plan.changes and not outcome.final.plan.waiting, (
         outcome.final.plan.to_json() if outcome.final else None)
 
