@@ -1,0 +1,147 @@
+"""Each safety rail through the real CLI: the refusal (plan exit 3, apply exit 3, nothing written)
+and the flag that lifts it; protected numbers are never archived; Orphan forgets without a Bird call."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.gitops.conftest import QUICKSTART, Bird, Senderctl, changes_of, setup_apply
+
+NUMBER = """---
+apiVersion: senderctl/v1
+kind: PhoneNumber
+metadata: {{name: {name}}}
+spec:
+  workspace: acme-main
+  select: {{country: US, type: local}}
+  deletionPolicy: {policy}
+  protected: {protected}
+"""
+
+WEBHOOK = """---
+apiVersion: senderctl/v1
+kind: WebhookSubscription
+metadata: {{name: hook-{i:02d}}}
+spec:
+  workspace: acme-main
+  service: numbers
+  event: 10dlc.brand
+  url: {url}
+  signingKey: {{fromEnv: SENDERCTL_DEMO_SIGNING_KEY}}
+"""
+
+
+def organization_only(tmp_path: Path) -> Path:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    shutil.copy(QUICKSTART / "organization.yaml", specs)
+    return specs
+
+
+def owned(bird: Bird) -> set[str]:
+    return {n["number"] for n in bird.state()["numbers"]}
+
+
+def archived(senderctl: Senderctl) -> list[str]:
+    run = senderctl("numbers", "list", "--org", "acme", "--archived", "-o", "json")
+    assert run.returncode == 0, run.stderr
+    return [n["number"] for n in json.loads(run.stdout)]
+
+
+def test_archive_needs_allow_archive_and_protected_numbers_are_never_archived(
+        bird: Bird, sqlite_senderctl: Senderctl, sqlite_url: str, tmp_path: Path) -> None:
+    specs = organization_only(tmp_path)
+    line = specs / "line.yaml"
+    line.write_text(NUMBER.format(name="line", policy="Archive", protected="false"))
+    setup_apply(specs, bird, sqlite_url)
+    (number,) = owned(bird)
+
+    line.unlink()
+    bird.zero_requests()
+    plan = sqlite_senderctl("plan", str(specs), "-o", "json")
+    assert plan.returncode == 3, plan.stdout + plan.stderr
+    refusal = json.loads(plan.stdout)["refusals"]
+    assert [(r["address"], r["flag"]) for r in refusal] == [("PhoneNumber/line", "--allow-archive")]
+    refused = sqlite_senderctl("apply", str(specs), "--auto-approve", "--force")  # --force is not the flag
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "PhoneNumber/line" in refused.stderr and "--allow-archive" in refused.stderr
+    assert bird.writes() == {} and archived(sqlite_senderctl) == []
+
+    done = sqlite_senderctl("apply", str(specs), "--auto-approve", "--allow-archive")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "✓ archive PhoneNumber/line" in done.stdout
+    assert archived(sqlite_senderctl) == [number]
+
+    # protected: true (the default) is never archived, whatever the flags.
+    kept = specs / "kept.yaml"
+    kept.write_text(NUMBER.format(name="kept", policy="Archive", protected="true"))
+    setup_apply(specs, bird, sqlite_url)
+    (kept_number,) = owned(bird) - {number} if number in owned(bird) else owned(bird)
+    kept.unlink()
+    plan, both_flags = (sqlite_senderctl("plan", str(specs)),
+                        sqlite_senderctl("apply", str(specs), "--auto-approve", "--allow-archive", "--force"))
+    assert plan.returncode == 1, plan.stdout + plan.stderr  # no flag lifts it: the specs must change
+    assert both_flags.returncode == 3, both_flags.stdout + both_flags.stderr
+    assert "protected" in both_flags.stderr and "PhoneNumber/kept" in both_flags.stderr
+    assert kept_number not in archived(sqlite_senderctl)
+
+
+def test_orphan_forgets_without_touching_bird(bird: Bird, sqlite_senderctl: Senderctl, sqlite_url: str,
+                                              tmp_path: Path) -> None:
+    specs = organization_only(tmp_path)
+    line = specs / "line.yaml"
+    line.write_text(NUMBER.format(name="line", policy="Orphan", protected="false"))
+    setup_apply(specs, bird, sqlite_url)
+    before = bird.state()
+
+    line.unlink()
+    bird.zero_requests()
+    done = sqlite_senderctl("apply", str(specs), "--auto-approve")  # no flag needed to forget
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert bird.writes() == {}, bird.writes()
+    after = bird.state()
+    assert after["numbers"] == before["numbers"] and after["charges"] == before["charges"]
+    assert archived(sqlite_senderctl) == []
+    # Forgotten: the next plan neither archives it nor knows it.
+    again = sqlite_senderctl("plan", str(specs), "-o", "json", "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "PhoneNumber/line" not in again.stdout
+
+
+def test_updating_more_than_ten_percent_of_a_kind_needs_force(bird: Bird, sqlite_senderctl: Senderctl,
+                                                                sqlite_url: str, tmp_path: Path) -> None:
+    specs = organization_only(tmp_path)
+    hooks = specs / "hooks.yaml"
+
+    def write_hooks(moved: set[int]) -> None:
+        hooks.write_text("".join(WEBHOOK.format(i=i, url=f"http://127.0.0.1:{9000 if i in moved else 8080}/hook")
+                                 for i in range(12)))
+
+    write_hooks(set())
+    setup_apply(specs, bird, sqlite_url)
+    assert len(bird.state()["webhookSubscriptions"]) == 12
+
+    write_hooks({0, 1})  # 2 of 12 existing subscriptions: more than 10 %
+    bird.zero_requests()
+    plan = sqlite_senderctl("plan", str(specs), "-o", "json")
+    assert plan.returncode == 3, plan.stdout + plan.stderr
+    data = json.loads(plan.stdout)
+    assert [(r["address"], r["flag"]) for r in data["refusals"]] == [("WebhookSubscription/*", "--force")]
+    assert "2 of 12" in data["refusals"][0]["reason"]
+    assert {a: c["action"] for a, c in changes_of(data).items()} == {
+        "WebhookSubscription/hook-00": "update", "WebhookSubscription/hook-01": "update"}
+    refused = sqlite_senderctl("apply", str(specs), "--auto-approve", "--allow-archive")
+    assert refused.returncode == 3 and "--force" in refused.stderr, refused.stdout + refused.stderr
+    assert bird.writes() == {}
+
+    forced = sqlite_senderctl("apply", str(specs), "--auto-approve", "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    urls = sorted(s["url"] for s in bird.state()["webhookSubscriptions"])
+    assert urls.count("http://127.0.0.1:9000/hook") == 2 and len(urls) == 12
+
+    write_hooks({0, 1, 2})  # one more: 1 of 12 is within the rail, no flag needed
+    within = sqlite_senderctl("apply", str(specs), "--auto-approve")
+    assert within.returncode == 0, within.stdout + within.stderr
+    assert sorted(s["url"] for s in bird.state()["webhookSubscriptions"]).count("http://127.0.0.1:9000/hook") == 3
