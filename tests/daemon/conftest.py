@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -80,6 +81,9 @@ def quickstart_copy(target: Path, port: int) -> Path:
     return target
 
 
+_SEQUENCE = itertools.count(1)
+
+
 class Daemon:
     """One `senderctl daemon` process; its JSON log lines are read from a file."""
 
@@ -87,7 +91,7 @@ class Daemon:
                  resync: str = "1h", extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / f"daemon-{self.port}.log"
+        self.log_path = workdir / f"daemon-{self.port}-{next(_SEQUENCE)}.log"
         self.log_file = self.log_path.open("wb")
         self.started = time.monotonic()
         self.proc = subprocess.Popen(

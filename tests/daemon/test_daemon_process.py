@@ -182,29 +182,60 @@ def test_webhook_answers_401_for_bad_signatures_ignores_replays_and_400s_garbage
     assert "test-signing-key" not in d.text()
 
 
-def test_sigterm_exits_0_within_10_s_and_metrics_parse(tmp_path, emulator, daemons, sqlite_url):
+def test_failures_back_off_then_sigterm_mid_write_exits_0_within_10_s_and_a_restart_resolves_the_journal(
+        tmp_path, emulator, daemons, sqlite_url):
     port = free_port()
     specs = quickstart_copy(tmp_path / "specs", port)
+    # Bird fails the brand registration once: that resource backs off and is retried on its own.
+    emulator.fault(method="POST", route="/workspaces/{workspaceId}/tcr-brands", effect="status", status=503, times=1)
     d = daemons(specs, sqlite_url, emulator.url, port=port)
-    d.wait_event("reconcile.done", timeout=30)
+    backoff = d.wait_event("resource.backoff", where=lambda e: e["address"] == "Brand/acme")[0]
+    assert 3 <= backoff["retry_in"] <= 7, backoff
+    wait_until(lambda: emulator.state()["brands"], 30, "the brand registered on the retry")
+    assert len(emulator.state()["brands"]) == 1
+
     families = {f.name: f for f in text_string_to_metric_families(d.get("/metrics").text)}
     for name in ("senderctl_reconcile_duration_seconds", "senderctl_bird_requests", "senderctl_work_queue_depth",
                  "senderctl_resources", "senderctl_webhooks", "senderctl_leader",
                  "senderctl_last_successful_sync_timestamp_seconds"):
         assert name in families, name
     assert families["senderctl_leader"].samples[0].value == 1
-    assert families["senderctl_last_successful_sync_timestamp_seconds"].samples[0].value > time.time() - 60
     bird = [s for s in families["senderctl_bird_requests"].samples if s.name.endswith("_total")]
+    assert any(s.labels["method"] == "POST" and s.labels["status"] == "503" for s in bird)
     assert any(s.labels["method"] == "POST" and s.labels["status"] == "201" for s in bird)
+    wait_until(lambda: any(s.value > time.time() - 60 for f in text_string_to_metric_families(d.get("/metrics").text)
+                           for s in f.samples if s.name == "senderctl_last_successful_sync_timestamp_seconds"),
+               30, "a successful sync")
     assert "emulator-key" not in d.text()
 
-    # Make the next reconcile hang on Bird, then stop the daemon in the middle of it.
-    emulator.fault(method="GET", route="/workspaces/{workspaceId}/numbers", effect="timeout", times=100)
-    specs.joinpath("numbers.yaml").write_text(specs.joinpath("numbers.yaml").read_text() + NEW_NUMBER)
-    d.wait_event("reconcile.start", count=2, timeout=30)
+    # A new subscription whose create hangs on Bird; SIGTERM arrives while the write is in flight.
+    emulator.fault(method="POST", route="/organizations/{organizationId}/workspaces/{workspaceId}/webhook-subscriptions",
+                   effect="timeout", seconds=30, times=1)
+    hooks = specs / "webhooks.yaml"
+    hooks.write_text(hooks.read_text() + NEW_SUBSCRIPTION)
+    wait_until(lambda: [o for o in open_operations(sqlite_url) if o == "WebhookSubscription/channel-created"], 30,
+               "the create's journal entry")
     code, seconds = d.terminate()
     assert code == 0 and seconds < 10, (code, seconds)
     assert d.events("daemon.stopped")
+    assert open_operations(sqlite_url) == ["WebhookSubscription/channel-created"], "the in-flight write is journaled"
+
+    # The next daemon resolves the open entry by re-reading Bird, and the subscription exists once.
+    again = daemons(specs, sqlite_url, emulator.url, port=port)
+    again.wait_event("reconcile.done")
+    wait_until(lambda: not open_operations(sqlite_url), 30, "the journal entry resolved")
+    assert sorted(subscriptions_list(emulator)).count("channel.created") == 1
+
+
+def open_operations(state_url: str) -> list[str]:
+    from controller.state import StateStore
+
+    with StateStore.open(state_url) as store:
+        return [o.address for o in store.open_operations()]
+
+
+def subscriptions_list(emulator) -> list[str]:
+    return [s["event"] for s in emulator.state()["webhookSubscriptions"]]
 
 
 def test_a_second_daemon_on_the_same_sqlite_state_refuses_to_start(tmp_path, emulator, daemons, sqlite_url):
@@ -266,6 +297,7 @@ def test_a_leader_stops_leading_at_once_when_it_terminates(tmp_path, emulator, d
     a.wait_event("leader.acquired", timeout=20)
     b = daemons(specs, postgres_url, emulator.url)
     b.wait_event("leader.standby", timeout=20)
+    a.wait_event("reconcile.done")
     code, seconds = a.terminate()
     assert code == 0 and seconds < 10
     b.wait_event("leader.acquired", timeout=20)
