@@ -87,6 +87,7 @@ def test_unreachable_postgres_names_the_problem_without_the_password():
     assert "cannot open the state database" in str(info.value)
 
 
+@pytest.mark.slow
 def test_concurrent_first_opens_migrate_once(state_url):
     """Four processes opening a fresh state at once all succeed and leave one schema."""
     code = textwrap.dedent(f"""
