@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,8 @@ from controller.bird.signing import (
 from controller.daemon.routing import INBOUND_EVENTS, event_of
 
 MAX_BODY_BYTES = 1024 * 1024
+# Bird's event names: 10dlc.brand, channel.updated, sms.inbound, ...
+EVENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -67,19 +71,34 @@ def check(headers: Mapping[str, str], body: bytes, *, keys: Sequence[str], urls:
     if problem is not None:
         return Verdict(401, "bad_signature", f"webhook rejected: {problem}")
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = json.loads(body, parse_float=finite_float, parse_constant=no_constant)
+    except ValueError as exc:  # not UTF-8, not JSON, or a number no database can store
         return Verdict(400, "malformed", f"the body is not JSON: {exc}")
+    except RecursionError:
+        return Verdict(400, "malformed", "the body nests JSON too deeply to be a Bird event")
     parsed = event_of(document)
     if parsed is None:
         return Verdict(400, "malformed", 'the body is not a Bird event: expected {"event": "...", "payload": {...}}')
     event, _ = parsed
+    if not EVENT_NAME.fullmatch(event):
+        return Verdict(400, "malformed", f"{event[:40]!r} is not a Bird event name")
     if event in INBOUND_EVENTS:
         problem = inbound_problem(body)
         if problem:
             return Verdict(400, "malformed", problem, event=event)
     request_id = headers.get(REQUEST_ID_HEADER) or derived_request_id(headers)
     return Verdict(200, "accepted", "accepted", event=event, document=document, request_id=request_id)
+
+
+def finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
 
 
 def inbound_problem(body: bytes) -> str | None:
