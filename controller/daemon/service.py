@@ -48,6 +48,8 @@ INBOX_POLL_SECONDS = 1.0
 INBOX_RETENTION = timedelta(days=1)
 PRUNE_EVERY_SECONDS = 600.0
 READINESS_TIMEOUT = 3.0
+# Log lines name at most this many addresses (a pool of thousands would flood the log).
+LOGGED_ADDRESSES = 50
 # The file watcher's thread returns this often (ms), so shutdown never waits long for it.
 WATCH_POLL_MS = 500
 
@@ -216,7 +218,8 @@ class Daemon:
         only = None if covered is None else (lambda c: c.address in covered)
         reasons = sorted(set(batch.values()))
         event("reconcile.start", f"{scope} reconcile", scope=scope, reasons=reasons[:10],
-              addresses=None if covered is None else sorted(covered))
+              addresses=None if covered is None else sorted(covered)[:LOGGED_ADDRESSES],
+              resources=None if covered is None else len(covered))
         started = time.monotonic()
         outcome_label = "ok"
         summary: dict[str, Any] = {}
@@ -370,8 +373,8 @@ class Daemon:
         for address in sorted(addresses):
             self.enqueue(address, 0, f"webhook {item.event} {item.request_id}")
         event("webhook.handled", f"{item.event}: reconciling {len(addresses)} resource(s) now",
-              webhook_event=item.event, bird_request_id=item.request_id, addresses=sorted(addresses),
-              received_by=item.received_by)
+              webhook_event=item.event, bird_request_id=item.request_id,
+              addresses=sorted(addresses)[:LOGGED_ADDRESSES], received_by=item.received_by)
         return f"queued {len(addresses)} resource(s)"
 
     def route_inbound(self, item: WebhookEvent) -> str:
