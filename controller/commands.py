@@ -224,5 +224,6 @@ def run_force_unlock(state_url: str) -> int:
         released = store.force_unlock()
     finally:
         store.close()
-    click.echo("lock released" if released else "no lock was held")
+    click.echo("lock released; if the process that held it still runs, stop it before the next apply"
+               if released else "no lock was held")
     return EXIT_OK

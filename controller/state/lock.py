@@ -147,10 +147,29 @@ def terminate_lock_sessions(conn: Connection) -> int:
 
 
 def force_unlock(engine: Engine, url: str) -> bool:
-    """Clear the lock record; on PostgreSQL also end the session that holds the advisory lock."""
+    """Clear the lock record and break the lock itself: on PostgreSQL end the session that holds
+    the advisory lock; beside a SQLite file remove the lock file, so the next apply locks a new one
+    (a holder that is alive but hung keeps an OS lock on the old file only)."""
     released = False
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             released = terminate_lock_sessions(conn) > 0
+    else:
+        path = lock_file(url)
+        if path is not None and _held_by_another(path):
+            path.unlink(missing_ok=True)
+            released = True
     return clear_holder(engine) or released
+
+
+def _held_by_another(path: Path) -> bool:
+    if not path.exists():
+        return False
+    probe = FileLock(str(path), timeout=0)
+    try:
+        probe.acquire()
+    except Timeout:
+        return True
+    probe.release()
+    return False
 
