@@ -48,6 +48,7 @@ INBOX_POLL_SECONDS = 1.0
 INBOX_RETENTION = timedelta(days=1)
 PRUNE_EVERY_SECONDS = 600.0
 READINESS_TIMEOUT = 3.0
+WATCH_RETRY_SECONDS = 2.0
 # Log lines name at most this many addresses (a pool of thousands would flood the log).
 LOGGED_ADDRESSES = 50
 # The file watcher's thread returns this often (ms), so shutdown never waits long for it.
@@ -122,6 +123,17 @@ class Daemon:
         return changed
 
     async def watch_specs(self) -> None:
+        """Watch until stopped; a watcher that fails (a directory removed and recreated) starts again."""
+        while not self.stopping.is_set():
+            try:
+                await self._watch_specs()
+            except Exception as exc:
+                event("specs.watch_error", f"watching the spec files failed: {exc}; watching again in "
+                      f"{WATCH_RETRY_SECONDS:.0f} s (the periodic resync reloads them too)", logging.WARNING)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), WATCH_RETRY_SECONDS)
+
+    async def _watch_specs(self) -> None:
         from watchfiles import awatch
 
         roots, files = watch_targets(self.options.paths)
@@ -212,6 +224,10 @@ class Daemon:
         if view is None:
             return  # no valid specs yet: nothing may be done; a valid edit queues a full reconcile
         full = FULL in batch
+        if full:
+            # A missed file event or a changed secret ({fromFile}/environment) is picked up here.
+            await self.reload_specs("full reconcile")
+            view = self.view or view
         scope = "full" if full else "targeted"
         keys = [FULL] if full else sorted(batch)
         covered = None if full else dependents(view.desired, keys)
