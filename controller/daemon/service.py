@@ -365,7 +365,12 @@ class Daemon:
                 continue
             try:
                 for item in await asyncio.to_thread(pending_webhooks, self.store):
-                    outcome = await self.handle(item)
+                    try:
+                        outcome = await self.handle(item)
+                    except Exception as exc:  # one bad event must not block the ones behind it
+                        outcome = f"failed: {exc}"
+                        event("webhook.failed", f"handling {item.event} failed: {exc}", logging.ERROR,
+                              webhook_event=item.event, bird_request_id=item.request_id)
                     await asyncio.to_thread(mark_webhook_handled, self.store, item.id, outcome=outcome, at=utcnow())
                 if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
                     last_prune = time.monotonic()
