@@ -24,10 +24,17 @@ def test_detailed_exitcode_says_whether_there_are_changes(bird: Bird, sqlite_sen
     specs.mkdir()
     shutil.copy(QUICKSTART / "organization.yaml", specs)  # the organization and its workspace: no approvals
 
-    changes, plain = run_together(sqlite_senderctl, (("plan", str(specs), "--detailed-exitcode"), {}),
-                                  (("plan", str(specs)), {}))
+    saved = tmp_path / "plan.json"
+    changes, plain = run_together(
+        sqlite_senderctl,
+        (("plan", str(specs), "-o", "markdown", "--out", str(saved), "--detailed-exitcode"), {}),
+        (("plan", str(specs)), {}),
+    )
     assert changes.returncode == 2, changes.stdout + changes.stderr
     assert plain.returncode == 0, plain.stderr  # without the flag, changes are not an error
+    # What CI posts on the pull request: the summary first; the file saved beside it is the JSON plan.
+    assert changes.stdout.startswith("### senderctl plan\n\n**Plan: 1 to create,"), changes.stdout[:200]
+    assert {"create": 1, "adopt": 1}.items() <= json.loads(saved.read_text())["summary"].items()
     sqlite_senderctl.apply(str(specs))
     none = sqlite_senderctl("plan", str(specs), "--detailed-exitcode", "-o", "json")
     assert none.returncode == 0, none.stdout + none.stderr
