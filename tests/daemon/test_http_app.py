@@ -175,7 +175,9 @@ JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_s
                                   b'{"event": "10dlc.brand", "payload": {"id": 1e999}}', b"\x00" * 100,
                                   b'{"event": "x", "payload": {"n": NaN}}',
                                   b'{"event": "x", "payload": {"t": "\\u0000 nul"}}',
-                                  b'{"event": "\\u0000", "payload": {}}'])
+                                  b'{"event": "\\u0000", "payload": {}}'],
+                         ids=["deep-array", "deep-object", "infinite-number", "nul-bytes", "nan", "nul-in-text",
+                              "nul-event-name"])
 def test_hostile_signed_bodies_get_400_or_are_accepted_as_data(daemon, body):
     r = post(daemon, body, signed(body, f"hostile-{len(body)}-{body[:3]!r}"))
     assert r.status_code in (200, 400), r.text
