@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 from collections.abc import Mapping
 
 SIGNATURE_HEADER = "messagebird-signature"
@@ -66,6 +67,8 @@ def verify(signing_key: str, headers: Mapping[str, str], url: str, body: bytes, 
         sent_at = float(timestamp)
     except ValueError:
         raise InvalidSignature(f"{TIMESTAMP_HEADER} is not a Unix timestamp") from None
+    if not math.isfinite(sent_at):  # "nan" passes every comparison, "1e999" overflows int()
+        raise InvalidSignature(f"{TIMESTAMP_HEADER} is not a finite Unix timestamp")
     if abs(now - sent_at) > tolerance:
         raise InvalidSignature(f"{TIMESTAMP_HEADER} is {int(now - sent_at)} s from now; outside the "
                                f"{tolerance} s window (replayed, or a clock is wrong)")

@@ -86,3 +86,11 @@ def test_verify_refuses_garbage_headers_without_echoing_the_key() -> None:
         with pytest.raises(InvalidSignature) as caught:
             verify(KEY, sent, URL, BODY, now=NOW)
         assert KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize("timestamp", ["nan", "inf", "-inf", "1e999"])
+def test_verify_refuses_timestamps_that_are_not_finite(timestamp: str) -> None:
+    # A correctly signed "nan" would pass a window check (every comparison with nan is false).
+    sent = {SIGNATURE_HEADER: sign(KEY, timestamp, URL, BODY), TIMESTAMP_HEADER: timestamp}
+    with pytest.raises(InvalidSignature, match="not a finite Unix timestamp"):
+        verify(KEY, sent, URL, BODY, now=NOW)
