@@ -123,22 +123,31 @@ class Senderctl:
         return run
 
 
-def cli_env(bird_url: str, state_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BIRD_", "SENDERCTL_"))}
+@pytest.fixture(scope="session")
+def bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the many short `senderctl` processes share compiled modules (outside the work tree)."""
+    return tmp_path_factory.mktemp("pycache")
+
+
+def cli_env(bird_url: str, state_url: str, pycache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("BIRD_", "SENDERCTL_")) and k != "PYTHONDONTWRITEBYTECODE"}
+    # Each process would otherwise compile every module again: a sixth of its start-up.
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
     env["PYTHONPATH"] = str(ROOT)
     return {**env, "BIRD_API_URL": bird_url, "BIRD_ACCESS_KEY": ACCESS_KEY, "SENDERCTL_STATE": state_url,
             "SENDERCTL_DEMO_SIGNING_KEY": SIGNING_KEY, "NO_COLOR": "1"}
 
 
 @pytest.fixture
-def senderctl(bird: Bird, state_url: str, tmp_path: Path) -> Senderctl:
-    return Senderctl(cli_env(bird.url, state_url), tmp_path)
+def senderctl(bird: Bird, state_url: str, tmp_path: Path, bytecode_cache: Path) -> Senderctl:
+    return Senderctl(cli_env(bird.url, state_url, bytecode_cache), tmp_path)
 
 
 @pytest.fixture
-def sqlite_senderctl(bird: Bird, sqlite_url: str, tmp_path: Path) -> Senderctl:
+def sqlite_senderctl(bird: Bird, sqlite_url: str, tmp_path: Path, bytecode_cache: Path) -> Senderctl:
     """For tests whose subject does not depend on the state backend (one run is enough)."""
-    return Senderctl(cli_env(bird.url, sqlite_url), tmp_path)
+    return Senderctl(cli_env(bird.url, sqlite_url, bytecode_cache), tmp_path)
 
 
 def setup_apply(specs: Path, bird: Bird, state_url: str) -> Any:

@@ -52,7 +52,6 @@ def test_errors_exit_1_with_a_message_and_no_traceback(specs: Path, bird: Bird, 
     unreachable = {"BIRD_API_URL": "http://127.0.0.1:1"}  # nothing listens on port 1
     runs = run_together(
         sqlite_senderctl,
-        (("validate", str(broken)), {}),
         (("plan", str(broken)), {}),
         (("apply", str(broken), "--auto-approve"), {}),
         (("plan", str(specs)), no_key),
@@ -63,8 +62,8 @@ def test_errors_exit_1_with_a_message_and_no_traceback(specs: Path, bird: Bird, 
     for run in runs:
         assert run.returncode == 1, (run.args, run.stdout, run.stderr)
         assert "Traceback" not in run.stderr, run.stderr
-    validate, invalid_plan, invalid_apply, no_key_plan, no_key_apply, wrong_key_plan, unreachable_plan = runs
-    for run in (validate, invalid_plan, invalid_apply):
+    invalid_plan, invalid_apply, no_key_plan, no_key_apply, wrong_key_plan, unreachable_plan = runs
+    for run in (invalid_plan, invalid_apply):
         assert f"{broken / 'campaign.yaml'}:4:7: Campaign/extra: spec.name:" in run.stderr, run.stderr
     for run in (no_key_plan, no_key_apply):
         assert "BIRD_ACCESS_KEY is not set" in run.stderr

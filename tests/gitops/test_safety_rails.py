@@ -54,10 +54,16 @@ def owned(bird: Bird) -> set[str]:
     return {n["number"] for n in bird.state()["numbers"]}
 
 
-def archived(senderctl: Senderctl) -> list[str]:
-    run = senderctl("numbers", "list", "--org", "acme", "--archived", "-o", "json")
-    assert run.returncode == 0, run.stderr
-    return [n["number"] for n in json.loads(run.stdout)]
+def archived(state_url: str) -> list[str]:
+    """Archived workspace numbers, read from the state in process (the CLI view has its own tests)."""
+    from controller import tenant
+    from controller.state import StateStore
+
+    store = StateStore.open(state_url)
+    try:
+        return sorted(tenant.snapshot(store).archived_numbers)
+    finally:
+        store.close()
 
 
 def test_archive_needs_allow_archive_and_protected_numbers_are_never_archived(
@@ -78,12 +84,12 @@ def test_archive_needs_allow_archive_and_protected_numbers_are_never_archived(
     refused = sqlite_senderctl("apply", "--plan", str(saved), "--force")  # --force is not the flag
     assert refused.returncode == 3, refused.stdout + refused.stderr
     assert "PhoneNumber/line" in refused.stderr and "--allow-archive" in refused.stderr
-    assert bird.writes() == {} and archived(sqlite_senderctl) == []
+    assert bird.writes() == {} and archived(sqlite_url) == []
 
     done = sqlite_senderctl("apply", "--plan", str(saved), "--allow-archive")  # CI: a label grants the flag
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✓ archive PhoneNumber/line" in done.stdout
-    assert archived(sqlite_senderctl) == [number]
+    assert archived(sqlite_url) == [number]
 
     # protected: true (the default) is never archived, whatever the flags.
     kept = specs / "kept.yaml"
@@ -96,7 +102,7 @@ def test_archive_needs_allow_archive_and_protected_numbers_are_never_archived(
     assert plan.returncode == 1, plan.stdout + plan.stderr  # no flag lifts it: the specs must change
     assert both_flags.returncode == 3, both_flags.stdout + both_flags.stderr
     assert "protected" in both_flags.stderr and "PhoneNumber/kept" in both_flags.stderr
-    assert kept_number not in archived(sqlite_senderctl)
+    assert kept_number not in archived(sqlite_url)
 
 
 def test_orphan_forgets_without_touching_bird(bird: Bird, sqlite_senderctl: Senderctl, sqlite_url: str,
@@ -114,7 +120,7 @@ def test_orphan_forgets_without_touching_bird(bird: Bird, sqlite_senderctl: Send
     assert bird.writes() == {}, bird.writes()
     after = bird.state()
     assert after["numbers"] == before["numbers"] and after["charges"] == before["charges"]
-    assert archived(sqlite_senderctl) == []
+    assert archived(sqlite_url) == []
     # Forgotten: the next plan neither archives it nor knows it.
     again = sqlite_senderctl("plan", str(specs), "-o", "json", "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr
