@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller import engine
+from controller import engine, tenant
 from controller.apply import ChangeResult
 from controller.daemon import logs
 from controller.daemon.config import DaemonOptions
@@ -269,9 +269,23 @@ class Daemon:
             if full:
                 resync = jittered(self.options.resync, RESYNC_JITTER, self.rng)
                 self.queue.add(FULL, time.monotonic() + resync, "periodic resync")
+                await self.bill_previous_week()
             self.metrics.queue_depth.set(len(self.queue))
             self._calls.clear()
         event("reconcile.done", f"{scope} reconcile {outcome_label} in {elapsed:.2f} s", **self.last_reconcile)
+
+    async def bill_previous_week(self) -> None:
+        """Seed 000: numbers are billed weekly. Each full reconcile bills the week just ended;
+        billing writes a week's rows once, however often it runs (unique per number and week)."""
+        week = tenant.previous_week(utcnow())
+        try:
+            result = await asyncio.to_thread(tenant.run_billing, self.store, week)
+        except Exception as exc:
+            event("billing.error", f"billing {week} failed: {exc}; retried at the next resync", logging.ERROR,
+                  week=week, error_type=type(exc).__name__)
+            return
+        if result.written:
+            event("billing.run", f"billed {result.written} numbers for {week}", week=week, written=result.written)
 
     def after_apply(self, outcome: engine.ApplyOutcome, keys: list[str]) -> tuple[str, dict[str, Any]]:
         failed = {r.change.address: r.error or "" for r in outcome.report.results if not r.ok}
@@ -399,7 +413,6 @@ class Daemon:
         return f"queued {len(addresses)} resource(s)"
 
     def route_inbound(self, item: WebhookEvent) -> str:
-        from controller import tenant
         from controller.tenant.rules import parse_inbound
 
         _, message = parse_inbound(json.dumps(item.body).encode())

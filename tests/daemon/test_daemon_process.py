@@ -296,3 +296,28 @@ def test_daemons_on_postgresql_have_one_leader_a_standby_takes_over_after_sigkil
     assert code == 0 and seconds < 10, (code, seconds)
     assert standby.events("leader.released")
     third.wait_event("leader.acquired", timeout=20)
+
+
+def test_each_full_reconcile_bills_the_week_just_ended_once(tmp_path, emulator, daemons, sqlite_url):
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from controller import tenant
+    from controller.state import StateStore
+
+    week = tenant.previous_week(datetime.now(UTC))
+    with StateStore.open(sqlite_url) as store:
+        tenant.sync_org_config(store, "acme", bird_organization_id="11111111-1111-4111-8111-111111111111",
+                               enabled=True, limit=5, weekly_price=Decimal("2.99"))
+        tenant.record_number_acquired(store, "acme", "acme-main", "+12125550123", bird_number_id="n-1",
+                                      monthly_price=Decimal("1.15"), at=datetime.now(UTC) - timedelta(days=15))
+    port = free_port()
+    specs = quickstart_copy(tmp_path / "specs", port)
+    d = daemons(specs, sqlite_url, emulator.url, port=port, resync="2s")
+    billed = d.wait_event("billing.run", timeout=40)[0]
+    assert billed["week"] == week and billed["written"] == 1
+    d.wait_event("reconcile.done", count=3, timeout=40, where=lambda e: e.get("scope") == "full")
+    assert len(d.events("billing.run")) == 1, "later resyncs find the week billed"
+    with StateStore.open(sqlite_url) as store:
+        rows = tenant.usage_logs(store, week=week)
+    assert [(r["number"], r["amount"], r["eventType"]) for r in rows] == [("+12125550123", "2.99", "phone_number_weekly")]
