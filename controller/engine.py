@@ -51,6 +51,8 @@ class Settings:
     lock_timeout: float = 0.0
     transport: Any = None  # an httpx transport, for an in-process emulator
     on_bird_response: Any = None  # BirdClient's on_response hook (the daemon's metrics and request-id logs)
+    # Client-side rate limit; Bird documents 50 GET and 500 POST requests per second per workspace.
+    requests_per_second: float = 20.0
 
     @classmethod
     def from_env(cls, state_url: str, bird_url: str | None = None, **kw: Any) -> Settings:
@@ -87,7 +89,8 @@ async def bird_client(settings: Settings):  # type: ignore[no-untyped-def]
         raise EngineError("BIRD_ACCESS_KEY is not set: senderctl needs a Bird access key to read and change Bird "
                           "(export BIRD_ACCESS_KEY=...; it is never printed)")
     async with BirdClient(settings.bird_url, settings.access_key, transport=settings.transport,
-                          on_response=settings.on_bird_response) as client:
+                          on_response=settings.on_bird_response,
+                          requests_per_second=settings.requests_per_second) as client:
         yield client
 
 

@@ -21,7 +21,7 @@ from controller.resources.base import (
     TenantView,
     World,
 )
-from controller.resources.phone_number import find_number, stock_key
+from controller.resources.phone_number import number_of, stock_key
 
 
 async def collect(items: AsyncIterator[Any]) -> list[dict[str, Any]]:
@@ -136,6 +136,8 @@ class Observer:
     def stock_needs(self) -> Counter[tuple[str, str, str, str]]:
         """How many numbers each stock search must offer: one per desired number not owned yet."""
         needs: Counter[tuple[str, str, str, str]] = Counter()
+        owned_ids: dict[str, set[str]] = {}
+        owned_numbers: dict[str, set[str | None]] = {}
         for d in self.desired:
             if d.kind not in ("PhoneNumber", "NumberPool"):
                 continue
@@ -143,10 +145,13 @@ class Observer:
             owned = self.world.numbers.get(ws)
             if owned is None:
                 continue
+            if ws not in owned_ids:
+                owned_ids[ws] = {n["id"] for n in owned}
+                owned_numbers[ws] = {number_of(n) for n in owned}
             record = self.records.get(d.address)
-            if record and any(n["id"] == record.bird_id for n in owned):
+            if record and record.bird_id in owned_ids[ws]:
                 continue
-            if "number" in d.fields and find_number(owned, d.fields["number"]):
+            if "number" in d.fields and d.fields["number"] in owned_numbers[ws]:
                 continue
             needs[stock_key(ws, d.fields)] += 1
         return needs

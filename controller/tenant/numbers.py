@@ -6,6 +6,7 @@ Each function is one transaction on the state: the rule and the write it guards 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -339,11 +340,18 @@ def snapshot(store: StateStore) -> TenantSnapshot:
         channels = [convert.record_facts(r) for r in repo.channel_records(tx)]
         number_records = [convert.record_facts(r) for r in repo.number_records(tx)]
         ops = [convert.operation_facts(r) for r in repo.open_operations(tx)]
+    # Grouped once by number: looking them up per number keeps the snapshot linear in size.
+    channels_of: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    addresses_of: defaultdict[str, list[str]] = defaultdict(list)
+    for r in channels:
+        channels_of[r["data"].get("number")].append(r)
+    for r in number_records + channels:
+        addresses_of[r["data"].get("number")].append(r["address"])
     blockers = {}
     for number in phones:
         found = rules.archive_blockers(
-            number, assignment=assignments.get(number), channels=channels, open_operations=ops,
-            number_addresses=[r["address"] for r in number_records + channels if r["data"].get("number") == number])
+            number, assignment=assignments.get(number), channels=channels_of.get(number, []), open_operations=ops,
+            number_addresses=addresses_of.get(number, []))
         if found:
             blockers[number] = found
     return TenantSnapshot(
