@@ -9,7 +9,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -65,19 +64,22 @@ def test_a_second_apply_waits_then_fails_naming_the_holder(specs: Path, bird: Bi
     slow_bird(bird)
     with apply_in_background(senderctl, specs) as first:
         wait_for_holder(state_url, first.pid)
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        # Hold the first apply still while it has the lock, however slowly the others start up.
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
             started = time.monotonic()
-            impatient = pool.submit(lambda: (senderctl("apply", str(specs), "--auto-approve", "--lock-timeout", "1"),
-                                             time.monotonic() - started))
-            patient = pool.submit(senderctl, "apply", str(specs), "--auto-approve", "--lock-timeout", "120")
-            refused, waited = impatient.result()
+            refused = senderctl("apply", str(specs), "--auto-approve", "--lock-timeout", "1")
+            waited = time.monotonic() - started
             assert refused.returncode == 1, refused.stdout + refused.stderr
             assert f"locked by senderctl apply pid={first.pid}" in refused.stderr, refused.stderr
             assert "--lock-timeout" in refused.stderr and "force-unlock" in refused.stderr
             assert waited >= 1
-            assert first.wait(timeout=120) == 0, first.communicate()
-            after = patient.result()
-    assert after.returncode == 0, after.stdout + after.stderr  # it waited, then applied (nothing left to do)
+            patient = senderctl.popen("apply", str(specs), "--auto-approve", "--lock-timeout", "120")
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
+        assert first.wait(timeout=120) == 0, first.communicate()
+        out, err = patient.communicate(timeout=120)
+    assert patient.returncode == 0, out + err  # it waited for the first, then applied (nothing left to do)
     assert len(bird.state()["brands"]) == 1
 
 
