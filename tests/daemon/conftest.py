@@ -18,10 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import ACCESS_KEY, EmulatorAdmin
+
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart"
 SIGNING_KEY = "test-signing-key"
-ACCESS_KEY = "emulator-key"
 
 
 def free_port() -> int:
@@ -41,26 +42,13 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
         time.sleep(interval)
 
 
-class Emulator:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = httpx.Client(base_url=url, timeout=30)
-
-    def advance(self, seconds: int) -> dict[str, Any]:
-        return self.http.post("/_emulator/clock/advance", json={"seconds": seconds}).raise_for_status().json()
-
-    def state(self) -> dict[str, Any]:
-        return self.http.get("/_emulator/state").raise_for_status().json()
-
+class Emulator(EmulatorAdmin):
     def requests(self) -> dict[str, Any]:
-        return self.http.get("/_emulator/requests").raise_for_status().json()
+        return self.request_counts()
 
     def writes(self) -> int:
         """Bird writes received so far (every method but GET)."""
-        return sum(n for route, n in self.requests()["byRoute"].items() if not route.startswith("GET "))
-
-    def fault(self, **fault: Any) -> None:
-        self.http.post("/_emulator/faults", json=fault).raise_for_status()
+        return sum(self.write_routes().values())
 
 
 @pytest.fixture

@@ -10,40 +10,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from controller.engine import Settings
+from tests.support import ACCESS_KEY, EmulatorAdmin
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart"
 SIGNING_ENV = {"SENDERCTL_DEMO_SIGNING_KEY": "test-signing-key"}
-ACCESS_KEY = "emulator-key"
 
 
-class Emulator:
-    """Admin API helpers over real HTTP (what a user's scripts would do)."""
-
-    workspace = "22222222-2222-4222-8222-222222222222"  # the default world's
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = httpx.Client(base_url=url, timeout=30)
-
-    def advance(self, seconds: int) -> Any:
-        return self.http.post("/_emulator/clock/advance", json={"seconds": seconds}).raise_for_status().json()
-
-    def state(self) -> dict[str, Any]:
-        return self.http.get("/_emulator/state").raise_for_status().json()
-
+class Emulator(EmulatorAdmin):
     def requests(self) -> dict[str, Any]:
-        return self.http.get("/_emulator/requests").raise_for_status().json()
+        return self.request_counts()
 
     def reset_requests(self) -> None:
-        self.http.delete("/_emulator/requests").raise_for_status()
-
-    def fault(self, **fault: Any) -> None:
-        self.http.post("/_emulator/faults", json=fault).raise_for_status()
+        self.zero_requests()
 
 
 @pytest.fixture

@@ -15,56 +15,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
+from tests.support import ACCESS_KEY, WORKSPACE, EmulatorAdmin
+from tests.support import ORGANIZATION as ORG
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart"
-ACCESS_KEY = "emulator-key"
 SIGNING_KEY = "gitops-signing-key"
-ORG = "11111111-1111-4111-8111-111111111111"
-WORKSPACE = "22222222-2222-4222-8222-222222222222"
 # Brand review (1 h), campaign approval (7 days), carrier acknowledgement (15 min), with margins.
 APPROVAL_STEPS = (3600 + 60, 7 * 24 * 3600, 15 * 60 + 60)
 
 
-class Bird:
+class Bird(EmulatorAdmin):
     """The emulator over real HTTP: Bird's API with the access key, and the admin API."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = httpx.Client(base_url=url, timeout=30)
-        self.auth = {"Authorization": f"AccessKey {ACCESS_KEY}"}
-
-    def advance(self, seconds: int) -> None:
-        self.http.post("/_emulator/clock/advance", json={"seconds": seconds}).raise_for_status()
-
-    def state(self) -> dict[str, Any]:
-        return self.http.get("/_emulator/state").raise_for_status().json()
-
     def requests(self) -> dict[str, int]:
-        return self.http.get("/_emulator/requests").raise_for_status().json()["byRoute"]
+        return self.request_counts()["byRoute"]
 
     def writes(self) -> dict[str, int]:
-        """Non-GET requests Bird received since the counts were last zeroed."""
-        return {route: n for route, n in self.requests().items() if not route.startswith("GET ")}
-
-    def zero_requests(self) -> None:
-        self.http.delete("/_emulator/requests").raise_for_status()
-
-    def fault(self, **spec: Any) -> None:
-        self.http.post("/_emulator/faults", json=spec).raise_for_status()
-
-    def reset(self) -> None:
-        self.http.delete("/_emulator/faults").raise_for_status()
-        self.http.post("/_emulator/reset").raise_for_status()
-        self.zero_requests()
-
-    # Bird's own API, as someone editing Bird by hand (outside senderctl) would call it.
-    def bird(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        response = self.http.request(method, path, json=body, headers=self.auth)
-        assert response.status_code < 300, response.text
-        return response
+        return self.write_routes()
 
     def subscriptions_path(self) -> str:
         return f"/organizations/{ORG}/workspaces/{WORKSPACE}/webhook-subscriptions"
