@@ -153,7 +153,7 @@ class ApplyIO:
 
     def begin(self, address: str, action: str, request: dict[str, Any]) -> int:
         base = idempotency_key(address, action, request)
-        used = {op.key for op in self.store.operations(address, limit=1000)}
+        used = self.store.keys_taken(base)
         key = next(k for k in itertools.chain([base], (f"{base}.{n}" for n in itertools.count(2))) if k not in used)
         return self.store.begin(address, action, key, request)
 

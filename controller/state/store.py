@@ -137,6 +137,14 @@ class StateStore:
                                    .order_by(OperationRow.id)).scalars().all()  # type: ignore[arg-type]
             return [to_operation(r) for r in rows]
 
+    def keys_taken(self, base: str) -> set[str]:
+        """The journal's keys for one write: `base` and its retries `base.2`, `base.3`, ... (all of them,
+        however long the history, so a retried write always gets a fresh key)."""
+        query = select(OperationRow.key).where(
+            (OperationRow.key == base) | OperationRow.key.startswith(f"{base}.", autoescape=True))  # type: ignore[attr-defined]
+        with self.session() as session:
+            return set(session.execute(query).scalars().all())
+
     def operations(self, address: str | None = None, limit: int = 100) -> list[Operation]:
         """The journal, newest first."""
         query = select(OperationRow).order_by(OperationRow.id.desc()).limit(limit)  # type: ignore[union-attr]
