@@ -72,16 +72,17 @@ def run_plan(paths: Sequence[str], settings: Settings, output: str, out: str | N
     except Exception as exc:
         return report_failure(exc)
     p = computed.plan
-    text = render(p, output)
+    # `-o json` prints exactly what `--out` saves, so either can be given to `apply --plan`.
+    text = plan_document(p, paths) if output == "json" else render(p, output)
     click.echo(text, nl=not text.endswith("\n"))
     if out:
-        save_plan(p, out, paths)
+        Path(out).write_text(plan_document(p, paths))
     hard = [r for r in p.refusals if r.flag is None]
     if hard:
         return EXIT_ERROR
     if p.failed:
         # Bird refused to be read, or a resource cannot converge without a human: CI must not pass.
-        err(f"error: {len(p.failed)} resource(s) failed: " + "; ".join(f"{f.address}: {f.reason}" for f in p.failed))
+        report_failed_resources(p, listed_on_stdout=output == "text")
         return EXIT_ERROR
     if p.refusals:
         return EXIT_REFUSED
@@ -90,10 +91,23 @@ def run_plan(paths: Sequence[str], settings: Settings, output: str, out: str | N
     return EXIT_OK
 
 
-def save_plan(p: Plan, out: str, paths: Sequence[str]) -> None:
-    data = p.to_json()
+def report_failed_resources(p: Plan, *, listed_on_stdout: bool) -> None:
+    """One line per failed resource on stderr, unless the text plan on stdout already lists them."""
+    if listed_on_stdout:
+        err(f"error: {len(p.failed)} resource(s) failed (listed under Failed: above); fix them and plan again.")
+        return
+    err(f"error: {len(p.failed)} resource(s) failed; fix them and plan again:")
+    for f in p.failed:
+        err(f"  {f.address}: {f.reason}")
+
+
+def plan_document(p: Plan, paths: Sequence[str]) -> str:
+    """The plan JSON (CONTRACT.md) plus the spec paths it was computed from, for `apply --plan`."""
+    from controller.render import render_json
+
+    data = json.loads(render_json(p))
     data["paths"] = list(paths)
-    Path(out).write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def load_saved_plan(path: str) -> tuple[Plan, list[str]]:
@@ -101,7 +115,8 @@ def load_saved_plan(path: str) -> tuple[Plan, list[str]]:
         data = json.loads(Path(path).read_text())
         return Plan.from_json(data), list(data.get("paths") or [])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise EngineError(f"cannot read saved plan {path}: {exc}") from None
+        raise EngineError(f"cannot read saved plan {path}: {exc}; give a file written by "
+                          "`senderctl plan PATH... --out FILE`") from None
 
 
 def run_apply(paths: Sequence[str], settings: Settings, *, plan_file: str | None, auto_approve: bool,
@@ -110,7 +125,8 @@ def run_apply(paths: Sequence[str], settings: Settings, *, plan_file: str | None
         saved, saved_paths = load_saved_plan(plan_file) if plan_file else (None, [])
         paths = list(paths) or saved_paths
         if not paths:
-            raise EngineError("no spec paths: give PATH... or a saved plan that records them")
+            raise EngineError(f"the saved plan {plan_file} does not record the spec paths it was computed from; "
+                              f"give them: senderctl apply PATH... --plan {plan_file}")
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
         if saved is None and not auto_approve and not interactive:
             raise Refused("apply refused: no terminal to ask for approval; pass --auto-approve "

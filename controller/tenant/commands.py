@@ -120,6 +120,8 @@ def my_number(store: StateStore, org: str, user: str) -> Row:
 def render_mine(row: Row) -> str:
     if row["number"]:
         return f"{row['user']}: {row['number']} (assigned {rules.stamp(row['assignedAt'])})"
+    if row["sender"]["number"]:  # the reason already says the user has no number of their own
+        return str(row["sender"]["reason"])
     return f"{row['user']} has no number of their own. {row['sender']['reason']}"
 
 

@@ -1,0 +1,69 @@
+"""The CLI as a first-time user meets it: real `senderctl` processes against the emulator (CONTRACT.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.engine.conftest import ACCESS_KEY, Emulator, emulator, quickstart, senderctl  # noqa: F401 (fixtures)
+
+
+@pytest.fixture
+def env(emulator: Emulator, sqlite_url: str) -> dict[str, str]:  # noqa: F811
+    return {"BIRD_API_URL": emulator.url, "BIRD_ACCESS_KEY": ACCESS_KEY, "SENDERCTL_STATE": sqlite_url}
+
+
+def test_plan_json_on_stdout_is_the_saved_plan_and_apply_accepts_it(
+        quickstart: Path, env: dict[str, str], emulator: Emulator, tmp_path: Path) -> None:  # noqa: F811
+    printed = senderctl("plan", str(quickstart), "-o", "json", "--out", str(tmp_path / "saved.json"), env=env)
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout) == json.loads((tmp_path / "saved.json").read_text())
+    assert json.loads(printed.stdout)["paths"] == [str(quickstart)]
+    redirected = tmp_path / "redirected.json"
+    redirected.write_text(printed.stdout)  # `plan -o json > plan.json`, the shell way
+    applied = senderctl("apply", "--plan", str(redirected), env=env)
+    assert applied.returncode == 0, applied.stderr
+    assert len(emulator.state()["brands"]) == 1
+
+
+def test_a_saved_plan_without_paths_says_how_to_give_them(quickstart: Path, env: dict[str, str],  # noqa: F811
+                                                         tmp_path: Path) -> None:
+    printed = senderctl("plan", str(quickstart), "-o", "json", env=env)
+    data = json.loads(printed.stdout)
+    del data["paths"]
+    (tmp_path / "plan.json").write_text(json.dumps(data))
+    run = senderctl("apply", "--plan", str(tmp_path / "plan.json"), env=env)
+    assert run.returncode == 1
+    assert f"senderctl apply PATH... --plan {tmp_path / 'plan.json'}" in run.stderr
+
+
+def test_a_file_that_is_not_a_plan_is_named_and_explained(quickstart: Path, env: dict[str, str]) -> None:  # noqa: F811
+    run = senderctl("apply", "--plan", str(quickstart / "brand.yaml"), env=env)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "cannot read saved plan" in run.stderr and "--out FILE" in run.stderr
+
+
+def test_failed_resources_are_listed_once_per_line(quickstart: Path, env: dict[str, str]) -> None:  # noqa: F811
+    unset = {**env, "SENDERCTL_DEMO_SIGNING_KEY": ""}
+    text = senderctl("plan", str(quickstart), env=unset)
+    assert text.returncode == 1
+    assert text.stdout.count("SENDERCTL_DEMO_SIGNING_KEY is not set") == 7  # under Failed:, one per subscription
+    assert "SENDERCTL_DEMO_SIGNING_KEY" not in text.stderr  # not repeated as one endless line
+    assert "7 resource(s) failed" in text.stderr
+    as_json = senderctl("plan", str(quickstart), "-o", "json", env=unset)
+    assert as_json.returncode == 1
+    failed_lines = [line for line in as_json.stderr.splitlines() if line.startswith("  WebhookSubscription/")]
+    assert len(failed_lines) == 7 and all("SENDERCTL_DEMO_SIGNING_KEY" in line for line in failed_lines)
+    assert len(json.loads(as_json.stdout)["failed"]) == 7
+
+
+def test_numbers_mine_says_it_once(quickstart: Path, env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    # A saved plan buys alice's number before it can be assigned: it is the organization's default sender.
+    assert senderctl("plan", str(quickstart), "--out", str(tmp_path / "plan.json"), env=env).returncode == 0
+    assert senderctl("apply", "--plan", str(tmp_path / "plan.json"), env=env).returncode == 0
+    run = senderctl("numbers", "mine", "--org", "acme", "--user", "nobody@acme.example", env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("has no number of their own") == 1
+    assert "sending from the organization's default number +1" in run.stdout
