@@ -257,9 +257,10 @@ def orphaned(number_address: str, ctx: Context) -> bool:
 
 def removal(record: RecordView, ctx: Context) -> Outcome:
     policy = record.spec.get("deletionPolicy", "Orphan")
-    if policy != "Archive":
-        return Outcome("Ready")  # Orphan: forget it, touch nothing
     number = record.data.get("number", "")
+    if policy != "Archive" or number in ctx.claimed_numbers:
+        # Orphan: forget it, touch nothing. Claimed: renamed, the number lives on under its new name.
+        return Outcome("Ready")
     if record.spec.get("protected", True):
         return Outcome("Failed", "", refusals=(Refusal(
             record.address, f"{record.address} ({number}) was removed from the specs with deletionPolicy Archive "
