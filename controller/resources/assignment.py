@@ -12,7 +12,7 @@ from controller.plan import Change
 from controller.resources.base import Desired, Outcome, RecordView
 from controller.resources.lifecycle import RECHECK_DEPENDENCY
 from controller.resources.phone_number import KINDS as NUMBER_KINDS
-from controller.resources.phone_number import member_names, orphaned
+from controller.resources.phone_number import member_names, orphaned, renamed_with
 
 if TYPE_CHECKING:
     from controller.apply import ApplyIO
@@ -74,19 +74,12 @@ def removal(record: RecordView, ctx: Context) -> Outcome:
         return Outcome("Ready")  # touch nothing
     number = record.data.get("number", "")
     current = ctx.world.tenant.assignments.get(number)
-    if current is None or current != record.spec.get("user") or renamed(number, ctx):
+    if current is None or current != record.spec.get("user") or renamed_with(KIND, number, ctx):
         return Outcome("Ready")
     change = Change(record.address, "unassign", f"the spec no longer assigns {number} to {current}",
                     {"user": current, "number": number}, None,
                     payload={"organization": record.data.get("organization"), "number": number, "user": current})
     return Outcome("Ready", changes=(change,))
-
-
-def renamed(number: str, ctx: Context) -> bool:
-    """The number's resource was renamed and the new name assigns it too: that assignment keeps or
-    moves the owner in place, so the old one is forgotten rather than unassigned first."""
-    claimant = ctx.claimed_numbers.get(number)
-    return claimant is not None and f"{KIND}/{claimant.split('/', 1)[1]}" in ctx.desired_by_address
 
 
 async def change(c: Change, io: ApplyIO) -> None:

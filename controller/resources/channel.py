@@ -21,7 +21,7 @@ from controller.resources.lifecycle import (
     USE_CASE_OK,
 )
 from controller.resources.phone_number import KINDS as NUMBER_KINDS
-from controller.resources.phone_number import member_names, orphaned
+from controller.resources.phone_number import member_names, orphaned, renamed_with
 
 if TYPE_CHECKING:
     from controller.apply import ApplyIO
@@ -141,7 +141,7 @@ def create_payload(d: Desired, number_id: str, number: str | None, campaign_id: 
 
 
 def removal(record: RecordView, ctx: Context) -> Outcome:
-    if orphaned(record.data.get("numberAddress", ""), ctx):
+    if orphaned(record.data.get("numberAddress", ""), ctx) or renamed_with(KIND, record.data.get("number", ""), ctx):
         return Outcome("Ready")  # touch nothing
     connectors = ctx.world.connectors.get(record.data.get("workspaceId", ""), [])
     if not find(connectors, id=record.bird_id):

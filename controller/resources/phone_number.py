@@ -255,6 +255,14 @@ def orphaned(number_address: str, ctx: Context) -> bool:
     )
 
 
+def renamed_with(kind: str, number: str, ctx: Context) -> bool:
+    """The number's resource was renamed and the new name declares a `kind` for the number too
+    (Assignment, Channel): that one keeps the Bird object or the owner in place, so the old name's
+    is forgotten rather than removed."""
+    claimant = ctx.claimed_numbers.get(number)
+    return claimant is not None and f"{kind}/{claimant.split('/', 1)[1]}" in ctx.desired_by_address
+
+
 def removal(record: RecordView, ctx: Context) -> Outcome:
     policy = record.spec.get("deletionPolicy", "Orphan")
     number = record.data.get("number", "")
