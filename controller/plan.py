@@ -92,8 +92,8 @@ class Change:
                 {"path": f.path, "before": f.before, "after": f.after, **({"immutable": True} if f.immutable else {})}
                 for f in self.fields
             ]
-        if self.cost is not None:
-            out["cost"] = self.cost.to_json()
+        # Always present (null when the change costs nothing), so CI scripts can read it without a guard.
+        out["cost"] = self.cost.to_json() if self.cost is not None else None
         if self.drift:
             out["drift"] = True
         if self.payload:

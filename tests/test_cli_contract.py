@@ -67,3 +67,12 @@ def test_numbers_mine_says_it_once(quickstart: Path, env: dict[str, str], tmp_pa
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("has no number of their own") == 1
     assert "sending from the organization's default number +1" in run.stdout
+
+
+def test_every_change_in_the_plan_json_has_the_contract_keys(quickstart: Path, env: dict[str, str]) -> None:  # noqa: F811
+    data = json.loads(senderctl("plan", str(quickstart), "-o", "json", env=env).stdout)
+    assert {"format_version", "fingerprint", "changes", "waiting", "summary"} <= set(data)
+    for change in data["changes"]:
+        assert {"address", "action", "reason", "before", "after", "cost"} <= set(change), change["address"]
+        assert change["cost"] is None or set(change["cost"]) == {"currency", "monthly", "weekly", "one_time"}
+    assert any(c["cost"] is None for c in data["changes"])  # a webhook subscription costs nothing
