@@ -110,7 +110,8 @@ def plan(paths: tuple[str, ...], output: str, out: str | None, detailed_exitcode
 @click.option("--auto-approve", is_flag=True, help="Do not ask for approval.")
 @click.option("--allow-archive", is_flag=True, help="Allow archiving numbers removed from the specs.")
 @click.option("--force", is_flag=True, help="Allow plans beyond the safety thresholds.")
-@click.option("--lock-timeout", default=0.0, show_default=True, type=float, help="Seconds to wait for another apply.")
+@click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds to wait for another apply.")
 @click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 64))
 @state_option
 @bird_option
@@ -141,7 +142,8 @@ def status(paths: tuple[str, ...], output: str, state: str, bird_url: str) -> No
 @cli.command(name="import")
 @paths_argument
 @click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
-@click.option("--lock-timeout", default=0.0, show_default=True, type=float)
+@click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds to wait for another apply.")
 @state_option
 @bird_option
 def import_(paths: tuple[str, ...], output: str, lock_timeout: float, state: str, bird_url: str) -> None:

@@ -76,3 +76,9 @@ def test_every_change_in_the_plan_json_has_the_contract_keys(quickstart: Path, e
         assert {"address", "action", "reason", "before", "after", "cost"} <= set(change), change["address"]
         assert change["cost"] is None or set(change["cost"]) == {"currency", "monthly", "weekly", "one_time"}
     assert any(c["cost"] is None for c in data["changes"])  # a webhook subscription costs nothing
+
+
+@pytest.mark.parametrize("command", ["apply", "import"])
+def test_a_negative_lock_timeout_is_a_usage_error(command: str, quickstart: Path, env: dict[str, str]) -> None:  # noqa: F811
+    run = senderctl(command, str(quickstart), "--lock-timeout", "-1", env=env)
+    assert run.returncode == 2 and "--lock-timeout" in run.stderr and "Traceback" not in run.stderr
