@@ -189,6 +189,11 @@ def finish_apply(outcome: engine.ApplyOutcome) -> int:
         err(f"failed: {f.address}: {f.reason}")
     click.echo(f"Apply complete: {len(report.done)} done, {len(report.failed)} failed, "
                f"{len(final.waiting)} waiting on Bird.")
+    remaining = sorted({c.address for c in final.changes}) if report.results else []
+    if remaining:
+        # e.g. a saved plan bought a number: assigning it is possible now, but was not in the approved plan.
+        click.echo(f"Now possible, not yet applied: {', '.join(remaining)}. Run `senderctl plan` to review them, "
+                   "then apply again.")
     return EXIT_ERROR if report.failed or final.failed else EXIT_OK
 
 

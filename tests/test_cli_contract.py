@@ -82,3 +82,14 @@ def test_every_change_in_the_plan_json_has_the_contract_keys(quickstart: Path, e
 def test_a_negative_lock_timeout_is_a_usage_error(command: str, quickstart: Path, env: dict[str, str]) -> None:  # noqa: F811
     run = senderctl(command, str(quickstart), "--lock-timeout", "-1", env=env)
     assert run.returncode == 2 and "--lock-timeout" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_apply_of_a_saved_plan_names_what_became_possible(quickstart: Path, env: dict[str, str],  # noqa: F811
+                                                          tmp_path: Path) -> None:
+    assert senderctl("plan", str(quickstart), "--out", str(tmp_path / "plan.json"), env=env).returncode == 0
+    run = senderctl("apply", "--plan", str(tmp_path / "plan.json"), env=env)
+    assert run.returncode == 0, run.stderr
+    hint = next(line for line in run.stdout.splitlines() if line.startswith("Now possible, not yet applied:"))
+    assert "Assignment/alice-line" in hint and "apply again" in hint
+    again = senderctl("apply", str(quickstart), "--auto-approve", env=env)
+    assert again.returncode == 0 and "Now possible" not in again.stdout, again.stdout
