@@ -76,7 +76,12 @@ def run_plan(paths: Sequence[str], settings: Settings, output: str, out: str | N
     text = plan_document(p, paths) if output == "json" else render(p, output)
     click.echo(text, nl=not text.endswith("\n"))
     if out:
-        Path(out).write_text(plan_document(p, paths))
+        try:
+            Path(out).write_text(plan_document(p, paths))
+        except OSError as exc:
+            err(f"error: cannot save the plan to {out}: {exc.strerror or exc}; check that the directory exists "
+                "and is writable")
+            return EXIT_ERROR
     hard = [r for r in p.refusals if r.flag is None]
     if hard:
         return EXIT_ERROR

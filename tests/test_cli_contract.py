@@ -93,3 +93,11 @@ def test_apply_of_a_saved_plan_names_what_became_possible(quickstart: Path, env:
     assert "Assignment/alice-line" in hint and "apply again" in hint
     again = senderctl("apply", str(quickstart), "--auto-approve", env=env)
     assert again.returncode == 0 and "Now possible" not in again.stdout, again.stdout
+
+
+def test_a_plan_that_cannot_be_saved_is_an_error_not_a_traceback(quickstart: Path, env: dict[str, str],  # noqa: F811
+                                                                 tmp_path: Path) -> None:
+    target = tmp_path / "no-such-dir" / "plan.json"
+    run = senderctl("plan", str(quickstart), "--out", str(target), env=env)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert f"cannot save the plan to {target}" in run.stderr
