@@ -42,6 +42,12 @@ def vetting_class(v: dict[str, Any]) -> Any:
     return v.get("class") or v.get("vettingClass")
 
 
+def is_requested(vetting: dict[str, Any], fields: dict[str, Any]) -> bool:
+    """The vetting the spec asks for: same class and provider."""
+    return (vetting_class(vetting) == fields.get("class")
+            and vetting.get("vettingProviderId") == fields.get("vettingProviderId"))
+
+
 def compare(d: Desired, ctx: Context) -> Outcome:
     brand = ctx.outcome(d.context["brand"])
     brand_id = brand.facts.get("birdId") if brand else None
@@ -51,11 +57,7 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     vettings = ctx.world.vettings.get((ws, brand_id), [])
     record = ctx.world.records.get(d.address)
     found = find(vettings, id=record.bird_id) if record and record.bird_id else None
-    found = found or next(
-        (v for v in vettings if vetting_class(v) == d.fields.get("class")
-         and v.get("vettingProviderId") == d.fields.get("vettingProviderId")),
-        None,
-    )
+    found = found or next((v for v in vettings if is_requested(v, d.fields)), None)
     if found is None:
         change = Change(d.address, "create", "brand not vetted yet", None, d.fields,
                         cost=Cost(one_time=fees.BRAND_VETTING),
@@ -83,8 +85,10 @@ async def change(c: Change, io: ApplyIO) -> None:
     if c.action == "create":
 
         async def probe() -> Any:
+            # Only this vetting (class and provider), never another one the brand already has.
             async for v in io.client.list_vettings(p["workspaceId"], p["brandId"]):
-                return v
+                if is_requested(v.model_dump(mode="json", by_alias=True), p["body"]):
+                    return v
             return None
 
         vetting = await io.journaled(
