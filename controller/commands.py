@@ -147,27 +147,37 @@ def run_apply(paths: Sequence[str], settings: Settings, *, plan_file: str | None
 
 @contextmanager
 def progress_reporter(enabled: bool) -> Iterator[Callable[[Any], None]]:
-    """A live progress display on a terminal; plain result lines otherwise (CI logs)."""
+    """A live progress display on a terminal; plain result lines otherwise (CI logs).
+
+    The display starts with the first result, so it never draws over the plan or the approval prompt.
+    """
     if not enabled:
         yield print_result
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-    with Progress(SpinnerColumn(), TextColumn("[bold]applying"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.description}"), console=Console(), transient=True) as progress:
-        task = progress.add_task("", total=None)
+    progress = Progress(SpinnerColumn(), TextColumn("[bold]applying"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.description}"), console=Console(), transient=True)
+    tasks: list[Any] = []
 
-        def on_result(result: Any) -> None:
-            change = result.change
-            mark = "[green]✓[/]" if result.ok else "[red]✗[/]"
-            line = f"{mark} {change.action} {escape(change.address)}"
-            if not result.ok:
-                line += f": {escape(str(result.error))}"
-            progress.console.print(line, highlight=False)
-            progress.update(task, advance=1, description=escape(change.address))
+    def on_result(result: Any) -> None:
+        if not tasks:
+            progress.start()
+            tasks.append(progress.add_task("", total=None))
+        change = result.change
+        mark = "[green]✓[/]" if result.ok else "[red]✗[/]"
+        line = f"{mark} {change.action} {escape(change.address)}"
+        if not result.ok:
+            line += f": {escape(str(result.error))}"
+        progress.console.print(line, highlight=False)
+        progress.update(tasks[0], advance=1, description=escape(change.address))
 
+    try:
         yield on_result
+    finally:
+        if tasks:
+            progress.stop()
 
 
 def ask_approval(p: Plan) -> bool:

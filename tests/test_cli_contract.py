@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import ACCESS_KEY, Emulator, emulator, quickstart, senderctl  # noqa: F401 (fixtures)
+from tests.engine.conftest import (  # noqa: F401 (emulator and quickstart are fixtures)
+    ACCESS_KEY,
+    ROOT,
+    SIGNING_ENV,
+    Emulator,
+    emulator,
+    quickstart,
+    senderctl,
+)
 
 
 @pytest.fixture
@@ -101,3 +115,38 @@ def test_a_plan_that_cannot_be_saved_is_an_error_not_a_traceback(quickstart: Pat
     run = senderctl("plan", str(quickstart), "--out", str(target), env=env)
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert f"cannot save the plan to {target}" in run.stderr
+
+
+def read_terminal_until(fd: int, marker: bytes, timeout: float = 60) -> bytes:
+    """Everything the process wrote to its terminal until `marker` (or the timeout, or its exit)."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the process closed its terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_the_approval_prompt_is_not_drawn_over_by_the_progress_display(
+        quickstart: Path, env: dict[str, str], emulator: Emulator) -> None:  # noqa: F811
+    main, child = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "cli", "apply", str(quickstart)], stdin=child, stdout=child,
+                               stderr=child, env={**os.environ, **SIGNING_ENV, **env}, cwd=str(ROOT))
+    os.close(child)
+    try:
+        before_prompt = read_terminal_until(main, b"Apply these changes?")
+        assert b"Apply these changes?" in before_prompt, before_prompt[-2000:]
+        assert b"applying" not in before_prompt  # no spinner while the user reads the plan
+        os.write(main, b"n\n")
+        read_terminal_until(main, b"not approved")
+        assert process.wait(timeout=30) == 3
+    finally:
+        process.kill()
+        os.close(main)
+    assert emulator.state()["brands"] == []
