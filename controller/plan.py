@@ -47,6 +47,14 @@ class Cost:
         }
 
 
+def _cost_from_json(data: dict[str, str] | None) -> Cost | None:
+    """A saved change's cost; a zero cost reads back as none, as the change was computed."""
+    if data is None:
+        return None
+    cost = Cost(Decimal(data["monthly"]), Decimal(data["weekly"]), Decimal(data["one_time"]), data["currency"])
+    return None if cost.is_zero else cost
+
+
 def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01"))) if value != value.to_integral() else str(int(value))
 
@@ -92,8 +100,8 @@ class Change:
                 {"path": f.path, "before": f.before, "after": f.after, **({"immutable": True} if f.immutable else {})}
                 for f in self.fields
             ]
-        # Always present (null when the change costs nothing), so CI scripts can read it without a guard.
-        out["cost"] = self.cost.to_json() if self.cost is not None else None
+        # Always present (zero when the change costs nothing), so CI scripts can read it without a guard.
+        out["cost"] = (self.cost or Cost()).to_json()
         if self.drift:
             out["drift"] = True
         if self.payload:
@@ -113,9 +121,7 @@ class Change:
                 FieldChange(f["path"], f.get("before"), f.get("after"), bool(f.get("immutable")))
                 for f in data.get("fields", [])
             ),
-            cost=None
-            if cost is None
-            else Cost(Decimal(cost["monthly"]), Decimal(cost["weekly"]), Decimal(cost["one_time"]), cost["currency"]),
+            cost=_cost_from_json(cost),
             drift=bool(data.get("drift")),
             payload=data.get("payload", {}),
         )

@@ -88,8 +88,9 @@ def test_every_change_in_the_plan_json_has_the_contract_keys(quickstart: Path, e
     assert {"format_version", "fingerprint", "changes", "waiting", "summary"} <= set(data)
     for change in data["changes"]:
         assert {"address", "action", "reason", "before", "after", "cost"} <= set(change), change["address"]
-        assert change["cost"] is None or set(change["cost"]) == {"currency", "monthly", "weekly", "one_time"}
-    assert any(c["cost"] is None for c in data["changes"])  # a webhook subscription costs nothing
+        assert set(change["cost"]) == {"currency", "monthly", "weekly", "one_time"}, change["address"]
+    free = next(c for c in data["changes"] if c["address"].startswith("WebhookSubscription/"))
+    assert free["cost"] == {"currency": "USD", "monthly": "0", "weekly": "0", "one_time": "0"}
 
 
 @pytest.mark.parametrize("command", ["apply", "import"])
