@@ -65,8 +65,23 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         return Outcome("Ready")
     reason = f"assign {number} to {user}" if current is None else f"move {number} from {current} to {user}"
     change = Change(d.address, "assign", reason, None if current is None else {"user": current, "number": number},
-                    {"user": user, "number": number}, payload={**payload, "previous": current})
+                    {"user": user, "number": number},
+                    payload={**payload, "previous": current, "release": released_number(user, number, ctx)})
     return Outcome("Ready", changes=(change,))
+
+
+def released_number(user: str, number: str, ctx: Context) -> str | None:
+    """The number the user holds now that the specs give to another user (two users swapping
+    numbers): a user holds one number, so taking the new one must give that one back."""
+    by_user = ctx.indexes.get((0, "assigned-by-user"))
+    if by_user is None:
+        by_user = ctx.indexes[(0, "assigned-by-user")] = {u: n for n, u in ctx.world.tenant.assignments.items()}
+    other = by_user.get(user)
+    claimant = ctx.claimed_numbers.get(other or "")
+    if other is None or other == number or claimant is None:
+        return None
+    successor = ctx.desired(f"{KIND}/{claimant.split('/', 1)[1]}")
+    return other if successor is not None and successor.fields["user"] != user else None
 
 
 def removal(record: RecordView, ctx: Context) -> Outcome:
@@ -93,8 +108,8 @@ async def change(c: Change, io: ApplyIO) -> None:
         return
     if c.action == "assign":
         if p.get("previous"):
-            io.tenant_call(tenant.move, p["organization"], p["number"], p["user"], at=at)
+            io.tenant_call(tenant.move, p["organization"], p["number"], p["user"], at=at, release=p.get("release"))
         else:
-            io.tenant_call(tenant.assign, p["organization"], p["number"], p["user"], at=at)
+            io.tenant_call(tenant.assign, p["organization"], p["number"], p["user"], at=at, release=p.get("release"))
     io.save(c.address, KIND, bird_id=None, spec={"user": p["user"]},
             data={"organization": p["organization"], "number": p["number"], "numberAddress": p["numberAddress"]})

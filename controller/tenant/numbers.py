@@ -210,8 +210,9 @@ def link(store: StateStore, workspace: str, phone_id: int, number: str | None) -
 # --- assignments -----------------------------------------------------------------------------------
 
 
-def assign(store: StateStore, org: str, number: str, user: str, *, at: datetime) -> None:
-    """Give the number to the user. Idempotent; refuses a second owner or a second number for the user."""
+def assign(store: StateStore, org: str, number: str, user: str, *, at: datetime, release: str | None = None) -> None:
+    """Give the number to the user. Idempotent; refuses a second owner or a second number for the user.
+    release: the user's previous number, taken back from them in the same transaction."""
     number, at = rules.e164(number), rules.aware(at)
     with store.transaction() as tx:
         require_held(tx, org, number)
@@ -220,6 +221,7 @@ def assign(store: StateStore, org: str, number: str, user: str, *, at: datetime)
             return
         if current is not None:
             raise AssignmentConflict(f"{number} is assigned to {current.user}; unassign it first, or move it to {user}")
+        release_previous(tx, org, user, release, at)
         open_assignment(tx, org, number, user, at)
 
 
@@ -236,9 +238,10 @@ def unassign(store: StateStore, org: str, number: str, *, at: datetime) -> str |
         return current.user
 
 
-def move(store: StateStore, org: str, number: str, new_user: str, *, at: datetime) -> None:
+def move(store: StateStore, org: str, number: str, new_user: str, *, at: datetime, release: str | None = None) -> None:
     """Unassign and assign in one transaction: the number never has two owners, nor a moment with none
-    visible to others."""
+    visible to others. release: the new user's previous number (two users swapping numbers), taken
+    back from them in the same transaction."""
     number, at = rules.e164(number), rules.aware(at)
     with store.transaction() as tx:
         require_held(tx, org, number)
@@ -247,7 +250,15 @@ def move(store: StateStore, org: str, number: str, new_user: str, *, at: datetim
             return
         if current is not None:
             repo.close_assignment(tx, current, at)
+        release_previous(tx, org, new_user, release, at)
         open_assignment(tx, org, number, new_user, at)
+
+
+def release_previous(tx: Any, org: str, user: str, number: str | None, at: datetime) -> None:
+    """Close the user's assignment of `number`, if they still hold exactly that number."""
+    held = repo.active_assignment_of_user(tx, org, user) if number else None
+    if held is not None and held.number == rules.e164(number or ""):
+        repo.close_assignment(tx, held, at)
 
 
 def open_assignment(tx: Any, org: str, number: str, user: str, at: datetime) -> None:
