@@ -97,22 +97,28 @@ class ApplyIO:
         from controller.resources.common import spec_hash
         from controller.state import ResourceRecord
 
-        record = ResourceRecord(address=address, kind=kind, bird_id=bird_id, spec_hash=spec_hash(spec),
-                                spec=spec, data=data)
-        if not self.settle(address, record=record):
-            self.store.save_record(record)
+        self.settle(address, ResourceRecord(address=address, kind=kind, bird_id=bird_id,
+                                            spec_hash=spec_hash(spec), spec=spec, data=data))
 
     def forget(self, address: str) -> None:
         self.settle(address)
         self.store.forget(address)
 
-    def settle(self, address: str, record: Any = None) -> bool:
-        """Close this run's pending writes and any intent an interrupted run left for the address."""
-        ops = self.pending.pop(address, [])
-        ops += [op.id for op in self.store.open_operations() if op.address == address and op.id not in ops]
-        for n, op_id in enumerate(ops):
-            self.store.finish(op_id, "succeeded", record=record if n == len(ops) - 1 else None)
-        return bool(ops) and record is not None
+    def settle(self, address: str, record: Any = None) -> None:
+        """Save the record with this run's writes for the address, then close what earlier runs left open.
+
+        The record comes first: a crash in between leaves an intent that the next run adopts again,
+        never a closed intent without its record. An earlier intent is "succeeded" when this run wrote
+        nothing (it adopted what that write created), "abandoned" when this run wrote anew."""
+        mine = self.pending.pop(address, [])
+        for n, op_id in enumerate(mine):
+            self.store.finish(op_id, "succeeded", record=record if n == len(mine) - 1 else None)
+        if not mine and record is not None:
+            self.store.save_record(record)
+        for op in self.store.open_operations():
+            if op.address == address and op.id not in mine:
+                self.store.finish(op.id, "abandoned" if mine else "succeeded",
+                                  result={"settledBy": "a later write" if mine else "adoption"})
 
     def tenant_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return fn(self.store, *args, **kwargs)
@@ -135,11 +141,17 @@ class ApplyIO:
         try:
             result = await call()
         except BirdAmbiguousWriteError as exc:
-            # The write may have happened: re-read before deciding, never blindly retry.
-            found = await probe() if probe else None
+            # The write may have happened: re-read before deciding, never blindly retry. If the
+            # re-read finds nothing (or fails), the intent stays open: Bird may still complete the
+            # write, and the next run re-reads Bird and adopts it rather than writing again.
+            try:
+                found = await probe() if probe else None
+            except BirdError as probe_exc:
+                raise ApplyError(f"{change.address}: {exc}; re-reading Bird failed too ({probe_exc}); the outcome "
+                                 "is unknown and stays open in the journal for the next run") from None
             if found is None:
-                self.store.finish(op_id, "failed", error=str(exc))
-                raise ApplyError(f"{change.address}: {exc}; re-read Bird and found nothing, the next run retries") from None
+                raise ApplyError(f"{change.address}: {exc}; re-read Bird and found nothing yet; the intent stays "
+                                 "open in the journal and the next run re-reads before writing") from None
             self.pending.setdefault(change.address, []).append(op_id)
             return found
         except BirdError as exc:
