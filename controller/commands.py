@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,25 @@ from controller.engine import EngineError, Refused, Settings, SpecsInvalid
 from controller.plan import Plan
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED = 0, 1, 2, 3
+
+
+class FirstRetryOnly(logging.Filter):
+    """On a terminal or in a CI log, one line says Bird is being retried; the final error (or
+    success) says the rest. The daemon logs every retry in its own JSON lines instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.shown:
+            return False
+        self.shown = True
+        record.msg = f"Bird: {record.msg} (further retries are not shown)"
+        return True
+
+
+logging.getLogger("senderctl.bird").addFilter(FirstRetryOnly())
 
 
 def err(message: str) -> None:

@@ -229,4 +229,8 @@ def normalise_or_raw(number: str) -> str:
 
 
 def money_text(value: Decimal) -> str:
-    return format(value, "f")
+    """Exact, with at least cents and no padding: 1.150000 -> "1.15", 3 -> "3.00", 0.0125 -> "0.0125"."""
+    exact = value.normalize()
+    if exact.as_tuple().exponent > -2:  # type: ignore[operator]
+        exact = exact.quantize(Decimal("0.01"))
+    return format(exact, "f")

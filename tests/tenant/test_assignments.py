@@ -87,15 +87,18 @@ def test_moves_never_show_two_owners_or_a_gap(state_url, store):
     [a] = buy(store, "acme", 1)
     tenant.assign(store, "acme", a, "u0", at=later(0))
     seen: list[dict[str, str]] = []
-    done = threading.Event()
+    done, watching = threading.Event(), threading.Event()
 
     def watch() -> None:
         with StateStore.open(state_url) as reader:
             while not done.is_set():
                 seen.append(tenant.active_assignments(reader, "acme"))
+                watching.set()
 
     watcher = threading.Thread(target=watch)
     watcher.start()
+    # The moves start once the reader is polling (opening its store can take a while under load).
+    assert watching.wait(timeout=60), "the reader never took a first reading"
     try:
         for i in range(1, 30):
             tenant.move(store, "acme", a, f"u{i % 3}", at=later(i))
