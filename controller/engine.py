@@ -77,10 +77,22 @@ def specs_fingerprint(desired: Sequence[Desired]) -> str:
                         for d in sorted(desired, key=lambda d: d.address)])
 
 
-def open_store(settings: Settings) -> Any:
+def open_store(settings: Settings, *, read_only: bool = False) -> Any:
+    """The state store. Read-only commands (plan, status) do not create a SQLite state that does not
+    exist yet: they read an empty one in memory instead, so nothing is written to disk."""
     from controller.state import StateStore
 
+    if read_only and missing_sqlite_file(settings.state_url):
+        return StateStore.open("sqlite://")
     return StateStore.open(settings.state_url)
+
+
+def missing_sqlite_file(url: str) -> bool:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return False
+    path = url[len(prefix):].split("?", 1)[0]
+    return bool(path) and path != ":memory:" and not os.path.exists(path)
 
 
 @asynccontextmanager
@@ -111,7 +123,7 @@ async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mappi
 async def plan(paths: Sequence[str], settings: Settings) -> Computed:
     """Read-only: observes Bird and the state; writes to neither."""
     specs = load(paths)
-    store = open_store(settings)
+    store = open_store(settings, read_only=True)
     try:
         async with bird_client(settings) as client:
             return await compute(specs, client, store, settings.environ)
@@ -279,7 +291,7 @@ def status_lines(computed: Computed, remembered: Mapping[str, Any] | None = None
 
 async def status(paths: Sequence[str], settings: Settings) -> list[StatusLine]:
     specs = load(paths)
-    store = open_store(settings)
+    store = open_store(settings, read_only=True)
     try:
         async with bird_client(settings) as client:
             computed = await compute(specs, client, store, settings.environ)

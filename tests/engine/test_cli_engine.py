@@ -98,3 +98,16 @@ def _brand_spec(specs: Path) -> dict[str, object]:
         if doc and doc.get("kind") == "Brand":
             return doc["spec"]
     raise AssertionError("no Brand in the quickstart")
+
+
+def test_plan_and_status_do_not_create_a_state_that_does_not_exist(quickstart: Path, env: dict[str, str],
+                                                                   tmp_path: Path) -> None:
+    state = tmp_path / "fresh" / "state.db"
+    env = {**env, "SENDERCTL_STATE": f"sqlite:///{state}"}
+    plan = senderctl("plan", str(quickstart), "--detailed-exitcode", env=env)
+    assert plan.returncode == 2, plan.stderr
+    status = senderctl("status", str(quickstart), env=env)
+    assert status.returncode == 0, status.stderr
+    assert not state.exists() and not state.parent.exists()
+    assert senderctl("apply", str(quickstart), "--auto-approve", env=env).returncode == 0
+    assert state.exists()
