@@ -153,6 +153,16 @@ def import_(paths: tuple[str, ...], output: str, lock_timeout: float, state: str
     sys.exit(run_import(paths, engine_settings(state, bird_url, lock_timeout), output))
 
 
+@cli.command()
+@click.argument("plan_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+def show(plan_file: str, output: str) -> None:
+    """Render a saved plan (from plan --out FILE), offline."""
+    from controller.commands import run_show
+
+    sys.exit(run_show(plan_file, output))
+
+
 @cli.command(name="force-unlock")
 @state_option
 def force_unlock(state: str) -> None:

@@ -135,19 +135,26 @@ def plan_document(p: Plan, paths: Sequence[str]) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def load_saved_plan(path: str) -> tuple[Plan, list[str]]:
+def load_saved_plan(path: str) -> tuple[Plan, list[str], dict[str, Any]]:
+    """The plan, its spec paths and the file's JSON as written (apply compares that JSON, never runs it)."""
     try:
         data = json.loads(Path(path).read_text())
-        return Plan.from_json(data), list(data.get("paths") or [])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise EngineError(f"cannot read saved plan {path}: {exc}; give a file written by "
+        if not isinstance(data, dict):
+            raise ValueError("the file holds JSON, but not a plan object")
+        paths = data.get("paths") or []
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ValueError("'paths' must be a list of spec paths")
+        return Plan.from_json(data), list(paths), data
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise EngineError(f"cannot read saved plan {path}: {reason}; give a file written by "
                           "`senderctl plan PATH... --out FILE`") from None
 
 
 def run_apply(paths: Sequence[str], settings: Settings, *, plan_file: str | None, auto_approve: bool,
               allow_archive: bool, force: bool) -> int:
     try:
-        saved, saved_paths = load_saved_plan(plan_file) if plan_file else (None, [])
+        saved, saved_paths, saved_data = load_saved_plan(plan_file) if plan_file else (None, [], None)
         paths = list(paths) or saved_paths
         if not paths:
             raise EngineError(f"the saved plan {plan_file} does not record the spec paths it was computed from; "
@@ -159,7 +166,7 @@ def run_apply(paths: Sequence[str], settings: Settings, *, plan_file: str | None
         confirm = None if (auto_approve or saved is not None) else ask_approval
         with progress_reporter(enabled=sys.stdout.isatty()) as on_result:
             outcome = asyncio.run(engine.apply(paths, settings, allow_archive=allow_archive, force=force,
-                                               saved=saved, confirm=confirm, on_result=on_result))
+                                               saved=saved_data, confirm=confirm, on_result=on_result))
     except Exception as exc:
         return report_failure(exc)
     return finish_apply(outcome)
@@ -282,4 +289,15 @@ def run_force_unlock(state_url: str) -> int:
         store.close()
     click.echo("lock released; if the process that held it still runs, stop it before the next apply"
                if released else "no lock was held")
+    return EXIT_OK
+
+
+def run_show(plan_file: str, output: str) -> int:
+    """Render a saved plan (offline: reads neither Bird nor the state)."""
+    try:
+        saved, paths, _ = load_saved_plan(plan_file)
+    except EngineError as exc:
+        return report_failure(exc)
+    text = plan_document(saved, paths) if output == "json" else render(saved, output)
+    click.echo(text, nl=not text.endswith("\n"))
     return EXIT_OK

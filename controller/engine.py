@@ -151,6 +151,25 @@ def _as_saved(change: Change) -> Any:
     return json.loads(json.dumps(change.to_json(), sort_keys=True, default=str))
 
 
+def saved_document(saved: Plan | Mapping[str, Any]) -> dict[str, Any]:
+    """A saved plan as the JSON it was read from (a Plan given by a caller is turned into that JSON)."""
+    return saved.to_json() if isinstance(saved, Plan) else dict(saved)
+
+
+def mismatch_reason(saved: Mapping[str, Any], fresh: Plan) -> str | None:
+    """None when the recomputed plan is exactly the saved one; otherwise why apply refuses it."""
+    from controller.saved_plan import differences
+
+    lines = differences(saved, fresh.to_json())
+    if not lines:
+        return None
+    if saved.get("fingerprint") == fresh.fingerprint:
+        head = ("saved plan does not match the plan recomputed from the same specs and world: the file was edited "
+                "after it was computed; nothing was applied. Run `senderctl plan` again and review it.")
+        return head + "\n" + "\n".join(f"  {line}" for line in lines)
+    return stale_reason(Plan.from_json(dict(saved)), fresh) + "\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def stale_reason(saved: Plan, fresh: Plan) -> str:
     saved_changes = {(c.address, c.action): c for c in saved.changes}
     fresh_changes = {(c.address, c.action): c for c in fresh.changes}
@@ -174,7 +193,7 @@ async def apply(
     *,
     allow_archive: bool = False,
     force: bool = False,
-    saved: Plan | None = None,
+    saved: Plan | Mapping[str, Any] | None = None,
     confirm: Callable[[Plan], bool] | None = None,
     on_result: Callable[[ChangeResult], None] | None = None,
     owner: str = "senderctl apply",
@@ -199,14 +218,18 @@ async def apply(
 
 
 async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings: Settings, *, allow_archive: bool,
-                        force: bool, saved: Plan | None, confirm: Callable[[Plan], bool] | None,
+                        force: bool, saved: Plan | Mapping[str, Any] | None, confirm: Callable[[Plan], bool] | None,
                         on_result: Callable[[ChangeResult], None] | None,
                         only: Callable[[Change], bool] | None = None) -> ApplyOutcome:
     io = ApplyIO(client, store, environ=settings.environ)
     current = await compute(specs, client, store, settings.environ)
-    if saved is not None and saved.fingerprint != current.plan.fingerprint:
-        raise Refused(stale_reason(saved, current.plan))
-    first = saved or current.plan
+    if saved is not None:
+        # Bound to its content: the file is only compared, never executed. What runs is what was
+        # recomputed, and only when it is exactly what the reviewer saw.
+        reason = mismatch_reason(saved_document(saved), current.plan)
+        if reason:
+            raise Refused(reason)
+    first = current.plan
     check_refusals(first, allow_archive, force)
     outcome = ApplyOutcome(first_plan=first)
     if not first.has_changes:
