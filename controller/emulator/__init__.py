@@ -5,7 +5,10 @@
 - ``server.running_emulator(world_file=None, *, seed=0)`` — serves it on a free 127.0.0.1 port in a
   background thread; yields ``.url`` and ``.emulator``. ``server.serve(...)`` is ``senderctl emulator``.
 - ``world.World`` — organizations, workspaces, access keys, wallets, resellers, stock (YAML or default).
-- ``core`` — every endpoint's behaviour and the JSON shapes served (Bird's field names);
+- ``core.Emulator`` — the domains of ``domains`` (numbers, compliance, channels, notifications: one
+  module per section of Bird's API reference, each with its routes, validation and lifecycle) composed
+  over ``kernel`` (one clock, one store, one outbox); ``faults`` — the one fault, request-count and
+  rate-limit layer every route goes through; ``errors`` — Bird's error bodies;
   ``policy`` — every choice Bird's docs leave open (statuses, fees, delays, error codes);
   ``webhooks`` — signed delivery to loopback receivers only; ``collection`` — cursor pagination.
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import uuid
 from typing import Any
 
@@ -19,12 +18,13 @@ from starlette.routing import Route
 
 from controller.bird import routes
 from controller.emulator import policy
-from controller.emulator.core import ApiError, Emulator, invalid_field
+from controller.emulator.core import Emulator
+from controller.emulator.errors import ApiError, invalid_field
+from controller.emulator.faults import Faults
 from controller.emulator.webhooks import deliver
 from controller.emulator.world import World
 
 BIRD_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
-FAULT_EFFECTS = ("status", "rate-limit", "timeout", "commit-then-fail")
 
 
 def error_response(error: ApiError) -> JSONResponse:
@@ -58,54 +58,6 @@ class DroppedResponse(Response):
         raise InjectedDisconnect("connection dropped by an injected fault")
 
 
-class Faults:
-    """Injected faults, matched by method and route template; each may apply a few times, at random."""
-
-    def __init__(self, seed: int) -> None:
-        self.items: list[dict[str, Any]] = []
-        self.rng = random.Random(seed)
-
-    def add(self, spec: Any) -> dict[str, Any]:
-        if not isinstance(spec, dict):
-            raise invalid_field("body", "must be a JSON object describing the fault")
-        effect = spec.get("effect")
-        if effect not in FAULT_EFFECTS:
-            raise invalid_field("effect", "must be one of " + ", ".join(FAULT_EFFECTS))
-        route = spec.get("route")
-        if route is not None and not any(r.path == route for r in routes.ROUTES):
-            raise invalid_field("route", f"{route!r} is not a Bird route template the emulator serves")
-        method = (spec.get("method") or "").upper() or None
-        status = spec.get("status", 503 if effect == "status" else 502)
-        if not isinstance(status, int) or not 400 <= status <= 599:
-            raise invalid_field("status", "must be an HTTP error status (400-599)")
-        times = spec.get("times")
-        if times is not None and (not isinstance(times, int) or times < 1):
-            raise invalid_field("times", "must be a whole number >= 1 (leave it out for every time)")
-        probability = spec.get("probability", 1.0)
-        if not isinstance(probability, int | float) or not 0 <= probability <= 1:
-            raise invalid_field("probability", "must be between 0 and 1")
-        fault = {"id": str(uuid.uuid4()), "method": method, "route": route, "effect": effect, "status": status,
-                 "times": times, "probability": float(probability),
-                 "retryAfter": int(spec.get("retryAfter", policy.RATE_LIMIT_RETRY_AFTER)),
-                 "seconds": float(spec.get("seconds", policy.TIMEOUT_FAULT_SECONDS)),
-                 "drop": bool(spec.get("drop", False)), "applied": 0}
-        self.items.append(fault)
-        return fault
-
-    def take(self, method: str, route: routes.Route) -> dict[str, Any] | None:
-        """The fault to apply to this request, if any (counting it against ``times``)."""
-        for fault in self.items:
-            if fault["method"] not in (None, method) or fault["route"] not in (None, route.path):
-                continue
-            if fault["probability"] < 1 and self.rng.random() >= fault["probability"]:
-                continue
-            fault["applied"] += 1
-            if fault["times"] is not None and fault["applied"] >= fault["times"]:
-                self.items.remove(fault)
-            return fault
-        return None
-
-
 def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
     emulator = Emulator(world, seed=seed)
     faults = Faults(seed)
@@ -134,7 +86,7 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
                 else:
                     scope = emulator.owned_organization(key, params["organizationId"])
                 emulator.check_rate(params.get("workspaceId") or params["organizationId"], method)
-                handler = getattr(emulator, route.name.replace("-", "_"))
+                handler = emulator.handler(route.name)
                 status, answer = handler(scope, params, query, body)
             if fault:  # commit-then-fail: the change above is kept, the answer is lost
                 return await _fault_response(fault)

@@ -11,14 +11,17 @@ import json
 import re
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from controller.bird.signing import signed_headers
 from controller.emulator import policy
-from controller.emulator.core import Emulator, Outgoing, rfc3339
+from controller.emulator.kernel import Outgoing, rfc3339
+
+if TYPE_CHECKING:
+    from controller.emulator.core import Emulator
 
 # Bird's documented pattern for subscription URLs (public https host name, optional port).
 BIRD_URL = re.compile(r"^https://([a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}(:[0-9]+)?(/[^\s]*)?$")

@@ -1,0 +1,184 @@
+"""Channels API (docs.bird.com/api/channels-api): SMS connectors, the channels they install, the
+carriers' acknowledgement of a number's campaign link, and inbound messages (admin ``inbound``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from controller.emulator import policy
+from controller.emulator.collection import Item
+from controller.emulator.errors import ApiError, invalid, not_found
+from controller.emulator.kernel import Answer, Kernel, Query, WorkspaceState
+from controller.emulator.validation import Problems
+
+
+def use_case_status(brand_ok: bool, campaign_ok: bool, linked: bool) -> dict[str, Any]:
+    """The ``useCaseStatus`` check of seed 001 ("Confirm a 10DLC channel's readiness")."""
+    def assertion(name: str, ok: bool, message: str) -> dict[str, Any]:
+        item = {"name": name, "displayName": "", "description": "", "status": "ok" if ok else "warning"}
+        if not ok:
+            item["message"] = message
+        return item
+
+    assertions = [assertion("brand", brand_ok, "Brand is not approved"),
+                  assertion("campaign", campaign_ok, "Campaign is not approved"),
+                  assertion("checks whether number is linked to campaign", linked, "Number status is INACTIVE")]
+    return {"name": "useCaseStatus", "displayName": "UseCase Status", "assertions": assertions,
+            "status": "ok" if all(a["status"] == "ok" for a in assertions) else "warning"}
+
+
+
+class ChannelsDomain(Kernel):
+    ROUTES: ClassVar[dict[str, str]] = {
+        "connectors-list": "connectors_list", "connector-create": "connector_create",
+        "connector-get": "connector_get", "connector-delete": "connector_delete",
+        "channels-list": "channels_list", "channel-get": "channel_get"}
+    TIMERS: ClassVar[dict[str, str]] = {"carrier-ack": "_carrier_acknowledged"}
+
+    def connectors_list(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        ref = (query.get("templateRef") or query.get("connectorTemplateRef") or [None])[-1]
+        keep = (lambda c: c["connectorTemplateRef"] == ref) if ref else None
+        return self.paginate(ws.connectors, query, keep)
+
+    def connector_get(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        return 200, self._connector(ws, params["connectorId"])
+
+    def _connector(self, ws: WorkspaceState, connector_id: str) -> Item:
+        connector = ws.connectors.get(connector_id)
+        if connector is None:
+            raise not_found(f"connector {connector_id}")
+        return connector
+
+    def connector_create(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        body = self._object(body)
+        problems = Problems()
+        problems.unknown_fields(body, ("name", "connectorTemplateRef", "arguments", "securityArguments",
+                                       "channelConversationalStatusEnabled", "invitationToken"))
+        name = problems.string(body, "name", required=True, min_len=1, max_len=255)
+        ref = problems.string(body, "connectorTemplateRef", required=True)
+        if ref is not None and ref != policy.SMS_TEMPLATE_REF:
+            problems.add("connectorTemplateRef", f"the emulator installs SMS connectors only: "
+                                                 f"'{policy.SMS_TEMPLATE_REF}'")
+        problems.boolean(body, "channelConversationalStatusEnabled")
+        arguments = body.get("arguments")
+        if not isinstance(arguments, dict):
+            problems.add("arguments", "is required: phoneNumberId, useCaseId and channelMessageType")
+            raise invalid(problems, "invalid data provided")
+        args = problems.scoped("arguments")
+        number_id = args.string(arguments, "phoneNumberId", required=True)
+        use_case_id = args.string(arguments, "useCaseId", required=True)
+        args.string(arguments, "channelMessageType", required=True, max_len=50)
+        number = ws.numbers.get(number_id) if number_id else None
+        if number_id and number is None:
+            problems.add("arguments.phoneNumberId", f"number {number_id} is not owned by this workspace")
+        campaign = self._campaign_anywhere(ws, use_case_id) if use_case_id else None
+        if use_case_id and campaign is None:
+            problems.add("arguments.useCaseId", f"campaign {use_case_id} does not exist in this workspace")
+        elif campaign is not None and campaign["status"] != policy.CAMPAIGN_APPROVED:
+            problems.add("arguments.useCaseId", f"campaign must be APPROVED; it is {campaign['status']}")
+        if problems:
+            raise invalid(problems, "invalid data provided")
+        assert number is not None and campaign is not None and name is not None
+        if number["id"] in self.connector_of_number:
+            raise ApiError(409, policy.CODE_CONFLICT,
+                           f"connector already exists for number {number['number']}: "
+                           f"{self.connector_of_number[number['id']]}")
+        connector_id, channel_id = self.new_id(), self.new_id()
+        now = self.clock.iso()
+        check = use_case_status(True, True, False)
+        channel = {
+            "id": channel_id, "platformId": policy.SMS_PLATFORM, "name": name, "connectorId": connector_id,
+            "identifier": number["number"], "status": policy.CHANNEL_PENDING,
+            "capabilities": {"messaging": {"displayName": "Messaging capabilities", "status": "inactive",
+                                           "outgoing": {"status": "inactive"}, "incoming": {"status": "active"}}},
+            "useCaseId": campaign["id"], "useCaseType": arguments["channelMessageType"],
+            policy.USE_CASE_STATUS_FIELD: check, "createdAt": now, "updatedAt": now}
+        connector = {
+            "id": connector_id, "workspaceId": ws.id, "name": name, "arguments": dict(arguments),
+            "channel": {"channelId": channel_id, "platform": policy.SMS_PLATFORM, "status": channel["status"]},
+            "number": {"numberId": number["id"], "phoneNumber": number["number"],
+                       "capabilities": "mms-inbound,mms-outbound,sms-inbound,sms-outbound",
+                       "numberType": number["type"], "endpointType": "long-code-number",
+                       "country": number["country"]},
+            "connectorTemplateSlug": policy.SMS_PLATFORM, "connectorTemplateRef": ref,
+            "status": policy.CONNECTOR_ACTIVE, policy.USE_CASE_STATUS_FIELD: dict(check),
+            "createdAt": now, "updatedAt": now}
+        ws.connectors.add(connector_id, connector)
+        ws.channels.add(channel_id, channel)
+        self.connector_of_number[number["id"]] = connector_id
+        self.channel_of_identifier[number["number"]] = (ws.id, channel_id)
+        self.index[connector_id] = ("connector", ws.id, None)
+        self.index[channel_id] = ("channel", ws.id, None)
+        self._schedule(policy.CARRIER_ACK_SECONDS, "carrier-ack", ws.id, connector_id)
+        return 201, connector
+
+    def connector_delete(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        connector = self._connector(ws, params["connectorId"])
+        ws.connectors.remove(connector["id"])
+        channel_id = connector["channel"]["channelId"]
+        ws.channels.remove(channel_id)
+        self.connector_of_number.pop(connector["number"]["numberId"], None)
+        self.channel_of_identifier.pop(connector["number"]["phoneNumber"], None)
+        self.index.pop(connector["id"], None)
+        self.index.pop(channel_id, None)
+        return 204, None
+
+    def channels_list(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        return self.paginate(ws.channels, query)
+
+    def channel_get(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        channel = ws.channels.get(params["channelId"])
+        if channel is None:
+            raise not_found(f"channel {params['channelId']}")
+        return 200, channel
+
+    # ------------------------------------------------------------------------------------- lifecycle
+
+    def _carrier_acknowledged(self, ws: WorkspaceState, object_id: str) -> dict[str, Any] | None:
+        connector = ws.connectors.get(object_id)
+        return self._acknowledge(ws, connector) if connector else None
+
+    def _acknowledge(self, ws: WorkspaceState, connector: Item) -> dict[str, Any] | None:
+        channel = ws.channels.get(connector["channel"]["channelId"])
+        if channel is None:
+            return None
+        campaign = self._campaign_anywhere(ws, connector["arguments"].get("useCaseId", ""))
+        campaign_ok = campaign is not None and campaign["status"] == policy.CAMPAIGN_APPROVED
+        check = use_case_status(True, campaign_ok, True)
+        now = self.clock.iso()
+        connector[policy.USE_CASE_STATUS_FIELD] = check
+        connector["updatedAt"] = now
+        channel[policy.USE_CASE_STATUS_FIELD] = dict(check)
+        if check["status"] == "ok":
+            channel["status"] = connector["channel"]["status"] = policy.CHANNEL_ACTIVE
+            channel["capabilities"]["messaging"].update(status="active", outgoing={"status": "active"})
+        channel["updatedAt"] = now
+        self._emit(ws, "channel.updated", channel, {"channelId": channel["id"]})
+        return {"kind": "channel", "id": channel["id"], "status": channel["status"]}
+
+    def inbound(self, body: Any) -> dict[str, Any]:
+        """Queue a signed ``sms.inbound`` for the channel of ``to`` (admin ``POST /_emulator/inbound``)."""
+        with self.lock:
+            body = self._object(body)
+            problems = Problems()
+            problems.phone(body, "to", required=True)
+            problems.phone(body, "from", required=True)
+            text = problems.string(body, "text", required=True, max_len=1600)
+            if problems:
+                raise invalid(problems, "Invalid inbound message")
+            found = self.channel_of_identifier.get(body["to"])
+            if found is None:
+                raise not_found(f"channel for number {body['to']} (install a connector for it first)")
+            ws = self.workspaces[found[0]]
+            channel = ws.channels.get(found[1])
+            assert channel is not None
+            now = self.clock.iso()
+            message = {
+                "id": self.new_id(), "channelId": channel["id"],
+                "sender": {"contact": {"identifierKey": "phonenumber", "identifierValue": body["from"]}},
+                "receiver": {"connector": {"id": channel["connectorId"], "identifierValue": body["to"]}},
+                "body": {"type": "text", "text": {"text": text}}, "direction": "incoming", "status": "delivered",
+                "createdAt": now, "updatedAt": now}
+            self._emit(ws, "sms.inbound", message, {"channelId": channel["id"]})
+            return message

@@ -1,0 +1,131 @@
+"""Notifications API (docs.bird.com/api/notifications-api): webhook subscriptions and the events
+queued for them (``outbox``; ``controller.emulator.webhooks`` delivers them, signed).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from controller.emulator import policy
+from controller.emulator.collection import Item
+from controller.emulator.errors import invalid, invalid_field, not_found
+from controller.emulator.kernel import Answer, Kernel, Outgoing, Query, WorkspaceState
+from controller.emulator.validation import Problems
+
+WEBHOOK_FIELDS = ("service", "event", "eventFilters", "template", "url", "signingKey")
+WEBHOOK_UPDATE_FIELDS = ("template", "url", "signingKey", "status", "eventFilters")
+
+
+class NotificationsDomain(Kernel):
+    ROUTES: ClassVar[dict[str, str]] = {
+        "webhook-subscriptions-list": "webhook_subscriptions_list",
+        "webhook-subscription-create": "webhook_subscription_create",
+        "webhook-subscription-get": "webhook_subscription_get",
+        "webhook-subscription-update": "webhook_subscription_update",
+        "webhook-subscription-delete": "webhook_subscription_delete"}
+
+    def webhook_subscriptions_list(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
+                                   ) -> Answer:
+        return self.paginate(ws.webhooks, query)
+
+    def webhook_subscription_get(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
+                                 ) -> Answer:
+        return 200, self._webhook(ws, params["webhookSubscriptionId"])
+
+    def _webhook(self, ws: WorkspaceState, subscription_id: str) -> Item:
+        subscription = ws.webhooks.get(subscription_id)
+        if subscription is None:
+            raise not_found(f"webhook subscription {subscription_id}")
+        return subscription
+
+    def webhook_subscription_create(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
+                                    ) -> Answer:
+        body = self._object(body)
+        problems = Problems()
+        problems.unknown_fields(body, WEBHOOK_FIELDS)
+        service = problems.string(body, "service", required=True, max_len=100)
+        event = problems.string(body, "event", required=True, max_len=100)
+        if service and event and policy.EVENT_SERVICES.get(event, service) != service:
+            problems.add("event", f"{event} is sent by service {policy.EVENT_SERVICES[event]}, not {service}")
+        self._check_webhook_url(body, problems, required=True)
+        problems.string(body, "signingKey", required=True, min_len=1, max_len=1024)
+        problems.string(body, "template", max_len=100)
+        filters = self._check_filters(body, problems)
+        if problems:
+            raise invalid(problems, "Invalid webhook subscription")
+        subscription_id = self.new_id()
+        now = self.clock.iso()
+        subscription = {"id": subscription_id, "organizationId": ws.organization_id, "workspaceId": ws.id,
+                        "service": service, "event": event, "eventFilters": filters, "url": body["url"],
+                        "signingKey": body["signingKey"], "status": "active", "createdAt": now, "updatedAt": now}
+        if body.get("template") is not None:
+            subscription["template"] = body["template"]
+        ws.webhooks.add(subscription_id, subscription)
+        self.index[subscription_id] = ("webhookSubscription", ws.id, None)
+        return 201, subscription
+
+    def webhook_subscription_update(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
+                                    ) -> Answer:
+        subscription = self._webhook(ws, params["webhookSubscriptionId"])
+        body = self._object(body)
+        if not body:
+            raise invalid_field("body", "must set at least one of " + ", ".join(WEBHOOK_UPDATE_FIELDS))
+        problems = Problems()
+        problems.unknown_fields(body, WEBHOOK_UPDATE_FIELDS)
+        self._check_webhook_url(body, problems, required=False)
+        problems.string(body, "signingKey", min_len=1, max_len=1024)
+        problems.string(body, "template", max_len=100)
+        problems.enum(body, "status", policy.SUBSCRIPTION_STATUSES)
+        filters = self._check_filters(body, problems) if "eventFilters" in body else None
+        if problems:
+            raise invalid(problems, "Invalid webhook subscription")
+        for name in ("url", "signingKey", "template", "status"):
+            if body.get(name) is not None:
+                subscription[name] = body[name]
+        if filters is not None:
+            subscription["eventFilters"] = filters
+        subscription["updatedAt"] = self.clock.iso()
+        return 200, subscription
+
+    def webhook_subscription_delete(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
+                                    ) -> Answer:
+        subscription = self._webhook(ws, params["webhookSubscriptionId"])
+        ws.webhooks.remove(subscription["id"])
+        self.index.pop(subscription["id"], None)
+        return 204, None
+
+    @staticmethod
+    def _check_webhook_url(body: dict[str, Any], problems: Problems, *, required: bool) -> None:
+        from controller.emulator.webhooks import acceptable_url
+
+        url = problems.string(body, "url", required=required, max_len=2048)
+        if url is not None and not acceptable_url(url):
+            problems.add("url", "must be an https:// URL with a public host name (or http://127.0.0.1 / "
+                                "http://localhost for a local receiver)")
+
+    @staticmethod
+    def _check_filters(body: dict[str, Any], problems: Problems) -> list[dict[str, str]]:
+        filters = body.get("eventFilters")
+        if filters is None:
+            return []
+        if not isinstance(filters, list):
+            problems.add("eventFilters", "must be a list of {key, value}")
+            return []
+        clean = []
+        for i, item in enumerate(filters):
+            if not (isinstance(item, dict) and isinstance(item.get("key"), str) and item["key"]
+                    and isinstance(item.get("value"), str) and item["value"] and set(item) <= {"key", "value"}):
+                problems.add(f"eventFilters[{i}]", "must be an object with a non-empty string key and value")
+            else:
+                clean.append({"key": item["key"], "value": item["value"]})
+        return clean
+
+    def _emit(self, ws: WorkspaceState, event: str, payload: Item, attributes: dict[str, str]) -> None:
+        service = policy.EVENT_SERVICES.get(event, "")
+        for subscription in ws.webhooks:
+            if (subscription["status"] == "active" and subscription["event"] == event
+                    and subscription["service"] == service
+                    and all(attributes.get(f["key"]) == f["value"] for f in subscription["eventFilters"])):
+                self.outbox.append(Outgoing(subscription["id"], ws.id, subscription["url"],
+                                            subscription["signingKey"], event,
+                                            {"service": service, "event": event, "payload": dict(payload)}))

@@ -1,0 +1,29 @@
+"""The emulator is laid out like Bird's API reference: each route is served by exactly one domain."""
+
+from __future__ import annotations
+
+from controller.bird import routes
+from controller.emulator.core import Emulator
+from controller.emulator.domains.channels import ChannelsDomain
+from controller.emulator.domains.compliance import ComplianceDomain
+from controller.emulator.domains.notifications import NotificationsDomain
+from controller.emulator.domains.numbers import NumbersDomain
+
+DOMAINS = (NumbersDomain, ComplianceDomain, ChannelsDomain, NotificationsDomain)
+
+
+def test_every_bird_route_has_one_domain_and_a_method() -> None:
+    owners: dict[str, list[str]] = {}
+    for domain in DOMAINS:
+        for name, method in domain.ROUTES.items():
+            owners.setdefault(name, []).append(domain.__name__)
+            assert callable(getattr(domain, method)), f"{domain.__name__}.{method} serves {name}"
+    assert {r.name for r in routes.ROUTES} == set(owners)
+    assert all(len(found) == 1 for found in owners.values()), owners
+    assert set(Emulator.route_table()) == set(owners)
+
+
+def test_every_timer_kind_has_its_lifecycle_method() -> None:
+    for domain in DOMAINS:
+        for method in domain.TIMERS.values():
+            assert callable(getattr(domain, method))
