@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from controller.bird import BirdAmbiguousWriteError, BirdClient, BirdError
+from controller.bird import BirdAmbiguousWriteError, BirdAuthError, BirdClient, BirdError
 from controller.plan import Change, Plan
 from controller.planner import change_order
 from controller.resources import KINDS
@@ -154,6 +154,10 @@ class ApplyIO:
                                  "open in the journal and the next run re-reads before writing") from None
             self.pending.setdefault(change.address, []).append(op_id)
             return found
+        except BirdAuthError as exc:
+            # The key stopped working mid-run: every further write would fail the same way. Stop.
+            self.store.finish(op_id, "failed", error=str(exc))
+            raise
         except BirdError as exc:
             self.store.finish(op_id, "failed", error=str(exc))
             raise ApplyError(f"{change.address}: {exc}") from None
@@ -188,6 +192,8 @@ async def execute(
             try:
                 await KINDS[change.kind].change(change, io)
                 result = ChangeResult(change)
+            except BirdAuthError:
+                raise  # the whole run stops: the key is wrong or not allowed (commands.report_failure)
             except (ApplyError, BirdError) as exc:
                 result = ChangeResult(change, str(exc))
             except Exception as exc:  # a tenant rule (e.g. archive blockers) refused the change

@@ -19,7 +19,7 @@ import click
 from rich.markup import escape
 
 from controller import engine
-from controller.bird import BirdError
+from controller.bird import BirdAuthError, BirdError
 from controller.engine import EngineError, Refused, Settings, SpecsInvalid
 from controller.plan import Plan
 
@@ -58,6 +58,9 @@ def report_failure(exc: BaseException) -> int:
     if isinstance(exc, Refused):
         err(str(exc))
         return EXIT_REFUSED
+    if isinstance(exc, BirdAuthError):
+        err(f"error: {engine.auth_problem(exc)}")
+        return EXIT_ERROR
     if isinstance(exc, EngineError | BirdError):
         err(f"error: {exc}")
         return EXIT_ERROR

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.apply import ApplyIO, ApplyReport, ChangeResult, execute
-from controller.bird import BirdClient
+from controller.bird import BirdAuthError, BirdClient, BirdError
 from controller.desired import desired_from_specs
 from controller.observe import observe
 from controller.plan import Change, Plan, fingerprint
@@ -104,6 +104,39 @@ async def bird_client(settings: Settings):  # type: ignore[no-untyped-def]
                           on_response=settings.on_bird_response,
                           requests_per_second=settings.requests_per_second) as client:
         yield client
+
+
+def auth_problem(exc: BirdAuthError) -> str:
+    """What is wrong with the access key (never the key itself), and that the run stopped before any write."""
+    where = f"{exc.method} {exc.route}"
+    if exc.status == 401:
+        problem = f"Bird rejected the access key (401 on {where}): BIRD_ACCESS_KEY is wrong, expired or revoked"
+    else:
+        problem = (f"the access key is not allowed to do this (403 on {where}): its access policy does not cover "
+                   "this organization or workspace")
+    detail = f" (Bird said: {exc.bird_message})" if exc.bird_message else ""
+    return (f"{problem}{detail}. The run stopped before any change to Bird or to the state; set BIRD_ACCESS_KEY "
+            "to a key of this organization and run again.")
+
+
+async def check_access(paths: Sequence[str], settings: Settings) -> None:
+    """One read per workspace the specs name, so a long-running process (the daemon) with a wrong or
+    unauthorised key stops at start (BirdAuthError) instead of logging the same 401 forever. Invalid
+    specs and an unreachable Bird are left to the caller's usual handling."""
+    try:
+        desired = desired_from_specs(load(paths), settings.environ)
+    except Exception:
+        return
+    workspaces = sorted({d.context["workspaceId"] for d in desired if d.context.get("workspaceId")})
+    async with bird_client(settings) as client:
+        for ws in workspaces:
+            try:
+                async for _ in client.list_numbers(ws):
+                    break
+            except BirdAuthError:
+                raise
+            except BirdError:
+                return
 
 
 @dataclass

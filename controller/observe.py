@@ -85,10 +85,15 @@ class Observer:
         return scopes
 
     async def guarded(self, scope: str, coro: Any) -> Any:
-        """Run one observation; a workspace Bird does not know is reported, not raised."""
+        """Run one observation; a workspace Bird does not know is reported, not raised.
+
+        A 401/403 is not "this workspace is empty": the key is wrong or not allowed, so the whole run
+        stops (BirdAuthError propagates) before anything is planned, written to Bird or to the state."""
         try:
             return await coro
-        except (BirdNotFound, BirdAuthError) as exc:
+        except BirdAuthError:
+            raise
+        except BirdNotFound as exc:
             self.world.unreachable[scope] = str(exc)
             return None
 

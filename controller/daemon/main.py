@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from controller import engine
+from controller.bird import BirdAuthError
 from controller.daemon import logs
 from controller.daemon.config import DaemonOptions
 from controller.daemon.http import create_app
@@ -79,6 +80,10 @@ async def _main(options: DaemonOptions) -> int:
         raise StartupError("BIRD_ACCESS_KEY is not set: the daemon needs a Bird access key to read and change Bird "
                            "(export BIRD_ACCESS_KEY=...; it is never printed or logged)")
     REDACT.add(settings.access_key)
+    try:
+        await engine.check_access(options.paths, settings)
+    except BirdAuthError as exc:
+        raise StartupError(engine.auth_problem(exc)) from None
     try:
         # Before opening the state: a second daemon on a SQLite state is refused without touching it.
         leadership = await asyncio.to_thread(open_leadership, options.state_url)
