@@ -15,6 +15,7 @@ DEFAULT_STATE = "sqlite:///.senderctl/state.db"
 DEFAULT_BIRD_URL = "https://api.bird.com"
 
 OUTPUT = click.Choice(["text", "json"])
+output_option = click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -172,6 +173,59 @@ def force_unlock(state: str) -> None:
     sys.exit(run_force_unlock(state))
 
 
+@cli.group(name="state")
+def state_group() -> None:
+    """The state's records, as terraform's state commands: list, show, rm, mv. Bird is never called."""
+
+
+lock_timeout_option = click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(min=0),
+                                   help="Seconds to wait for an apply that holds the state.")
+
+
+@state_group.command(name="list")
+@output_option
+@state_option
+def state_list(output: str, state: str) -> None:
+    """Every address the state holds, one per line."""
+    from controller.commands import run_state_command
+
+    sys.exit(run_state_command(state, "list_records", output, read_only=True))
+
+
+@state_group.command(name="show")
+@click.argument("address")
+@output_option
+@state_option
+def state_show(address: str, output: str, state: str) -> None:
+    """One record: its Bird id, the last applied spec, its data and condition (secrets masked)."""
+    from controller.commands import run_state_command
+
+    sys.exit(run_state_command(state, "show_record", address, output, read_only=True))
+
+
+@state_group.command(name="rm")
+@click.argument("addresses", nargs=-1, required=True)
+@lock_timeout_option
+@state_option
+def state_rm(addresses: tuple[str, ...], lock_timeout: float, state: str) -> None:
+    """Forget records without touching Bird (a number stays bought); its channel, assignment or vetting too."""
+    from controller.commands import run_state_command
+
+    sys.exit(run_state_command(state, "remove_records", list(addresses), lock_timeout))
+
+
+@state_group.command(name="mv")
+@click.argument("source")
+@click.argument("target")
+@lock_timeout_option
+@state_option
+def state_mv(source: str, target: str, lock_timeout: float, state: str) -> None:
+    """Rename a record (after renaming it in the specs) without buying anything; its companions follow."""
+    from controller.commands import run_state_command
+
+    sys.exit(run_state_command(state, "move_record", source, target, lock_timeout))
+
+
 @cli.command()
 @click.option("--keep", type=click.Path(file_okay=False), help="Keep the demo state in this directory.")
 def demo(keep: str | None) -> None:
@@ -184,7 +238,6 @@ def demo(keep: str | None) -> None:
 # --- tenant views: numbers, config, billing (state database only) ------------------------------------
 
 org_option = click.option("--org", required=True, help="The Organization's metadata.name.")
-output_option = click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
 
 
 @cli.group()

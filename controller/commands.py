@@ -304,3 +304,22 @@ def run_show(plan_file: str, output: str) -> int:
     text = plan_document(saved, paths) if output == "json" else render(saved, output)
     click.echo(text, nl=not text.endswith("\n"))
     return EXIT_OK
+
+
+def run_state_command(state_url: str, action: str, *args: Any, read_only: bool = False) -> int:
+    """`senderctl state list|show|rm|mv`: open the state (read-only for list and show), run, close."""
+    from controller import state_commands
+
+    try:
+        store = engine.open_store(Settings(state_url=state_url), read_only=read_only)
+    except Exception as exc:
+        return report_failure(exc)
+    try:
+        return getattr(state_commands, action)(store, *args)
+    except state_commands.StateCommandError as exc:
+        err(f"error: {exc}")
+        return EXIT_ERROR
+    except Exception as exc:
+        return report_failure(exc)
+    finally:
+        store.close()

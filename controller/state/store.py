@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from controller.state import lock
 from controller.state.db import create_state_engine, upgrade
-from controller.state.errors import DuplicateOperation, StateError
+from controller.state.errors import Conflict, DuplicateOperation, StateError
 from controller.state.records import Condition, Operation, Outcome, ResourceRecord, utcnow
 from controller.state.sql import upsert
 from controller.state.tables import ConditionRow, OperationRow, ResourceRow
@@ -70,6 +70,40 @@ class StateStore:
     def save_record(self, rec: ResourceRecord) -> None:
         with self.transaction() as session:
             save_record_in(session, rec)
+
+    def record(self, address: str) -> ResourceRecord | None:
+        with self.session() as session:
+            row = session.get(ResourceRow, address)
+            return None if row is None else to_record(row)
+
+    def remove(self, addresses: Iterable[str]) -> None:
+        """Forget these records and their conditions, in one transaction (`senderctl state rm`)."""
+        wanted = list(addresses)
+        with self.transaction() as session:
+            session.execute(delete(ResourceRow).where(ResourceRow.address.in_(wanted)))  # type: ignore[attr-defined]
+            session.execute(delete(ConditionRow).where(ConditionRow.address.in_(wanted)))  # type: ignore[attr-defined]
+
+    def rename(self, moves: Mapping[str, str]) -> None:
+        """Give records new addresses, in one transaction (`senderctl state mv`): each record with its
+        condition, and every other record's data that names an old address (a channel's numberAddress)."""
+        with self.transaction() as session:
+            for old, new in moves.items():
+                if session.get(ResourceRow, new) is not None:
+                    raise Conflict(f"{new} already exists in the state")
+                row = session.get(ResourceRow, old)
+                if row is None:
+                    raise StateError(f"{old} is not in the state")
+                session.add(ResourceRow(**{**row.model_dump(), "address": new}))
+                session.delete(row)
+                cond = session.get(ConditionRow, old)
+                if cond is not None:
+                    session.add(ConditionRow(**{**cond.model_dump(), "address": new}))
+                    session.delete(cond)
+            session.flush()
+            for row in session.execute(select(ResourceRow)).scalars():
+                data = _renamed(row.data or {}, moves)
+                if data != (row.data or {}):
+                    row.data = data
 
     def forget(self, address: str) -> None:
         with self.transaction() as session:
@@ -165,6 +199,14 @@ class StateStore:
     def force_unlock(self) -> bool:
         """Clear a lock left behind; True when there was one."""
         return lock.force_unlock(self.engine, self.url)
+
+
+def _renamed(value: Any, moves: Mapping[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _renamed(v, moves) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, moves) for v in value]
+    return moves.get(value, value) if isinstance(value, str) else value
 
 
 def save_record_in(session: Session, rec: ResourceRecord) -> None:
