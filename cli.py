@@ -47,6 +47,13 @@ def bird_option(f):  # type: ignore[no-untyped-def]
 paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 
 
+def scope_options(f):  # type: ignore[no-untyped-def]
+    f = click.option("--org", "orgs", multiple=True, metavar="NAME",
+                     help="Only this Organization's resources (repeatable).")(f)
+    return click.option("--target", "targets", multiple=True, metavar="ADDRESS",
+                        help="Only this resource (Kind/name) and what it depends on (repeatable).")(f)
+
+
 # --- the spec language -------------------------------------------------------------------------------
 
 
@@ -85,10 +92,12 @@ def emulator(host: str, port: int, world: str | None, seed: int) -> None:
 # --- the reconcile engine -------------------------------------------------------------------------
 
 
-def engine_settings(state: str, bird_url: str | None = None, lock_timeout: float = 0.0, parallelism: int = 8):  # type: ignore[no-untyped-def]
+def engine_settings(state: str, bird_url: str | None = None, lock_timeout: float = 0.0, parallelism: int = 8,  # type: ignore[no-untyped-def]
+                    targets: tuple[str, ...] = (), orgs: tuple[str, ...] = ()):
     from controller.engine import Settings
 
-    return Settings.from_env(state, bird_url, lock_timeout=lock_timeout, parallelism=parallelism)
+    return Settings.from_env(state, bird_url, lock_timeout=lock_timeout, parallelism=parallelism,
+                             targets=tuple(targets), orgs=tuple(orgs))
 
 
 @cli.command()
@@ -96,13 +105,16 @@ def engine_settings(state: str, bird_url: str | None = None, lock_timeout: float
 @click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), help="Save the plan (JSON) for apply --plan.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
+@scope_options
 @state_option
 @bird_option
-def plan(paths: tuple[str, ...], output: str, out: str | None, detailed_exitcode: bool, state: str, bird_url: str) -> None:
+def plan(paths: tuple[str, ...], output: str, out: str | None, detailed_exitcode: bool, targets: tuple[str, ...],
+         orgs: tuple[str, ...], state: str, bird_url: str) -> None:
     """Show what apply would do. Never writes to Bird or to the state."""
     from controller.commands import run_plan
 
-    sys.exit(run_plan(paths, engine_settings(state, bird_url), output, out, detailed_exitcode))
+    sys.exit(run_plan(paths, engine_settings(state, bird_url, targets=targets, orgs=orgs), output, out,
+                      detailed_exitcode))
 
 
 @cli.command()
@@ -114,16 +126,18 @@ def plan(paths: tuple[str, ...], output: str, out: str | None, detailed_exitcode
 @click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds to wait for another apply.")
 @click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 64))
+@scope_options
 @state_option
 @bird_option
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, allow_archive: bool, force: bool,
-          lock_timeout: float, parallelism: int, state: str, bird_url: str) -> None:
+          lock_timeout: float, parallelism: int, targets: tuple[str, ...], orgs: tuple[str, ...], state: str,
+          bird_url: str) -> None:
     """Carry the plan out, in dependency order, idempotently."""
     from controller.commands import run_apply
 
     if not paths and not plan_file:
         raise click.UsageError("give spec PATH... or --plan FILE")
-    settings = engine_settings(state, bird_url, lock_timeout, parallelism)
+    settings = engine_settings(state, bird_url, lock_timeout, parallelism, targets=targets, orgs=orgs)
     sys.exit(run_apply(paths, settings, plan_file=plan_file, auto_approve=auto_approve,
                        allow_archive=allow_archive, force=force))
 
@@ -138,6 +152,18 @@ def status(paths: tuple[str, ...], output: str, state: str, bird_url: str) -> No
     from controller.commands import run_status
 
     sys.exit(run_status(paths, engine_settings(state, bird_url), output))
+
+
+@cli.command()
+@paths_argument
+@click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
+@state_option
+@bird_option
+def drift(paths: tuple[str, ...], output: str, state: str, bird_url: str) -> None:
+    """Read-only: what changed on Bird outside senderctl since the last apply. Exit 0 none, 2 drift."""
+    from controller.commands import run_drift
+
+    sys.exit(run_drift(paths, engine_settings(state, bird_url), output))
 
 
 @cli.command(name="import")

@@ -154,10 +154,24 @@ def load_saved_plan(path: str) -> tuple[Plan, list[str], dict[str, Any]]:
                           "`senderctl plan PATH... --out FILE`") from None
 
 
+def with_saved_scope(settings: Settings, saved: Plan, plan_file: str) -> Settings:
+    """A saved plan is applied in the scope it was computed in (--target / --org are recorded in it)."""
+    import dataclasses
+
+    targets, orgs = tuple(saved.scope.get("targets") or ()), tuple(saved.scope.get("orgs") or ())
+    given = (tuple(sorted(settings.targets)), tuple(sorted(settings.orgs)))
+    if (settings.targets or settings.orgs) and given != (tuple(sorted(targets)), tuple(sorted(orgs))):
+        raise EngineError(f"{plan_file} was planned with --target {' '.join(targets) or '(none)'} --org "
+                          f"{' '.join(orgs) or '(none)'}; apply it without --target/--org (its scope is recorded)")
+    return dataclasses.replace(settings, targets=targets, orgs=orgs)
+
+
 def run_apply(paths: Sequence[str], settings: Settings, *, plan_file: str | None, auto_approve: bool,
               allow_archive: bool, force: bool) -> int:
     try:
         saved, saved_paths, saved_data = load_saved_plan(plan_file) if plan_file else (None, [], None)
+        if saved is not None:
+            settings = with_saved_scope(settings, saved, plan_file or "")
         paths = list(paths) or saved_paths
         if not paths:
             raise EngineError(f"the saved plan {plan_file} does not record the spec paths it was computed from; "
@@ -323,3 +337,37 @@ def run_state_command(state_url: str, action: str, *args: Any, read_only: bool =
         return report_failure(exc)
     finally:
         store.close()
+
+
+def run_drift(paths: Sequence[str], settings: Settings, output: str) -> int:
+    """0: Bird matches what senderctl last applied; 2: drift; 1: error."""
+    try:
+        report = asyncio.run(engine.drift(paths, settings))
+    except Exception as exc:
+        return report_failure(exc)
+    if output == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        click.echo(drift_text(report), nl=False)
+    return EXIT_CHANGES if report.drift else EXIT_OK
+
+
+def drift_text(report: Any) -> str:
+    from controller.render.common import clean, display_value
+
+    lines = []
+    for d in report.drift:
+        lines.append(f"{'~' if d.what == 'changed' else 'x'} {clean(d.address)}: {d.description}")
+        for f in d.fields:
+            lines.append(f"    {clean(f.path)}: {display_value(f.before)} (last applied) -> "
+                         f"{display_value(f.after)} (on Bird)")
+        if d.ignored:
+            lines.append(f"    ignored (senderctl.io/ignore-drift): {', '.join(d.ignored)}")
+    for u in report.unchecked:
+        lines.append(f"? {clean(u.address)}: not checked: {clean(u.reason)}")
+    if report.drift:
+        lines.append(f"Drift: {len(report.drift)} of {report.checked} applied resource(s) changed on Bird outside "
+                     "senderctl. `senderctl plan` shows how apply would restore the specs.")
+    else:
+        lines.append(f"No drift: Bird matches what senderctl last applied ({report.checked} resource(s) checked).")
+    return "\n".join(lines) + "\n"

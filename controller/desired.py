@@ -7,11 +7,12 @@ plan can say which secret is missing (validate does not need them; plan does).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from controller.resources import MODULES
 from controller.resources.base import Desired
 from controller.resources.common import signing_key_digest
+from controller.scope import Controls, annotations_by_document, paused_addresses, paused_organizations
 from controller.secrets import SecretMissing, resolve_secret
 from specs import SpecSet
 
@@ -32,3 +33,16 @@ def with_secret_digest(d: Desired, environ: Mapping[str, str] | None) -> Desired
     except SecretMissing as exc:
         return dataclasses.replace(d, context={**d.context, "secretError": str(exc)})
     return dataclasses.replace(d, context={**d.context, "signingKeyDigest": signing_key_digest(d.address, key)})
+
+
+def build_controls(specs: SpecSet, desired: Sequence[Desired], *, targets: Sequence[str] = (),
+                   orgs: Sequence[str] = ()) -> Controls:
+    """Scope and pause for the pure planner, from the flags and the documents' annotations."""
+    notes = annotations_by_document(specs.documents)
+    return Controls(
+        targets=frozenset(targets),
+        orgs=frozenset(orgs),
+        declared_orgs=frozenset(doc.name for doc in specs.of_kind("Organization")),
+        paused=paused_addresses(desired, notes),
+        paused_orgs=paused_organizations(notes),
+    )

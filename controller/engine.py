@@ -16,11 +16,12 @@ from typing import Any
 
 from controller.apply import ApplyIO, ApplyReport, ChangeResult, execute
 from controller.bird import BirdAuthError, BirdClient, BirdError
-from controller.desired import desired_from_specs
+from controller.desired import build_controls, desired_from_specs
 from controller.observe import observe
 from controller.plan import Change, Plan, fingerprint
 from controller.planner import compute_plan
 from controller.resources.base import Desired, World
+from controller.scope import Controls, document_address
 from specs import SpecSet, load_specs
 
 DEFAULT_BIRD_URL = "https://api.bird.com"
@@ -53,6 +54,9 @@ class Settings:
     on_bird_response: Any = None  # BirdClient's on_response hook (the daemon's metrics and request-id logs)
     # Client-side rate limit; Bird documents 50 GET and 500 POST requests per second per workspace.
     requests_per_second: float = 20.0
+    # Part of the estate (--target ADDRESS..., --org NAME...): only these and their dependencies.
+    targets: tuple[str, ...] = ()
+    orgs: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, state_url: str, bird_url: str | None = None, **kw: Any) -> Settings:
@@ -146,11 +150,30 @@ class Computed:
     desired: list[Desired]
 
 
-async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mapping[str, str] | None) -> Computed:
+async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mapping[str, str] | None,
+                  settings: Settings | None = None) -> Computed:
     desired = desired_from_specs(specs, environ)
     world = await observe(client, store, desired)
-    plan = compute_plan(desired, world, specs_fingerprint=specs_fingerprint(desired))
+    controls = controls_for(specs, desired, world, settings)
+    plan = compute_plan(desired, world, specs_fingerprint=specs_fingerprint(desired), controls=controls)
     return Computed(plan, world, desired)
+
+
+def controls_for(specs: SpecSet, desired: Sequence[Desired], world: World, settings: Settings | None) -> Controls:
+    """The scope flags and the specs' pause annotations, checked against what exists."""
+    targets = tuple(settings.targets) if settings else ()
+    orgs = tuple(settings.orgs) if settings else ()
+    declared = {d.name for d in specs.of_kind("Organization")}
+    unknown_orgs = sorted(set(orgs) - declared)
+    if unknown_orgs:
+        raise EngineError(f"--org {', '.join(unknown_orgs)}: no such Organization in the specs "
+                          f"(declared: {', '.join(sorted(declared)) or 'none'})")
+    known = {d.address for d in desired} | {document_address(d) for d in desired} | set(world.records)
+    unknown = sorted(set(targets) - known)
+    if unknown:
+        raise EngineError(f"--target {', '.join(unknown)}: no such resource in the specs or the state "
+                          "(give Kind/name, e.g. PhoneNumber/alice-line)")
+    return build_controls(specs, desired, targets=targets, orgs=orgs)
 
 
 async def plan(paths: Sequence[str], settings: Settings) -> Computed:
@@ -159,7 +182,7 @@ async def plan(paths: Sequence[str], settings: Settings) -> Computed:
     store = open_store(settings, read_only=True)
     try:
         async with bird_client(settings) as client:
-            return await compute(specs, client, store, settings.environ)
+            return await compute(specs, client, store, settings.environ, settings)
     finally:
         store.close()
 
@@ -255,7 +278,7 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
                         on_result: Callable[[ChangeResult], None] | None,
                         only: Callable[[Change], bool] | None = None) -> ApplyOutcome:
     io = ApplyIO(client, store, environ=settings.environ)
-    current = await compute(specs, client, store, settings.environ)
+    current = await compute(specs, client, store, settings.environ, settings)
     if saved is not None:
         # Bound to its content: the file is only compared, never executed. What runs is what was
         # recomputed, and only when it is exactly what the reviewer saw.
@@ -283,7 +306,7 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
         outcome.rounds += 1
         report = await execute(plan_now, io, parallelism=settings.parallelism, only=allowed, on_result=on_result)
         outcome.report.results.extend(report.results)
-        current = await compute(specs, client, store, settings.environ)
+        current = await compute(specs, client, store, settings.environ, settings)
         if saved is not None or outcome.rounds >= MAX_ROUNDS or report.failed:
             break
         # Only what the approved plan listed as waiting may follow, and nothing it refused.
@@ -303,10 +326,14 @@ def record_conditions(store: Any, p: Plan) -> None:
     conditions = [Condition(address=a, status="Ready", reason="") for a in p.ready]
     conditions += [Condition(address=w.address, status="Waiting", reason=w.reason) for w in p.waiting]
     conditions += [Condition(address=f.address, status="Failed", reason=f.reason) for f in p.failed]
+    conditions += [Condition(address=a, status="Paused", reason=PAUSED_REASON) for a in p.paused]
     pending = {c.address for c in p.changes} - {c.address for c in conditions}
     conditions += [Condition(address=a, status="Waiting", reason="change pending: run senderctl apply")
                    for a in sorted(pending)]
     store.set_conditions(conditions)
+
+
+PAUSED_REASON = "senderctl.io/paused: no Bird write until the annotation is removed"
 
 
 @dataclass(frozen=True)
@@ -336,6 +363,10 @@ def status_lines(computed: Computed, remembered: Mapping[str, Any] | None = None
     for r in p.refusals:
         if r.address in lines and lines[r.address].status != "Failed":
             lines[r.address] = StatusLine(r.address, "Failed", r.reason)
+    desired = {d.address for d in computed.desired}
+    for a in p.paused:
+        if a in desired:
+            lines[a] = StatusLine(a, "Paused", PAUSED_REASON)
     out = []
     for address in sorted(lines):
         line = lines[address]
@@ -350,7 +381,7 @@ async def status(paths: Sequence[str], settings: Settings) -> list[StatusLine]:
     store = open_store(settings, read_only=True)
     try:
         async with bird_client(settings) as client:
-            computed = await compute(specs, client, store, settings.environ)
+            computed = await compute(specs, client, store, settings.environ, settings)
         return status_lines(computed, store.conditions())
     finally:
         store.close()
@@ -366,7 +397,7 @@ async def import_existing(paths: Sequence[str], settings: Settings) -> tuple[App
                 io = ApplyIO(client, store, environ=settings.environ)
                 total = ApplyReport()
                 for _ in range(MAX_ROUNDS):  # adopting a brand reveals its campaigns, and so on
-                    computed = await compute(specs, client, store, settings.environ)
+                    computed = await compute(specs, client, store, settings.environ, settings)
                     adopts = [c for c in computed.plan.changes if c.action == "adopt"]
                     if not adopts:
                         break
@@ -377,3 +408,20 @@ async def import_existing(paths: Sequence[str], settings: Settings) -> tuple[App
                 return total, computed
     finally:
         store.close()
+
+
+async def drift(paths: Sequence[str], settings: Settings) -> Any:
+    """Read-only: what changed on Bird outside senderctl since the last apply (controller.drift)."""
+    from controller.drift import find_drift
+    from controller.scope import annotations_by_document, ignored_drift
+
+    specs = load(paths)
+    store = open_store(settings, read_only=True)
+    try:
+        async with bird_client(settings) as client:
+            desired = desired_from_specs(specs, settings.environ)
+            world = await observe(client, store, desired)
+    finally:
+        store.close()
+    notes = annotations_by_document(specs.documents)
+    return find_drift(desired, world, ignored=lambda d: ignored_drift(d, notes))

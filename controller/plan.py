@@ -168,6 +168,18 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class OutOfScope:
+    """A resource this plan leaves alone although it has changes pending or was removed from the
+    specs: outside --target / --org, or of an Organization the specs given do not declare."""
+
+    address: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Plan:
     fingerprint: str
     changes: tuple[Change, ...] = ()
@@ -180,6 +192,11 @@ class Plan:
     forget: tuple[str, ...] = ()
     # Hash of the desired resources alone: tells a stale saved plan's cause (specs vs world).
     specs_fingerprint: str = ""
+    # Addresses with senderctl.io/paused (or in a paused Organization): no Bird write for them.
+    paused: tuple[str, ...] = ()
+    out_of_scope: tuple[OutOfScope, ...] = ()
+    # The --target / --org the plan was computed with ({} for the whole specs): apply --plan reuses it.
+    scope: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:
@@ -215,6 +232,9 @@ class Plan:
             "refusals": [r.to_json() for r in self.refusals],
             "failed": [f.to_json() for f in self.failed],
             "forget": list(self.forget),
+            "paused": list(self.paused),
+            "out_of_scope": [o.to_json() for o in self.out_of_scope],
+            "scope": self.scope,
             "summary": self.summary(),
             "total_cost": self.total_cost().to_json(),
         }
@@ -231,6 +251,9 @@ class Plan:
             failed=tuple(Failed(f["address"], f["reason"]) for f in data.get("failed", [])),
             forget=tuple(data.get("forget", [])),
             specs_fingerprint=data.get("specs_fingerprint", ""),
+            paused=tuple(data.get("paused", [])),
+            out_of_scope=tuple(OutOfScope(o["address"], o["reason"]) for o in data.get("out_of_scope", [])),
+            scope=dict(data.get("scope") or {}),
         )
 
 

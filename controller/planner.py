@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from controller.plan import Change, Failed, Plan, Refusal, Waiting, fingerprint
+from controller.plan import Change, Failed, OutOfScope, Plan, Refusal, Waiting, fingerprint
 from controller.resources import KINDS
 from controller.resources.base import ORDER, Desired, Outcome, RecordView, World
+from controller.scope import Controls, OrgIndex, document_address, with_dependencies
 
 # Safety rail (issue: GitOps): more than this share of a kind's existing resources updated,
 # replaced, archived or deleted in one plan needs --force, once a kind has at least RAIL_MINIMUM.
@@ -80,17 +81,35 @@ def sort_key(d: Desired) -> tuple[int, str]:
     return ORDER.get(d.kind, 99), d.address
 
 
-def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint: str) -> Plan:
+def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint: str,
+                 controls: Controls | None = None) -> Plan:
+    """`controls` narrows the plan (--target, --org, the Organizations the specs declare) and pauses
+    resources; the default plans everything the specs and the state hold."""
+    controls = controls or Controls()
     ctx = Context(world=world, desired_by_address={d.address: d for d in desired})
+    scope = Scope.of(desired, world, ctx.desired_by_address, controls)
     changes: list[Change] = []
     refusals: list[Refusal] = []
     waiting: list[Waiting] = []
     failed: list[Failed] = []
     ready: list[str] = []
+    paused: list[str] = []
+    out_of_scope: list[OutOfScope] = []
 
+    # Every desired resource is compared, in scope or not, so that dependents and status know where
+    # it stands; only what is in scope and not paused is kept.
     for d in sorted(desired, key=sort_key):
         outcome = KINDS[d.kind].compare(d, ctx)
         ctx.outcomes[d.address] = outcome
+        if not scope.covers_desired(d.address):
+            release_purchases(d, outcome, ctx)
+            if outcome.changes or outcome.refusals:
+                out_of_scope.append(OutOfScope(d.address, scope.reason))
+            continue
+        if d.address in controls.paused:
+            release_purchases(d, outcome, ctx)
+            paused.append(d.address)
+            continue
         changes.extend(outcome.changes)
         refusals.extend(outcome.refusals)
         if outcome.status == "Ready" and not outcome.changes:
@@ -103,6 +122,13 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
     forget: list[str] = []
     for address, record in sorted(world.records.items()):
         if address in ctx.desired_by_address or record.kind not in KINDS:
+            continue
+        hands_off = scope.record_exclusion(record)
+        if hands_off is not None:
+            out_of_scope.append(OutOfScope(address, hands_off))
+            continue
+        if scope.organization_of(record) in controls.paused_orgs:
+            paused.append(address)
             continue
         unread = unobserved(record, world)
         if unread:
@@ -118,16 +144,87 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
     refusals.extend(archive_blockers(changes, world))
     refusals.extend(safety_rails(changes, world))
     changes.sort(key=change_order)
+    specs_fp = specs_fingerprint
+    if controls_view(controls):
+        # A resource paused (or a scope narrowed) after a plan was saved makes that plan stale.
+        specs_fp = fingerprint(specs_fingerprint, controls_view(controls))
     return Plan(
-        fingerprint=fingerprint(specs_fingerprint, world.fingerprint_view()),
+        fingerprint=fingerprint(specs_fp, world.fingerprint_view()),
         changes=tuple(changes),
         waiting=tuple(waiting),
         refusals=tuple(refusals),
         failed=tuple(failed),
         ready=tuple(ready),
         forget=tuple(forget),
-        specs_fingerprint=specs_fingerprint,
+        specs_fingerprint=specs_fp,
+        paused=tuple(sorted(paused)),
+        out_of_scope=tuple(sorted(out_of_scope, key=lambda o: o.address)),
+        scope=controls.to_json() if controls.narrowed else {},
     )
+
+
+def release_purchases(d: Desired, outcome: Outcome, ctx: Context) -> None:
+    """A number this plan will not buy (paused, out of scope) takes no stock and no pool slot."""
+    for change in outcome.changes:
+        if change.action == "create" and change.kind in ("PhoneNumber", "NumberPool"):
+            number = change.payload.get("number")
+            ctx.taken_stock.discard(number)
+            ctx.claimed_numbers.pop(number, None)
+            ctx.pool_additions[d.organization] -= 1
+
+
+def controls_view(controls: Controls) -> dict[str, Any]:
+    view: dict[str, Any] = {}
+    if controls.narrowed:
+        view["scope"] = controls.to_json()
+    if controls.paused or controls.paused_orgs:
+        view["paused"] = sorted(controls.paused) + sorted(f"Organization/{o}/*" for o in controls.paused_orgs)
+    return view
+
+
+@dataclass
+class Scope:
+    """The part of the desired resources and records a plan acts on (see controller.scope)."""
+
+    controls: Controls
+    orgs: OrgIndex
+    desired_in_scope: set[str] | None  # None: every desired resource
+    reason: str = ""
+
+    @classmethod
+    def of(cls, desired: Sequence[Desired], world: World, by_address: dict[str, Desired],
+           controls: Controls) -> Scope:
+        orgs = OrgIndex.build(desired, world.records, world.tenant.orgs)
+        if not controls.narrowed:
+            return cls(controls, orgs, None)
+        roots = {d.address for d in desired
+                 if d.address in controls.targets or document_address(d) in controls.targets
+                 or d.organization in controls.orgs}
+        reasons = []
+        if controls.targets:
+            reasons.append("not a --target (" + ", ".join(sorted(controls.targets)) + ") nor a dependency of one")
+        if controls.orgs:
+            reasons.append("not in --org " + ", ".join(sorted(controls.orgs)))
+        return cls(controls, orgs, with_dependencies(roots, by_address), "; ".join(reasons))
+
+    def covers_desired(self, address: str) -> bool:
+        return self.desired_in_scope is None or address in self.desired_in_scope
+
+    def organization_of(self, record: RecordView) -> str | None:
+        return self.orgs.organization_of(record)
+
+    def record_exclusion(self, record: RecordView) -> str | None:
+        """Why a record the specs no longer declare must be left alone, or None to plan its removal."""
+        org = self.organization_of(record)
+        declared = self.controls.declared_orgs
+        if declared is not None and org is not None and org not in declared:
+            return (f"belongs to Organization {org}, which these specs do not declare; "
+                    "it is neither forgotten nor archived")
+        if self.controls.narrowed:
+            targeted = record.address in self.controls.targets or (org is not None and org in self.controls.orgs)
+            if not targeted:
+                return self.reason
+        return None
 
 
 def unobserved(record: RecordView, world: World) -> str | None:

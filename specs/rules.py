@@ -6,10 +6,11 @@ Pure: takes the parsed documents, returns located errors.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 
-from specs.errors import SpecError, format_field_path
+from specs.errors import SpecError, format_field_path, quoted
 from specs.models import (
     NumberPoolDoc,
     OrganizationDoc,
@@ -60,6 +61,7 @@ def check(specs: SpecSet, broken: set[str] | frozenset[str] = frozenset()) -> li
     errors += _number_limit_errors(specs)
     errors += _exact_number_errors(specs)
     errors += _bird_id_errors(specs)
+    errors += _annotation_errors(specs)
     return errors
 
 
@@ -183,3 +185,29 @@ def _exact_number_errors(specs: SpecSet) -> Iterator[SpecError]:
         if other is not doc:
             yield _error(doc, ("spec", "number"), f"{doc.spec.number} is already declared by {other.address}")
 
+
+
+PAUSED_ANNOTATION = "senderctl.io/paused"
+IGNORE_DRIFT_ANNOTATION = "senderctl.io/ignore-drift"
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
+
+
+def _annotation_errors(specs: SpecSet) -> Iterator[SpecError]:
+    """senderctl's own annotations: a typo must not silently leave a resource unpaused."""
+    for doc in specs.documents:
+        notes = doc.metadata.annotations or {}
+        path = ("metadata", "annotations")
+        paused = notes.get(PAUSED_ANNOTATION)
+        if paused is not None and paused.strip().lower() not in ("true", "false"):
+            yield _error(doc, (*path, PAUSED_ANNOTATION),
+                         f"{quoted(paused)} is not \"true\" or \"false\" (quote it: senderctl.io/paused: \"true\")")
+        ignored = notes.get(IGNORE_DRIFT_ANNOTATION)
+        if ignored is not None:
+            bad = [part for part in ignored.split(",") if not FIELD_NAME.match(part.strip())]
+            if bad or not ignored.strip():
+                yield _error(doc, (*path, IGNORE_DRIFT_ANNOTATION),
+                             f"{quoted(ignored)} is not a comma-separated list of field names (e.g. \"website,url\")")
+        for key in notes:
+            if key.startswith("senderctl.io/") and key not in (PAUSED_ANNOTATION, IGNORE_DRIFT_ANNOTATION):
+                hint = suggest(key, [PAUSED_ANNOTATION, IGNORE_DRIFT_ANNOTATION])
+                yield _error(doc, (*path, key), f"unknown senderctl annotation {quoted(key)}{hint}")

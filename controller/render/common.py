@@ -33,6 +33,7 @@ MASK = "(sensitive value)"
 MAX_VALUE_CHARS = 200
 IMMUTABLE_NOTE = "cannot change on Bird"
 DRIFT_NOTE = "drift: changed on Bird outside senderctl"
+PAUSED_NOTE = "paused (senderctl.io/paused): no Bird write until the annotation is removed"
 NO_CHANGES = "No changes. Bird and the records match the specs."
 
 _SECRET_KEY = re.compile(r"(?i)(secret|password|passwd|token|signing_?key|access_?key|api_?key|private_?key)")

@@ -16,6 +16,7 @@ import re
 from controller.plan import Change, Plan
 from controller.render.common import (
     DRIFT_NOTE,
+    PAUSED_NOTE,
     SYMBOLS,
     clean,
     cost_parts,
@@ -28,7 +29,7 @@ LIMIT = 65_536
 # Room always kept for the closing "… and N more changes" line.
 TAIL_RESERVE = 80
 # Lists above the changes are capped so that changes still get room in a huge plan.
-MAX_LISTED = {"waiting": 100, "refused": 200, "failed": 200, "forgotten": 100}
+MAX_LISTED = {"waiting": 100, "refused": 200, "failed": 200, "forgotten": 100, "paused": 100, "out of scope": 100}
 MAX_FIELDS_PER_CHANGE = 50
 
 # Characters that mean something to Markdown or HTML (inline, since user text never starts a line
@@ -54,6 +55,8 @@ def render_markdown(plan: Plan) -> str:
     _add_listing(doc, "Failed", [_item(f.address, f.reason) for f in plan.failed], "failed")
     orphan = "deletionPolicy Orphan: removed from the state only; Bird is not touched"
     _add_listing(doc, "Forgotten", [_item(a, orphan) for a in plan.forget], "forgotten")
+    _add_listing(doc, "Paused", [_item(a, PAUSED_NOTE) for a in plan.paused], "paused")
+    _add_listing(doc, "Out of scope", [_item(o.address, o.reason) for o in plan.out_of_scope], "out of scope")
 
     if plan.changes:
         doc.add(f"#### Changes ({len(plan.changes)})\n\n")

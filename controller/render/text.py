@@ -12,6 +12,7 @@ from controller.plan import Change, Plan
 from controller.render.common import (
     DRIFT_NOTE,
     FORGET_SYMBOL,
+    PAUSED_NOTE,
     SYMBOLS,
     clean,
     cost_parts,
@@ -55,6 +56,8 @@ def plan_lines(plan: Plan) -> list[Line]:
     lines += _listing("Waiting:", [(w.address, w.reason) for w in plan.waiting], "yellow")
     lines += _listing("Refused:", [(r.address, _refusal_text(r.reason, r.flag)) for r in plan.refusals], "red")
     lines += _listing("Failed:", [(f.address, f.reason) for f in plan.failed], "red")
+    lines += _listing("Paused:", [(a, PAUSED_NOTE) for a in plan.paused], "cyan")
+    lines += _listing("Out of scope (left alone):", [(o.address, o.reason) for o in plan.out_of_scope], "dim")
     lines.append([(summary_line(plan), "bold")])
     return lines
 

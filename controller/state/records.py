@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-ConditionStatus = Literal["Ready", "Waiting", "Failed"]
+ConditionStatus = Literal["Ready", "Waiting", "Failed", "Paused"]
 OperationStatus = Literal["intent", "succeeded", "failed", "abandoned"]
 Outcome = Literal["succeeded", "failed", "abandoned"]
 

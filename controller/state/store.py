@@ -18,7 +18,7 @@ from controller.state.sql import upsert
 from controller.state.tables import ConditionRow, OperationRow, ResourceRow
 
 OUTCOMES = ("succeeded", "failed", "abandoned")
-CONDITION_STATUSES = ("Ready", "Waiting", "Failed")
+CONDITION_STATUSES = ("Ready", "Waiting", "Failed", "Paused")
 
 
 class StateStore:

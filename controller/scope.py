@@ -1,0 +1,153 @@
+"""Which part of the estate a plan may touch, and which resources are hands-off — pure data.
+
+Scoping (`--target`, `--org`, a subset of the spec files) and pausing (`senderctl.io/paused`) are
+inputs of the pure plan function, not I/O: the shell builds a `Controls` from the flags and the
+specs' annotations, and `controller.planner.compute_plan` honours it.
+
+  * targets / orgs: only those resources and what they depend on are planned; nothing else is
+    changed, forgotten or archived.
+  * declared orgs: a record of an Organization the specs do not declare is never removed (the specs
+    are a subset of the estate); it is listed as out of scope.
+  * paused: compared (so status and dependents know where it stands) but never changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.resources.base import Desired, RecordView
+
+PAUSED_ANNOTATION = "senderctl.io/paused"
+IGNORE_DRIFT_ANNOTATION = "senderctl.io/ignore-drift"
+
+_MEMBER = re.compile(r"\[\d+\]$")
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What the plan may touch. The default (no targets, no orgs) is the whole of the specs."""
+
+    targets: frozenset[str] = frozenset()
+    orgs: frozenset[str] = frozenset()
+    # Organizations the specs declare; None: not known (every record is in scope, as before).
+    declared_orgs: frozenset[str] | None = None
+    paused: frozenset[str] = frozenset()  # desired addresses
+    paused_orgs: frozenset[str] = frozenset()
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.targets or self.orgs)
+
+    def to_json(self) -> dict[str, Any]:
+        """What a saved plan records, so `apply --plan` recomputes the same scope."""
+        return {"targets": sorted(self.targets), "orgs": sorted(self.orgs)}
+
+
+def document_address(d: Desired) -> str:
+    """The spec document a desired resource comes from (a Channel from its PhoneNumber, ...)."""
+    if d.kind == "Vetting":
+        return f"Brand/{d.name}"
+    if d.kind in ("Channel", "Assignment"):
+        return _MEMBER.sub("", str(d.context.get("number") or d.address))
+    return _MEMBER.sub("", d.address)
+
+
+def annotations_by_document(documents: Iterable[Any]) -> dict[str, dict[str, str]]:
+    return {doc.address: dict(doc.metadata.annotations or {}) for doc in documents}
+
+
+def is_true(value: str | None) -> bool:
+    return str(value or "").strip().lower() == "true"
+
+
+def paused_addresses(desired: Iterable[Desired], annotations: Mapping[str, Mapping[str, str]]) -> frozenset[str]:
+    """Desired addresses paused by their own document or by their Organization's."""
+    paused_orgs = paused_organizations(annotations)
+    out = set()
+    for d in desired:
+        own = annotations.get(document_address(d), {})
+        if is_true(own.get(PAUSED_ANNOTATION)) or d.organization in paused_orgs:
+            out.add(d.address)
+    return frozenset(out)
+
+
+def paused_organizations(annotations: Mapping[str, Mapping[str, str]]) -> frozenset[str]:
+    return frozenset(address.split("/", 1)[1] for address, notes in annotations.items()
+                     if address.startswith("Organization/") and is_true(notes.get(PAUSED_ANNOTATION)))
+
+
+def ignored_drift(d: Desired, annotations: Mapping[str, Mapping[str, str]]) -> frozenset[str]:
+    raw = annotations.get(document_address(d), {}).get(IGNORE_DRIFT_ANNOTATION, "")
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
+def with_dependencies(roots: Iterable[str], desired_by_address: Mapping[str, Desired]) -> set[str]:
+    """The roots and everything they depend on, transitively (an Organization for its Workspace...)."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        address = stack.pop()
+        if address in seen:
+            continue
+        seen.add(address)
+        d = desired_by_address.get(address)
+        if d is None:
+            continue
+        stack.extend(d.depends_on)
+        if d.organization:
+            stack.append(f"Organization/{d.organization}")
+        workspace = d.context.get("workspace")
+        if workspace:
+            stack.append(f"Workspace/{workspace}")
+    return seen
+
+
+@dataclass
+class OrgIndex:
+    """Which Organization (metadata.name) a remembered record belongs to, from the specs and the state."""
+
+    workspace_org: dict[str, str] = field(default_factory=dict)  # Bird workspace id -> org name
+    bird_org: dict[str, str] = field(default_factory=dict)  # Bird organization id -> org name
+    brand_workspace: dict[str, str] = field(default_factory=dict)  # Bird brand id -> workspace id
+
+    @classmethod
+    def build(cls, desired: Iterable[Desired], records: Mapping[str, RecordView],
+              tenant_orgs: Mapping[str, Any] | None = None) -> OrgIndex:
+        index = cls()
+        for name, config in (tenant_orgs or {}).items():
+            index.bird_org[str(getattr(config, "bird_organization_id", ""))] = name
+        for r in records.values():
+            if r.kind == "Organization" and r.bird_id:
+                index.bird_org[r.bird_id] = r.address.split("/", 1)[1]
+        for d in desired:
+            if d.kind == "Organization":
+                index.bird_org[str(d.fields.get("birdOrganizationId"))] = d.organization
+            ws = d.context.get("workspaceId")
+            if ws and d.organization:
+                index.workspace_org.setdefault(ws, d.organization)
+        for r in records.values():
+            if r.kind == "Workspace" and r.bird_id:
+                org = index.bird_org.get(str(r.data.get("organizationId")))
+                if org:
+                    index.workspace_org.setdefault(r.bird_id, org)
+            if r.kind == "Brand" and r.bird_id and r.data.get("workspaceId"):
+                index.brand_workspace[r.bird_id] = r.data["workspaceId"]
+        return index
+
+    def organization_of(self, record: RecordView) -> str | None:
+        data = record.data
+        if record.kind == "Organization":
+            return record.address.split("/", 1)[1]
+        if data.get("organization"):
+            return str(data["organization"])
+        workspace = data.get("workspaceId") or (record.bird_id if record.kind == "Workspace" else None)
+        if not workspace and data.get("brandId"):
+            workspace = self.brand_workspace.get(str(data["brandId"]))
+        if workspace and workspace in self.workspace_org:
+            return self.workspace_org[workspace]
+        if data.get("organizationId"):
+            return self.bird_org.get(str(data["organizationId"]))
+        return None
