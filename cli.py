@@ -166,6 +166,19 @@ def drift(paths: tuple[str, ...], output: str, state: str, bird_url: str) -> Non
     sys.exit(run_drift(paths, engine_settings(state, bird_url), output))
 
 
+@cli.command()
+@click.option("--organization", "organization_id", required=True, metavar="BIRD_ORG_ID",
+              help="The Bird organization id (UUID) to write specs for.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory for the spec files.")
+@click.option("--name", help="metadata.name of the Organization (default: org-<first 8 characters of the id>).")
+@bird_option
+def dump(organization_id: str, out: str, name: str | None, bird_url: str) -> None:
+    """Write spec files for what a Bird organization already holds (then validate, import, plan)."""
+    from controller.commands import run_dump
+
+    sys.exit(run_dump(organization_id, out, name, engine_settings(DEFAULT_STATE, bird_url)))
+
+
 @cli.command(name="import")
 @paths_argument
 @click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)

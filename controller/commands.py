@@ -371,3 +371,46 @@ def drift_text(report: Any) -> str:
     else:
         lines.append(f"No drift: Bird matches what senderctl last applied ({report.checked} resource(s) checked).")
     return "\n".join(lines) + "\n"
+
+
+def run_dump(organization_id: str, out: str, name: str | None, settings: Settings) -> int:
+    """Spec files for what the Bird organization holds; checked with the spec loader before exit 0."""
+    from collections import Counter
+
+    from controller import dump
+    from specs import load_specs
+
+    target = Path(out)
+    if target.is_dir() and any(target.glob("*.y*ml")):
+        err(f"error: {out} already holds spec files; dump into an empty or new directory "
+            "(a dump never overwrites specs)")
+        return EXIT_ERROR
+
+    async def read() -> Any:
+        async with engine.bird_client(settings) as client:
+            return await dump.read_account(client, organization_id)
+
+    try:
+        account = asyncio.run(read())
+        files = dump.spec_files(account, name or dump.default_org_name(organization_id))
+        written = dump.write(files, target)
+    except OSError as exc:
+        err(f"error: cannot write to {out}: {exc.strerror or exc}")
+        return EXIT_ERROR
+    except Exception as exc:
+        return report_failure(exc)
+    result = load_specs([str(target)])
+    if result.errors:  # a Bird value the spec language refuses: say where, so it can be fixed by hand
+        for e in result.errors:
+            err(str(e))
+        err(f"{len(result.errors)} error(s) in the dumped specs: fix them by hand before `senderctl import {out}`")
+        return EXIT_ERROR
+    kinds = Counter(doc.kind for f in files for doc in f.documents)
+    click.echo(f"wrote {sum(kinds.values())} documents to {len(written)} file(s) in {out}: "
+               + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())))
+    variables = dump.signing_key_variables(files)
+    if variables:
+        click.echo("Bird never returns webhook signing keys; export each subscription's key before import: "
+                   + " ".join(variables))
+    click.echo(f"next: senderctl validate {out} && senderctl import {out} && senderctl plan {out}")
+    return EXIT_OK

@@ -59,6 +59,7 @@ from controller.bird.models import (
     WebhookSubscription,
     WebhookSubscriptionCreate,
     WebhookSubscriptionUpdate,
+    Workspace,
 )
 from controller.bird.ratelimit import TokenBucket
 
@@ -451,6 +452,10 @@ class BirdClient:
                          idempotent=True)
 
     # ----------------------------------------------------------------------------------------- 10DLC
+
+    def list_workspaces(self, organization_id: str) -> AsyncIterator[Workspace]:
+        """The organization's workspaces (what `senderctl dump` walks)."""
+        return self._paginate(Workspace, routes.WORKSPACES_LIST, {"organizationId": organization_id})
 
     def list_brands(self, workspace_id: str) -> AsyncIterator[Brand]:
         return self._paginate(Brand, routes.BRANDS_LIST, {"workspaceId": workspace_id})

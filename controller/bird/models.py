@@ -306,6 +306,15 @@ class Campaign(BirdResponse):
     updatedAt: str | None = None
 
 
+class Workspace(BirdResponse):
+    """An organization's workspace (Accounts API, List workspaces)."""
+
+    id: str
+    organizationId: str | None = None
+    name: str | None = None
+    status: str | None = None
+
+
 class Reseller(BirdResponse):
     id: str
     status: str | None = None

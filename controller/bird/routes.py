@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 DOCS = "https://docs.bird.com/api"
 
 # ------------------------------------------------------------------------------------ path templates
+WORKSPACES_LIST = "/organizations/{organizationId}/workspaces"
 NUMBERS_AVAILABLE = "/workspaces/{workspaceId}/numbers-available"
 NUMBERS_STOCK_ITEMS = "/organizations/{organizationId}/numbers-stock-items"
 NUMBERS_LIST = NUMBERS_BUY = "/workspaces/{workspaceId}/numbers"
@@ -72,6 +73,8 @@ _HOOK = f"{DOCS}/notifications-api/api-reference/webhook-subscriptions"
 _SEED = f"{DOCS}/channels-api/supported-channels/programmable-sms/installing-an-sms-channel/us-10dlc-api-installation"
 
 ROUTES: tuple[Route, ...] = (
+    Route("workspaces-list", "GET", WORKSPACES_LIST,
+          f"{DOCS}/accounts-api/api-reference/organizations/workspaces", paginated=True),
     Route("numbers-available", "GET", NUMBERS_AVAILABLE,
           f"{DOCS}/channels-api/supported-channels/programmable-whatsapp/whatsapp-isv-integration/"
           "setting-up-your-customer-workspaces/buying-a-number-through-bird", paginated=True),

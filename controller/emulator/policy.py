@@ -134,3 +134,7 @@ TIMEOUT_FAULT_SECONDS = 30.0          # an injected timeout holds the request th
 # Real US area codes, so generated numbers pass phonenumbers' validation.
 US_AREA_CODES = ("212", "213", "202", "206", "303", "305", "312", "404", "415", "503", "512", "602",
                  "617", "646", "702", "713", "718", "720", "646", "801", "858", "917", "925", "949")
+
+# List workspaces (accounts API): a world file may give a workspace `name`; without one the emulator
+# answers "Workspace <first 8 characters of the id>" (Bird requires a name; the docs give no default).
+WORKSPACE_DEFAULT_NAME = "Workspace {short_id}"

@@ -66,6 +66,7 @@ class WorkspaceSpec:
     organization_id: str
     wallet: Decimal = policy.DEFAULT_WALLET
     owned_numbers: int = 0
+    name: str = ""  # Bird's workspace display name (List workspaces)
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def _organization(item: Any, where: str) -> OrganizationSpec:
             raise WorldError(f"{where}.workspaces[{i}].wallet: not an amount: {ws.get('wallet')!r}") from None
         workspaces.append(WorkspaceSpec(
             _uuid(ws.get("id"), f"{where}.workspaces[{i}].id"), org_id, wallet,
-            _count(ws.get("ownedNumbers", 0), f"{where}.workspaces[{i}].ownedNumbers")))
+            _count(ws.get("ownedNumbers", 0), f"{where}.workspaces[{i}].ownedNumbers"), str(ws.get("name") or "")))
     resellers = tuple(
         ResellerSpec(**{"id": _uuid(_mapping(r, f"{where}.resellers[{i}]").get("id"), f"{where}.resellers[{i}].id"),
                         **{k: str(v) for k, v in r.items() if k in ("status", "companyName", "phone", "email")}})

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from controller.bird import routes
 from controller.emulator.core import Emulator
+from controller.emulator.domains.accounts import AccountsDomain
 from controller.emulator.domains.channels import ChannelsDomain
 from controller.emulator.domains.compliance import ComplianceDomain
 from controller.emulator.domains.notifications import NotificationsDomain
 from controller.emulator.domains.numbers import NumbersDomain
 
-DOMAINS = (NumbersDomain, ComplianceDomain, ChannelsDomain, NotificationsDomain)
+DOMAINS = (AccountsDomain, NumbersDomain, ComplianceDomain, ChannelsDomain, NotificationsDomain)
 
 
 def test_every_bird_route_has_one_domain_and_a_method() -> None:
