@@ -413,15 +413,21 @@ def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @click.option("--public-url", envvar="SENDERCTL_PUBLIC_URL",
               help="The URL Bird posts webhooks to (behind a proxy or ingress); signatures are checked against it.")
 @click.option("--allow-archive", is_flag=True, help="Allow archiving numbers removed from the specs.")
+@click.option("--notify", "notify_urls", multiple=True, metavar="URL",
+              help="POST a signed JSON event here on every condition change, drift found and refused plan "
+                   "(repeatable; signed with SENDERCTL_NOTIFY_KEY).")
+@click.option("--notify-format", type=click.Choice(["json", "slack"]), default="json", show_default=True,
+              help="slack: a {\"text\": ...} body for Slack-compatible incoming webhooks.")
 @state_option
 @bird_option
 def daemon(paths: tuple[str, ...], listen: str, resync: float, public_url: str | None, allow_archive: bool,
-           state: str, bird_url: str) -> None:
+           notify_urls: tuple[str, ...], notify_format: str, state: str, bird_url: str) -> None:
     """Keep Bird converged: watch the specs, resync, react to Bird webhooks. Runs until SIGTERM/SIGINT."""
     from controller.daemon import DaemonOptions, run_daemon
 
     sys.exit(run_daemon(DaemonOptions(paths=paths, state_url=state, bird_url=bird_url, listen=listen,
-                                      resync=resync, public_url=public_url, allow_archive=allow_archive)))
+                                      resync=resync, public_url=public_url, allow_archive=allow_archive,
+                                      notify_urls=notify_urls, notify_format=notify_format)))
 
 
 def main() -> None:

@@ -55,6 +55,10 @@ class DaemonOptions:
     # Standbys try to take leadership this often (seconds); the leader checks its lock as often.
     leader_poll: float = 2.0
     extra_environ: dict[str, str] = field(default_factory=dict)
+    # --notify URL...: signed events on condition changes, drift, refusals (controller/daemon/notify.py).
+    notify_urls: tuple[str, ...] = ()
+    notify_format: str = "json"
+    notify_backoff: float = 1.0
 
     @property
     def host_port(self) -> tuple[str, int]:

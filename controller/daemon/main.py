@@ -25,6 +25,7 @@ from controller.daemon.config import DaemonOptions
 from controller.daemon.http import create_app
 from controller.daemon.logs import REDACT, event
 from controller.daemon.metrics import Metrics
+from controller.daemon.notify import NOTIFY_KEY_ENV, Notifier, receiver
 from controller.daemon.service import Daemon
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -70,10 +71,29 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def notifier(options: DaemonOptions, metrics: Metrics) -> Notifier | None:
+    """--notify needs SENDERCTL_NOTIFY_KEY: unsigned events could be forged, so the daemon refuses to
+    start without it rather than send them."""
+    if not options.notify_urls:
+        return None
+    key = {**os.environ, **options.extra_environ}.get(NOTIFY_KEY_ENV, "")
+    if not key:
+        raise StartupError(f"--notify needs {NOTIFY_KEY_ENV}: events are signed with it as Bird signs its webhooks "
+                           f"(export {NOTIFY_KEY_ENV}=...; it is never printed or logged)")
+    REDACT.add(key)
+    for url in options.notify_urls:
+        if not url.startswith(("https://", "http://")):
+            raise StartupError(f"--notify {receiver(url)}: give an http(s) URL")
+    return Notifier(options.notify_urls, key, options.notify_format, source=f"senderctl daemon {socket.gethostname()}",
+                    backoff=options.notify_backoff, on_outcome=lambda outcome: metrics.notifications.labels(outcome).inc())
+
+
 async def _main(options: DaemonOptions) -> int:
     from controller.state import StateError, StateStore
     from controller.state.leader import open_leadership
 
+    metrics = Metrics()
+    notify = notifier(options, metrics)  # before anything is contacted: a missing key is a start-up error
     settings = engine.Settings.from_env(options.state_url, options.bird_url,
                                         environ={**os.environ, **options.extra_environ})
     if not settings.access_key:
@@ -98,8 +118,7 @@ async def _main(options: DaemonOptions) -> int:
             raise StartupError(str(exc)) from None
         host, port = options.host_port
         sock = bind(host, port)
-        metrics = Metrics()
-        daemon = Daemon(options, settings, store, leadership, metrics)
+        daemon = Daemon(options, settings, store, leadership, metrics, notifier=notify)
         daemon.listen_port = sock.getsockname()[1]
         return await serve(daemon, sock)
     finally:

@@ -36,6 +36,10 @@ class Metrics:
                                ["action", "outcome"], registry=r)
         self.reconciles = Counter("senderctl_reconciles", "Reconciles by scope and outcome.",
                                   ["scope", "outcome"], registry=r)
+        self.paused = Gauge("senderctl_paused_resources", "Resources with senderctl.io/paused (or in a paused "
+                            "Organization) after the last reconcile: no Bird write for them.", registry=r)
+        self.notifications = Counter("senderctl_notifications", "--notify deliveries by outcome (sent, retried, "
+                                     "failed, dropped).", ["outcome"], registry=r)
         for condition in CONDITIONS:
             self.resources.labels(condition).set(0)
 

@@ -27,6 +27,7 @@ from controller.daemon import logs
 from controller.daemon.config import DaemonOptions
 from controller.daemon.logs import event
 from controller.daemon.metrics import Metrics
+from controller.daemon.notify import Notifier, condition_events, drift_event
 from controller.daemon.queue import FULL, WorkQueue, jittered
 from controller.daemon.routing import EVENT_KINDS, INBOUND_EVENTS, affected, dependents, id_index
 from controller.daemon.specview import SpecsRejected, SpecView, load_view, missing_status_events
@@ -65,7 +66,7 @@ def utcnow() -> datetime:
 
 class Daemon:
     def __init__(self, options: DaemonOptions, settings: engine.Settings, store: StateStore, leadership: Leadership,
-                 metrics: Metrics, *, rng: random.Random | None = None) -> None:
+                 metrics: Metrics, *, rng: random.Random | None = None, notifier: Notifier | None = None) -> None:
         self.options = options
         self.settings = settings
         self.store = store
@@ -87,6 +88,7 @@ class Daemon:
         self.listen_port: int | None = None
         self._calls: dict[asyncio.Task[Any] | None, list[dict[str, Any]]] = {}
         self._in_flight: asyncio.Task[Any] | None = None
+        self.notifier = notifier
         settings.on_bird_response = self.on_bird_response
 
     # --- specs -------------------------------------------------------------------------------------
@@ -239,6 +241,7 @@ class Daemon:
         started = time.monotonic()
         outcome_label = "ok"
         summary: dict[str, Any] = {}
+        before = await self.conditions_before()
         try:
             outcome = await engine.apply(self.options.paths, self.settings, specs=view.specs, only=only,
                                          allow_archive=self.options.allow_archive, on_result=self.on_result,
@@ -247,6 +250,7 @@ class Daemon:
             outcome_label = "refused"
             event("reconcile.refused", f"{exc}; the daemon does not act until the specs (or --allow-archive) "
                   "make this safe", logging.ERROR, scope=scope)
+            self.notify({"type": "plan.refused", "reason": str(exc)})
         except StateLocked as exc:
             outcome_label = "locked"
             for key in keys:
@@ -260,6 +264,7 @@ class Daemon:
                   scope=scope, error_type=type(exc).__name__)
         else:
             outcome_label, summary = self.after_apply(outcome, keys)
+            self.notify_changes(before, outcome)
         finally:
             elapsed = time.monotonic() - started
             self.metrics.reconcile_duration.labels(scope, outcome_label).observe(elapsed)
@@ -309,6 +314,30 @@ class Daemon:
                    "pending": sorted(c.address for c in final.changes)[:20]}
         return ("failed" if failed else "ok"), summary
 
+    # --- notifications (--notify) ---------------------------------------------------------------------
+    async def conditions_before(self) -> dict[str, Any]:
+        if self.notifier is None:
+            return {}
+        try:
+            return await asyncio.to_thread(self.store.conditions)
+        except Exception:  # the reconcile will report the state's problem itself
+            return {}
+
+    def notify(self, item: dict[str, Any]) -> None:
+        if self.notifier is not None:
+            self.notifier.publish(item)
+
+    def notify_changes(self, before: Mapping[str, Any], outcome: engine.ApplyOutcome) -> None:
+        if self.notifier is None:
+            return
+        drift = drift_event(outcome.first_plan)
+        if drift:
+            self.notify(drift)
+        final = outcome.final
+        for item in condition_events(before, final.plan if final else outcome.first_plan,
+                                     final.world if final else None):
+            self.notify(item)
+
     def schedule_rechecks(self, plan: Plan) -> None:
         self.waiting = {w.address for w in plan.waiting}
         for w in plan.waiting:
@@ -322,6 +351,7 @@ class Daemon:
         ready = set(plan.ready) - waiting - failed
         for name, group in (("Ready", ready), ("Waiting", waiting), ("Failed", failed)):
             self.metrics.resources.labels(name).set(len(group))
+        self.metrics.paused.set(len(plan.paused))
 
     # --- Bird calls and change results (for logs and metrics) ---------------------------------------
     def on_bird_response(self, method: str, route: str, status: int | None, request_id: str | None) -> None:
@@ -455,6 +485,8 @@ class Daemon:
         tasks = [asyncio.create_task(coro, name=name) for name, coro in (
             ("leader", self.lead_or_stand_by()), ("worker", self.work()), ("inbox", self.drain_inbox()),
             ("watcher", self.watch_specs()))]
+        if self.notifier is not None:
+            tasks.append(asyncio.create_task(self.notifier.run(), name="notifier"))
         try:
             await self.stopping.wait()
         finally:
@@ -472,6 +504,8 @@ class Daemon:
                     await in_flight
                 event("shutdown.cancelled", "the in-flight reconcile was cancelled; its journal entries stay open "
                       "and the next reconcile resolves them by re-reading Bird", logging.WARNING)
+        if self.notifier is not None:
+            await self.notifier.drain(1.0)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
