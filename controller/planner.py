@@ -142,7 +142,7 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
             forget.append(address)
 
     refusals.extend(archive_blockers(changes, world))
-    refusals.extend(safety_rails(changes, world))
+    refusals.extend(safety_rails(changes, world, ctx, scope))
     changes.sort(key=change_order)
     specs_fp = specs_fingerprint
     if controls_view(controls):
@@ -271,23 +271,48 @@ def archive_blockers(changes: Sequence[Change], world: World) -> list[Refusal]:
     return out
 
 
-def safety_rails(changes: Iterable[Change], world: World) -> list[Refusal]:
-    existing = Counter(r.kind for r in world.records.values())
-    risky: defaultdict[str, list[Change]] = defaultdict(list)
+def safety_rails(changes: Iterable[Change], world: World, ctx: Context | None = None,
+                 scope: Scope | None = None) -> list[Refusal]:
+    """Per Organization and kind: updating, replacing, archiving or deleting more than the share its
+    spec.safety.maxChangeShare allows (10 % by default) of the existing resources (once there are at
+    least RAIL_MINIMUM) needs --force."""
+    def org_of(address: str) -> str | None:
+        d = ctx.desired(address) if ctx is not None else None
+        if d is not None:
+            return d.organization
+        record = world.records.get(address)
+        return scope.organization_of(record) if scope is not None and record is not None else None
+
+    existing = Counter((org_of(a), r.kind) for a, r in world.records.items())
+    risky: defaultdict[tuple[str | None, str], list[Change]] = defaultdict(list)
     for change in changes:
         if change.action in RAIL_ACTIONS:
-            risky[change.kind].append(change)
+            risky[(org_of(change.address), change.kind)].append(change)
     out = []
-    for kind, touched in sorted(risky.items()):
-        total = existing.get(kind, 0)
-        if total >= RAIL_MINIMUM and Decimal(len(touched)) > RAIL_SHARE * total:
+    for (org, kind), touched in sorted(risky.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+        total = existing.get((org, kind), 0)
+        share = allowed_share(org, kind, ctx)
+        if total >= RAIL_MINIMUM and Decimal(len(touched)) > share * total:
+            where = f" of Organization {org}" if org else ""
             out.append(
                 Refusal(
                     f"{kind}/*",
                     f"this plan would {', '.join(sorted({c.action for c in touched}))} {len(touched)} of "
-                    f"{total} existing {kind} resources (more than {int(RAIL_SHARE * 100)} %); "
+                    f"{total} existing {kind} resources{where} (more than {percent(share)} %, spec.safety.maxChangeShare); "
                     "review the plan, then apply with --force if it is intended",
                     "--force",
                 )
             )
     return out
+
+
+def percent(share: Decimal) -> str:
+    return f"{share * 100:f}".rstrip("0").rstrip(".")
+
+
+def allowed_share(org: str | None, kind: str, ctx: Context | None) -> Decimal:
+    """The Organization's spec.safety.maxChangeShare for `kind` (its default, else RAIL_SHARE)."""
+    d = ctx.desired(f"Organization/{org}") if ctx is not None and org else None
+    shares = d.context.get("maxChangeShare") or {} if d is not None else {}
+    value = shares.get(kind) or shares.get("default")
+    return Decimal(value) if value else RAIL_SHARE

@@ -40,10 +40,20 @@ def expand(specs: SpecSet) -> list[Desired]:
                     "weeklyPrice": str(Decimal(str(multi.weeklyPrice))),
                     "currency": getattr(multi, "currency", "USD") or "USD",
                 },
-                context={"workspaceIds": sorted(str(w) for w in workspaces)},
+                context={"workspaceIds": sorted(str(w) for w in workspaces),
+                         "maxChangeShare": change_shares(doc.spec)},
             )
         )
     return out
+
+
+def change_shares(spec: Any) -> dict[str, str]:
+    """spec.safety.maxChangeShare as {"default": "0.1", "PhoneNumber": "0.2"} (what the planner's rail reads)."""
+    safety = getattr(spec, "safety", None)
+    if safety is None:
+        return {}
+    shares = safety.maxChangeShare.model_dump(exclude_none=True)
+    return {kind: str(share) for kind, share in shares.items()}
 
 
 def ten_dlc_active(workspace_ids: list[str], ctx: Context) -> bool:

@@ -1,9 +1,9 @@
 """Organization: a Bird organization and the platform's multi-SMS-number configuration for it."""
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from specs.models.common import CURRENCY_PATTERN, SpecModel, UUIDStr
 
@@ -22,9 +22,68 @@ class MultiSmsNumbers(SpecModel):
     currency: str = Field("USD", pattern=CURRENCY_PATTERN, description="ISO 4217 currency of weeklyPrice.")
 
 
+# The planner's default (README "Safety"): a plan that updates, replaces, archives or deletes more than
+# this share of a kind's existing resources in the organization needs --force.
+DEFAULT_MAX_CHANGE_SHARE = Decimal("0.10")
+RAIL_KINDS = ("Workspace", "Brand", "Vetting", "Campaign", "PhoneNumber", "NumberPool", "Channel", "Assignment",
+              "WebhookSubscription")
+_SHARE_SCHEMA = {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                 "description": "A share of the existing resources, e.g. 0.1 for 10 %."}
+
+Share = Annotated[Decimal, Field(gt=0, le=1, max_digits=6, decimal_places=4), WithJsonSchema(_SHARE_SCHEMA)]
+
+
+class MaxChangeShare(SpecModel):
+    """The share per kind (`default` for the kinds not named) above which a plan needs --force."""
+
+    default: Share = Field(DEFAULT_MAX_CHANGE_SHARE, description="For every kind not named here.")
+    Workspace: Share | None = None
+    Brand: Share | None = None
+    Vetting: Share | None = None
+    Campaign: Share | None = None
+    PhoneNumber: Share | None = None
+    NumberPool: Share | None = None
+    Channel: Share | None = None
+    Assignment: Share | None = None
+    WebhookSubscription: Share | None = None
+
+    def for_kind(self, kind: str) -> Decimal:
+        value = getattr(self, kind, None) if kind in RAIL_KINDS else None
+        return value if value is not None else self.default
+
+
+_PER_KIND_SCHEMA = {
+    "type": "object", "additionalProperties": False, "title": "MaxChangeShare",
+    "description": "A share per kind; `default` for the kinds not named (0.1 unless given).",
+    "properties": {kind: _SHARE_SCHEMA for kind in ("default", *RAIL_KINDS)},
+}
+
+
+def _one_share_for_all(value: Any) -> Any:
+    """`maxChangeShare: 0.2` is `{default: 0.2}`."""
+    if isinstance(value, int | float | str | Decimal) and not isinstance(value, bool):
+        return {"default": value}
+    return value
+
+
+class Safety(SpecModel):
+    """The organization's safety rails."""
+
+    maxChangeShare: Annotated[
+        MaxChangeShare,
+        BeforeValidator(_one_share_for_all),
+        WithJsonSchema({"oneOf": [_SHARE_SCHEMA, _PER_KIND_SCHEMA],
+                        "description": "Above this share of a kind's existing resources (at least 10) updated, "
+                                       "replaced, archived or deleted in one plan, apply needs --force. One number "
+                                       "for every kind, or {default: 0.1, PhoneNumber: 0.2}."}),
+    ] = Field(default_factory=MaxChangeShare)
+
+
 class OrganizationSpec(SpecModel):
     """The Bird organization and the platform's number terms for it."""
 
     birdOrganizationId: UUIDStr = Field(description="The Bird organization id (UUID).")
     multiSmsNumbers: MultiSmsNumbers = Field(default_factory=MultiSmsNumbers,
                                              description="Multi-SMS-number configuration.")
+    safety: Safety | None = Field(None, description="Safety rails: how much of the organization one plan may "
+                                  "change without --force.")
