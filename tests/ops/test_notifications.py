@@ -146,3 +146,47 @@ def test_slack_format_posts_a_text_body(receiver: Receiver) -> None:
     assert set(body) == {"text"}
     assert "Brand/acme" in body["text"] and "Waiting → Failed" in body["text"] and "B100: EIN mismatch" in body["text"]
     assert NOTIFY_KEY not in repr(notifier)
+
+
+SOLO = """apiVersion: senderctl/v1
+kind: PhoneNumber
+metadata: {name: solo}
+spec:
+  workspace: acme-main
+  select: {country: US, type: local}
+  deletionPolicy: Archive      # protected (the default): removing it from the specs is refused
+"""
+PAUSED_HOOK = """apiVersion: senderctl/v1
+kind: WebhookSubscription
+metadata:
+  name: brand-status
+  annotations: {senderctl.io/paused: "true"}
+spec:
+  workspace: acme-main
+  service: numbers
+  event: 10dlc.brand
+  url: http://127.0.0.1:9/never
+  signingKey: {fromEnv: SENDERCTL_DEMO_SIGNING_KEY}
+"""
+
+
+def test_daemon_notifies_a_refused_plan_and_counts_paused_resources(tmp_path: Path, emulator: Emulator,  # noqa: F811
+                                                                    daemons: Any, receiver: Receiver) -> None:  # noqa: F811
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "organization.yaml").write_text((ROOT / "examples" / "quickstart" / "organization.yaml").read_text())
+    (specs / "solo.yaml").write_text(SOLO)
+    (specs / "hook.yaml").write_text(PAUSED_HOOK)
+    d = daemons(specs, f"sqlite:///{tmp_path / 'state.db'}", emulator.url, resync="1h",
+                extra=("--notify", f"{receiver.url}/ops", "--notify-format", "slack"),
+                env={"SENDERCTL_NOTIFY_KEY": NOTIFY_KEY})
+    d.wait_healthy()
+    wait_until(lambda: emulator.state()["numbers"], 60, "the number bought")
+    wait_until(lambda: "senderctl_paused_resources 1.0" in d.get("/metrics").text, 30, "one paused resource")
+    assert emulator.state()["webhookSubscriptions"] == []
+
+    (specs / "solo.yaml").unlink()  # a protected number removed from the specs: apply is refused
+    refused = wait_until(lambda: [e for e in receiver.events("/ops") if "plan refused" in e["text"]], 60,
+                         "a plan.refused notification")
+    assert "PhoneNumber/solo" in refused[0]["text"] and "protected" in refused[0]["text"]
+    assert len(emulator.state()["numbers"]) == 1
