@@ -424,7 +424,9 @@ class BirdClient:
         return self._paginate(Number, routes.NUMBERS_LIST, {"workspaceId": workspace_id})
 
     async def get_number(self, workspace_id: str, number_id: str) -> Number:
-        return await self._get(Number, routes.NUMBER_GET, {"workspaceId": workspace_id, "numberId": number_id})
+        """One owned number, read from Bird's documented long-code route (``numberString``, ``countryCode``)."""
+        return await self._get(Number, routes.NUMBER_LONG_CODE_GET,
+                               {"workspaceId": workspace_id, "longCodeNumberId": number_id})
 
     async def buy_numbers(self, workspace_id: str, numbers: list[tuple[str, str]]) -> list[Number]:
         """Buy numbers by (E.164 number, ISO country). Charges the workspace wallet; not retried on an

@@ -18,14 +18,14 @@ WORKSPACES_LIST = "/organizations/{organizationId}/workspaces"
 NUMBERS_AVAILABLE = "/workspaces/{workspaceId}/numbers-available"
 NUMBERS_STOCK_ITEMS = "/organizations/{organizationId}/numbers-stock-items"
 NUMBERS_LIST = NUMBERS_BUY = "/workspaces/{workspaceId}/numbers"
-NUMBER_GET = "/workspaces/{workspaceId}/numbers/{numberId}"
-NUMBERS_LONG_CODE_BUY = "/workspaces/{workspaceId}/numbers-long-code"
+NUMBERS_LONG_CODE_LIST = NUMBERS_LONG_CODE_BUY = "/workspaces/{workspaceId}/numbers-long-code"
+NUMBER_GET = NUMBER_LONG_CODE_GET = "/workspaces/{workspaceId}/numbers-long-code/{longCodeNumberId}"
 NUMBER_CANCEL = "/workspaces/{workspaceId}/numbers/{numberId}/cancel-subscription"
 BRANDS_LIST = BRAND_CREATE = "/workspaces/{workspaceId}/tcr-brands"
 BRAND_GET = BRAND_UPDATE = BRAND_DELETE = "/workspaces/{workspaceId}/tcr-brands/{brandId}"
 VETTINGS_LIST = VETTING_CREATE = "/workspaces/{workspaceId}/tcr-brands/{brandId}/vettings"
 CAMPAIGNS_LIST = CAMPAIGN_CREATE = "/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns"
-CAMPAIGN_GET = "/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns/{campaignId}"
+CAMPAIGN_GET = CAMPAIGN_UPDATE = CAMPAIGN_DELETE = "/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns/{campaignId}"
 RESELLERS_LIST = "/workspaces/{workspaceId}/tcr-resellers"
 CONNECTORS_LIST = CONNECTOR_CREATE = "/workspaces/{workspaceId}/connectors"
 CONNECTOR_GET = CONNECTOR_DELETE = "/workspaces/{workspaceId}/connectors/{connectorId}"
@@ -33,6 +33,7 @@ CHANNELS_LIST = "/workspaces/{workspaceId}/channels"
 CHANNEL_GET = "/workspaces/{workspaceId}/channels/{channelId}"
 WEBHOOK_SUBSCRIPTIONS_LIST = WEBHOOK_SUBSCRIPTION_CREATE = (
     "/organizations/{organizationId}/workspaces/{workspaceId}/webhook-subscriptions")
+AVAILABLE_WEBHOOKS = "/workspaces/{workspaceId}/available-webhooks"
 WEBHOOK_SUBSCRIPTION_GET = WEBHOOK_SUBSCRIPTION_UPDATE = WEBHOOK_SUBSCRIPTION_DELETE = (
     WEBHOOK_SUBSCRIPTIONS_LIST + "/{webhookSubscriptionId}")
 
@@ -82,9 +83,13 @@ ROUTES: tuple[Route, ...] = (
     Route("numbers-list", "GET", NUMBERS_LIST, f"{_NUM}/list-your-numbers", paginated=True),
     Route("numbers-buy", "POST", NUMBERS_BUY, f"{_SEED} (Purchase a number)"),
     Route("numbers-long-code-buy", "POST", NUMBERS_LONG_CODE_BUY, f"{_NUM}/buy-a-number"),
-    Route("number-get", "GET", NUMBER_GET, f"{_NUM}/get-long-code-number-details"),
+    Route("numbers-long-code-list", "GET", NUMBERS_LONG_CODE_LIST, f"{_NUM}/long-code-numbers", paginated=True),
+    Route("number-long-code-get", "GET", NUMBER_LONG_CODE_GET, f"{_NUM}/get-long-code-number-details"),
+    # Deprecated by Bird in favour of "Manage Endpoint Subscriptions" (numberId as endpointId, subscription
+    # "main"); that page documents only the GET routes of an endpoint's subscriptions, not how to cancel
+    # one, so senderctl keeps the documented, deprecated cancel call until Bird documents its successor.
     Route("number-cancel", "POST", NUMBER_CANCEL,
-          f"{_NUM}/manage-endpoint-subscriptions/cancel-number-subscription"),
+          f"{_NUM}/manage-endpoint-subscriptions/cancel-number-subscription (deprecated)"),
     Route("brands-list", "GET", BRANDS_LIST, f"{_TCR}/brands-workspace/list-all-brands", paginated=True),
     Route("brand-create", "POST", BRAND_CREATE, f"{_TCR}/brands-workspace/create-a-brand"),
     Route("brand-get", "GET", BRAND_GET, f"{_TCR}/brands-workspace/get-a-brand"),
@@ -95,6 +100,8 @@ ROUTES: tuple[Route, ...] = (
     Route("campaigns-list", "GET", CAMPAIGNS_LIST, f"{_TCR}/campaigns/list-all-campaigns", paginated=True),
     Route("campaign-create", "POST", CAMPAIGN_CREATE, f"{_TCR}/campaigns/create-a-campaign"),
     Route("campaign-get", "GET", CAMPAIGN_GET, f"{_TCR}/campaigns/get-a-campaign"),
+    Route("campaign-update", "PATCH", CAMPAIGN_UPDATE, f"{_TCR}/campaigns/update-a-campaign"),
+    Route("campaign-delete", "DELETE", CAMPAIGN_DELETE, f"{_TCR}/campaigns/delete-a-campaign"),
     Route("resellers-list", "GET", RESELLERS_LIST, f"{_TCR}/campaigns/optional-acting-as-reseller",
           paginated=True),
     Route("connectors-list", "GET", CONNECTORS_LIST, f"{_CHN}/channel-connectors", paginated=True),
@@ -112,6 +119,7 @@ ROUTES: tuple[Route, ...] = (
           f"{_HOOK}/update-a-webhook-subscription"),
     Route("webhook-subscription-delete", "DELETE", WEBHOOK_SUBSCRIPTION_DELETE,
           f"{_HOOK}/delete-a-webhook-subscription"),
+    Route("available-webhooks", "GET", AVAILABLE_WEBHOOKS, f"{_HOOK}/list-available-webhook-events"),
 )
 
 BY_NAME: dict[str, Route] = {route.name: route for route in ROUTES}

@@ -59,6 +59,10 @@ class Outgoing:
     signing_key: str = field(repr=False)
     event: str
     body: dict[str, Any]
+    # One request id per event, kept by every retry: a receiver that saw the first attempt recognises
+    # the retry as a replay (Bird's messagebird-request-id header).
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    attempt: int = 0
 
 
 @dataclass(order=True)
@@ -142,6 +146,7 @@ class Kernel(RequestLimits):
             self.deliveries: list[dict[str, Any]] = []
             self.outbox: list[Outgoing] = []
             self.timers: list[Timer] = []
+            self.retries: dict[str, Outgoing] = {}                   # retry key -> delivery due again
             self.requests: Counter[str] = Counter()
             self.rate_windows: dict[tuple[str, str], deque[float]] = {}
             self._timer_seq = 0
@@ -212,7 +217,7 @@ class Kernel(RequestLimits):
     # ----------------------------------------------------------------------------------- pagination
 
     @staticmethod
-    def page_args(query: Query) -> tuple[int, int, bool]:
+    def page_args(query: Query, max_limit: int = policy.MAX_PAGE_SIZE) -> tuple[int, int, bool]:
         """``limit``, the cursor and ``reverse`` from Bird's list query; 422 naming the bad parameter."""
         problems = Problems()
         limit = policy.DEFAULT_PAGE_SIZE
@@ -222,8 +227,8 @@ class Kernel(RequestLimits):
                 limit = int(raw_limit)
             except ValueError:
                 limit = -1
-            if not 1 <= limit <= policy.MAX_PAGE_SIZE:
-                problems.add("limit", f"must be an integer between 1 and {policy.MAX_PAGE_SIZE}")
+            if not 1 <= limit <= max_limit:
+                problems.add("limit", f"must be an integer between 1 and {max_limit}")
         raw_reverse = (query.get("reverse") or ["false"])[-1].lower()
         if raw_reverse not in ("true", "false"):
             problems.add("reverse", "must be true or false")
@@ -243,8 +248,8 @@ class Kernel(RequestLimits):
         return limit, after, reverse
 
     def paginate(self, collection: Collection, query: Query, keep: Callable[[Item], bool] | None = None,
-                 render: Callable[[Item], Any] | None = None) -> Answer:
-        limit, after, reverse = self.page_args(query)
+                 render: Callable[[Item], Any] | None = None, max_limit: int = policy.MAX_PAGE_SIZE) -> Answer:
+        limit, after, reverse = self.page_args(query, max_limit)
         items, cursor = collection.page(limit, after, keep, reverse)
         body: dict[str, Any] = {"results": [render(i) if render else i for i in items]}
         if cursor is not None:

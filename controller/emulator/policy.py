@@ -32,6 +32,14 @@ VETTING_SCORE = "75"                  # the score an accepted STANDARD vetting r
 CAMPAIGN_PENDING = "PENDING"
 CAMPAIGN_APPROVED = "APPROVED"
 CAMPAIGN_REJECTED = "REJECTED"
+CAMPAIGN_DECLINED = "DECLINED"
+# Bird "Update a campaign": "A campaign can only be updated when the status is APPROVED, DECLINED or
+# REJECTED". (Bird's Events page says only DECLINED campaigns may be resubmitted; the API reference's
+# update page, which we follow, allows DECLINED and REJECTED.)
+CAMPAIGN_UPDATABLE_STATUSES = (CAMPAIGN_APPROVED, CAMPAIGN_DECLINED, CAMPAIGN_REJECTED)
+# Which campaigns count as "active" for Bird's "a brand can be deleted if it doesn't have any active
+# campaigns": Bird does not define the word; we count every campaign under review or approved.
+CAMPAIGN_ACTIVE_STATUSES = (CAMPAIGN_PENDING, CAMPAIGN_APPROVED)
 # The decide admin call accepts APPROVED/REJECTED for every kind; for a vetting APPROVED means ACTIVE.
 DECISIONS = {
     "brand": {"APPROVED": BRAND_APPROVED, "REJECTED": BRAND_REJECTED},
@@ -69,11 +77,27 @@ SUBSCRIPTION_STATUSES = ("active", "inactive")
 EVENT_SERVICES = {
     "10dlc.brand": "numbers",
     "10dlc.campaign": "numbers",
+    "10dlc.vetting": "numbers",
     "channel.updated": "channels",
     "channel.created": "channels",
     "sms.inbound": "channels",
     "sms.outbound": "channels",
 }
+# Bird "Create a webhook subscription": the service enum (Notifications_WebhookService).
+WEBHOOK_SERVICES = ("channels", "numbers", "payments", "conversations")
+# Filter keys listed by "List available webhook events". Bird says the numbers service supports no
+# filters; the emulator still matches brandId/campaignId filters on 10DLC events (an invention kept
+# because it costs nothing and no client relies on it).
+EVENT_FILTER_KEYS = {
+    "channel.updated": ("channelId", "platformId", "channelStatus"),
+    "channel.created": ("channelId", "platformId", "channelStatus"),
+    "sms.inbound": ("channelId",),
+    "sms.outbound": ("channelId", "messageStatus"),
+}
+# Bird retries a delivery without a 2xx "at increasing intervals over a period of 8 hours" and names no
+# intervals: ours (emulator clock, seconds) double from one minute and add up to 8 hours.
+# Each retry keeps the event's request id (Bird does not say; a receiver can only dedupe if it does).
+WEBHOOK_RETRY_INTERVALS = (60, 120, 240, 480, 960, 1920, 3840, 7680, 13500)
 WEBHOOK_TIMEOUT_SECONDS = 2.0         # per delivery; deliveries happen before the admin call answers
 WEBHOOK_MAX_BODY_LOG = 2000
 
@@ -83,6 +107,9 @@ MONEY_EXPONENT = -6                   # Bird's Money examples use micro-units (3
 NUMBER_MONTHLY_PRICE = Decimal("1.15")  # US local number, per month, charged at purchase
 BRAND_REGISTRATION_FEE = Decimal("4.00")  # TCR brand registration (one time)
 BRAND_RESUBMISSION_FEE = Decimal("4.00")  # updating a rejected brand resubmits it
+# Bird's update page warns of "a campaign resubmission fee" without an amount: we charge TCR's campaign
+# vetting fee again, only when a DECLINED/REJECTED campaign is resubmitted (editing an APPROVED one is free).
+CAMPAIGN_RESUBMISSION_FEE = Decimal("15.00")
 VETTING_FEE = Decimal("41.50")        # TCR standard external vetting (one time)
 CAMPAIGN_VETTING_FEE = Decimal("15.00")   # TCR campaign vetting fee (one time)
 CAMPAIGN_MONTHLY_FEE = Decimal("10.00")   # standard use case, per month
@@ -102,7 +129,9 @@ MAX_NUMBERS_PER_PURCHASE = 25         # Bird documents 25 for numbers-long-code;
 
 # ----------------------------------------------------------------------------------------- pagination
 DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 99
+MAX_PAGE_SIZE = 99                        # Bird's numbers and 10DLC lists ("maximum is 99")
+MAX_WEBHOOK_SUBSCRIPTIONS_PAGE_SIZE = 100  # "List webhook subscriptions": maximum 100
+MAX_CHANNELS_PAGE_SIZE = 1000             # "Get workspace channels": maximum 1000
 MAX_PAGE_TOKEN = 8000
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -117,12 +146,13 @@ CODE_NOT_IN_STOCK = "NumberNotAvailable"            # 422: the number left the s
 CODE_RATE_LIMITED = "TooManyRequests"
 CODE_FAULT = "InjectedFault"
 CODE_INVALID_JSON = "InvalidJSON"                   # 400: the body is not JSON at all
-# Deleting a brand that still has campaigns is refused with 409 (Bird's docs do not say; TCR keeps
-# campaigns tied to their brand, so a reconciler must delete campaigns first).
+# Deleting a brand with active campaigns, or a campaign with active channels, is refused (Bird documents
+# the rule, not the status): 409. Bird answers a delete with the deleted object (200); the inactive
+# campaigns and the vettings of a deleted brand leave with it.
 BRAND_DELETE_WITH_CAMPAIGNS_STATUS = 409
-# Brand-review outcomes of a vetting are reported as "10dlc.brand" events whose payload is the vetting
-# (Bird documents no vetting event).
-VETTING_EVENT = "10dlc.brand"
+CAMPAIGN_DELETE_WITH_CHANNELS_STATUS = 409
+# Bird "10DLC Events": vetting outcomes are "10dlc.vetting" events (service numbers).
+VETTING_EVENT = "10dlc.vetting"
 # Bird documents per-workspace limits of 50 GET and 500 POST requests per second (Channels API "Rate
 # Limit"). The emulator enforces limits only when a world file sets ``rateLimits`` (tests stay fast and
 # the client has its own limiter); a request over the limit gets 429 with Retry-After, unprocessed.

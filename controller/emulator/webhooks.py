@@ -10,7 +10,6 @@ import ipaddress
 import json
 import re
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -48,7 +47,7 @@ def _record(item: Outgoing, request_id: str, delivered: bool, status: int | None
             ) -> dict[str, Any]:
     return {"requestId": request_id, "subscriptionId": item.subscription_id, "workspaceId": item.workspace_id,
             "event": item.event, "url": item.url, "delivered": delivered, "status": status, "error": error,
-            "at": rfc3339(time.time())}
+            "attempt": item.attempt + 1, "at": rfc3339(time.time())}
 
 
 async def deliver(emulator: Emulator, items: list[Outgoing]) -> list[dict[str, Any]]:
@@ -57,14 +56,17 @@ async def deliver(emulator: Emulator, items: list[Outgoing]) -> list[dict[str, A
     if items:
         async with httpx.AsyncClient(timeout=policy.WEBHOOK_TIMEOUT_SECONDS, trust_env=False) as client:
             for item in items:
-                records.append(await _deliver_one(client, item))
+                record = await _deliver_one(client, item)
+                records.append(record)
+                if not record["delivered"] and is_loopback(item.url):  # attempted and failed: Bird retries
+                    record["retryScheduled"] = emulator.retry_later(item)
     with emulator.lock:
         emulator.deliveries.extend(records)
     return records
 
 
 async def _deliver_one(client: httpx.AsyncClient, item: Outgoing) -> dict[str, Any]:
-    request_id = str(uuid.uuid4())
+    request_id = item.request_id
     if not is_loopback(item.url):
         return _record(item, request_id, False, None, "not a loopback address: never attempted")
     body = json.dumps(item.body, separators=(",", ":")).encode()

@@ -75,6 +75,12 @@ class Bird:
     async def advance(self, seconds: float) -> dict[str, Any]:
         return await self.admin("POST", "clock/advance", json={"seconds": seconds})
 
+    async def decide(self, kind: str, object_id: str, status: str, **rejection: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": kind, "id": object_id, "status": status}
+        if rejection:
+            body["rejection"] = rejection
+        return await self.admin("POST", "decide", json=body)
+
     async def state(self) -> dict[str, Any]:
         return await self.admin("GET", "state")
 

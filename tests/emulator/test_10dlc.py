@@ -122,12 +122,25 @@ async def test_brand_list_get_and_delete(bird: Bird) -> None:
     first, second = await bird.brand(approved=False), await bird.brand(approved=False, displayName="Beta")
     listed = await bird.ok("GET", BRANDS)
     assert [b["id"] for b in listed["results"]] == [first["id"], second["id"]]
-    await bird.ok("DELETE", f"{BRANDS}/{first['id']}", 204)
+    deleted = await bird.ok("DELETE", f"{BRANDS}/{first['id']}", 200)  # Bird answers with the brand
+    assert deleted["id"] == first["id"] and deleted["displayName"] == first["displayName"]
     await bird.error("GET", f"{BRANDS}/{first['id']}", 404)
     with_campaign = await bird.brand()
-    await bird.campaign(with_campaign["id"], approved=False)
-    error = await bird.error("DELETE", f"{BRANDS}/{with_campaign['id']}", 409)
-    assert error["code"] == policy.CODE_CONFLICT
+    campaign = await bird.campaign(with_campaign["id"], approved=False)
+    error = await bird.error("DELETE", f"{BRANDS}/{with_campaign['id']}", 409)  # a PENDING campaign is active
+    assert error["code"] == policy.CODE_CONFLICT and campaign["id"] in error["message"]
+    await bird.decide("campaign", campaign["id"], "REJECTED")
+    # Bird refuses only with *active* campaigns: a rejected one leaves with its brand.
+    assert (await bird.ok("DELETE", f"{BRANDS}/{with_campaign['id']}", 200))["id"] == with_campaign["id"]
+    await bird.error("GET", f"{BRANDS}/{with_campaign['id']}/campaigns/{campaign['id']}", 404)
+
+
+async def test_brands_list_filters_by_status(bird: Bird) -> None:
+    pending, approved = await bird.brand(approved=False), await bird.brand(displayName="Beta")
+    assert [b["id"] for b in (await bird.ok("GET", BRANDS, params={"status": "APPROVED"}))["results"]] == [
+        approved["id"]]
+    both = await bird.ok("GET", BRANDS, params={"status": "PENDING,APPROVED"})
+    assert {b["id"] for b in both["results"]} == {pending["id"], approved["id"]}
 
 
 async def test_vetting_is_pending_then_active_after_an_hour(bird: Bird) -> None:

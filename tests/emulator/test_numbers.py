@@ -64,8 +64,28 @@ async def test_buying_charges_the_wallet_and_the_number_leaves_the_stock(any_bir
     assert {n["workspaceId"] for n in state["numbers"]} == {WS}
     stock = {s["numberString"] for s in await all_pages(bird, f"/organizations/{ORG}/numbers-stock-items")}
     assert len(stock) == 997 and not stock & {n["number"] for n in bought}
-    owned = await bird.ok("GET", f"/workspaces/{WS}/numbers/{bought[0]['id']}")
-    assert owned == bought[0]
+    # Bird's documented read of one number is the long-code route (numberString, countryCode, endpointId).
+    owned = await bird.ok("GET", f"/workspaces/{WS}/numbers-long-code/{bought[0]['id']}")
+    assert (owned["id"], owned["endpointId"], owned["numberString"], owned["countryCode"]) == (
+        bought[0]["id"], bought[0]["id"], bought[0]["number"], "US")
+    # ... and the undocumented /numbers/{numberId} is not served.
+    await bird.error("GET", f"/workspaces/{WS}/numbers/{bought[0]['id']}", 404)
+    listed = await all_pages(bird, f"/workspaces/{WS}/numbers-long-code")
+    assert [n["numberString"] for n in listed] == [n["number"] for n in bought]
+    area = bought[1]["number"][:5]
+    narrowed = await bird.ok("GET", f"/workspaces/{WS}/numbers-long-code", params={"numberString": area})
+    assert bought[1]["number"] in {n["numberString"] for n in narrowed["results"]}
+    assert all(n["numberString"].startswith(area) for n in narrowed["results"])
+    assert (await bird.ok("GET", f"/workspaces/{WS}/numbers-long-code", params={"countryCodes": "NL"}))[
+        "results"] == []
+
+
+async def test_stock_items_refuse_a_prefix_without_country_codes(any_bird: Bird) -> None:
+    """Bird: prefix "MUST be used in conjunction with the countryCodes filter"."""
+    path = f"/organizations/{ORG}/numbers-stock-items"
+    error = await any_bird.error("GET", path, 422, params={"prefix": "+1212"})
+    assert "prefix" in error["details"]
+    await any_bird.ok("GET", path, params={"prefix": "+1212", "countryCodes": "US"})
 
 
 async def test_buying_a_number_no_longer_in_stock_fails_and_charges_nothing(bird: Bird) -> None:
@@ -137,7 +157,7 @@ async def test_cancelled_number_stays_until_the_paid_month_ends(bird: Bird) -> N
     assert len(await all_pages(bird, f"/workspaces/{WS}/numbers")) == 1
     await bird.advance(120)
     assert await all_pages(bird, f"/workspaces/{WS}/numbers") == []
-    await bird.error("GET", f"/workspaces/{WS}/numbers/{number['id']}", 404)
+    await bird.error("GET", f"/workspaces/{WS}/numbers-long-code/{number['id']}", 404)
 
 
 async def test_ten_thousand_owned_numbers_list_in_102_requests() -> None:

@@ -125,7 +125,16 @@ class ChannelsDomain(Kernel):
         return 204, None
 
     def channels_list(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
-        return self.paginate(ws.channels, query)
+        """Bird "Get workspace channels": up to 1000 per page, filtered by ``status`` and ``platform``."""
+        def values(name: str) -> set[str]:
+            return {part.strip() for raw in query.get(name, []) for part in raw.split(",") if part.strip()}
+
+        statuses, platforms = values("status"), values("platform")
+        keep = None
+        if statuses or platforms:
+            def keep(c: Item) -> bool:
+                return (not statuses or c["status"] in statuses) and (not platforms or c["platformId"] in platforms)
+        return self.paginate(ws.channels, query, keep, max_limit=policy.MAX_CHANNELS_PAGE_SIZE)
 
     def channel_get(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
         channel = ws.channels.get(params["channelId"])

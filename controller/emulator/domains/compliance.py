@@ -18,10 +18,32 @@ BRAND_FIELDS = ("entityType", "firstName", "lastName", "displayName", "companyNa
                 "businessContactEmail")
 # Bird: once a brand is approved (or has an approved vetting) these cannot change.
 BRAND_FROZEN_WHEN_APPROVED = ("entityType", "companyName", "ein", "einIssuingCountry")
+# Bird "Update a campaign": while APPROVED only these change; DECLINED or REJECTED, every field does.
+CAMPAIGN_EDITABLE_WHEN_APPROVED = ("description", "samples", "messageFlow", "helpMessage", "optinKeywords",
+                                   "optoutKeywords", "helpKeywords", "optinMessage", "optoutMessage")
 CAMPAIGN_FIELDS = ("name", "usecase", "subUsecases", "description", "embeddedLink", "embeddedPhone", "numberPool",
                    "ageGated", "directLending", "subscriberOptin", "subscriberOptout", "subscriberHelp",
                    "samples", "attachmentUrls", "messageFlow", "helpMessage", "helpKeywords", "optoutKeywords",
                    "optinKeywords", "optinMessage", "optoutMessage", "termsAndConditions", "resellerId")
+
+
+# Bird "10DLC Events": payloads carry the object without its rejection ("Rejection descriptions are
+# part of the brand objects but NOT the brand status events"); brand events name the workspaces in
+# "workspaceId" (a list in Bird's example), campaign events add "organizationId" and "workspaceId".
+def brand_event(brand: Item, ws: WorkspaceState) -> Item:
+    payload = {k: v for k, v in brand.items() if k not in ("rejection", "workspaceIds")}
+    payload["workspaceId"] = list(brand.get("workspaceIds") or [ws.id])
+    return payload
+
+
+def campaign_event(campaign: Item, ws: WorkspaceState) -> Item:
+    payload = {k: v for k, v in campaign.items() if k != "rejection"}
+    payload.update(organizationId=ws.organization_id, workspaceId=ws.id)
+    return payload
+
+
+def vetting_event(vetting: Item) -> Item:
+    return {k: v for k, v in vetting.items() if k not in ("rejection", "reasons")}
 
 
 class ComplianceDomain(Kernel):
@@ -30,12 +52,17 @@ class ComplianceDomain(Kernel):
         "brand-update": "brand_update", "brand-delete": "brand_delete",
         "vettings-list": "vettings_list", "vetting-create": "vetting_create",
         "campaigns-list": "campaigns_list", "campaign-create": "campaign_create", "campaign-get": "campaign_get",
+        "campaign-update": "campaign_update", "campaign-delete": "campaign_delete",
         "resellers-list": "resellers_list"}
     TIMERS: ClassVar[dict[str, str]] = {"brand": "_brand_reviewed", "vetting": "_vetting_reviewed",
                                         "campaign": "_campaign_reviewed"}
 
     def brands_list(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
-        return self.paginate(ws.brands, query)
+        # Bird documents a status filter on "List all brands" (one value or a comma-separated list).
+        statuses = {part.strip().upper() for raw in query.get("status", []) for part in raw.split(",")
+                    if part.strip()}
+        keep = (lambda b: b["status"] in statuses) if statuses else None
+        return self.paginate(ws.brands, query, keep)
 
     def brand_get(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
         return 200, self._brand(ws, params["brandId"])
@@ -150,13 +177,19 @@ class ComplianceDomain(Kernel):
         return 200, brand
 
     def brand_delete(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        """Bird: "A brand can be deleted if it doesn't have any active campaigns"; answers 200 with the brand."""
         brand = self._brand(ws, params["brandId"])
-        if len(ws.campaigns.get(brand["id"], ())):
+        active = [c["id"] for c in ws.campaigns.get(brand["id"], ()) if c["status"] in policy.CAMPAIGN_ACTIVE_STATUSES]
+        if active:
             raise ApiError(policy.BRAND_DELETE_WITH_CAMPAIGNS_STATUS, policy.CODE_CONFLICT,
-                           "The brand still has campaigns; delete them first")
+                           f"The brand has active campaigns ({', '.join(active)}); delete them first")
+        for campaign in ws.campaigns.pop(brand["id"], Collection()):
+            self.index.pop(campaign["id"], None)
+        for vetting in ws.vettings.pop(brand["id"], Collection()):
+            self.index.pop(vetting["id"], None)
         ws.brands.remove(brand["id"])
         self.index.pop(brand["id"], None)
-        return 204, None
+        return 200, brand
 
     # ------------------------------------------------------------------------------------ vettings
 
@@ -194,10 +227,68 @@ class ComplianceDomain(Kernel):
         return self.paginate(ws.campaigns[params["brandId"]], query)
 
     def campaign_get(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        return 200, self._campaign(ws, params)
+
+    def _campaign(self, ws: WorkspaceState, params: dict[str, str]) -> Item:
         self._brand(ws, params["brandId"])
         campaign = ws.campaigns[params["brandId"]].get(params["campaignId"])
         if campaign is None:
             raise not_found(f"campaign {params['campaignId']}")
+        return campaign
+
+    def campaign_update(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        """Bird "Update a campaign": only APPROVED, DECLINED or REJECTED campaigns change. APPROVED: the
+        listed content fields only, in place. DECLINED/REJECTED: any field, and the campaign is resubmitted
+        for review (a resubmission fee)."""
+        campaign = self._campaign(ws, params)
+        body = self._object(body)
+        problems = Problems()
+        problems.unknown_fields(body, CAMPAIGN_FIELDS)
+        status = campaign["status"]
+        if status not in policy.CAMPAIGN_UPDATABLE_STATUSES:
+            raise invalid_field("status", f"a campaign can only be updated when the status is APPROVED, DECLINED "
+                                          f"or REJECTED; it is {status}")
+        if status == policy.CAMPAIGN_APPROVED:
+            for name in body:
+                if name not in CAMPAIGN_EDITABLE_WHEN_APPROVED and body[name] != campaign.get(name):
+                    problems.add(name, "cannot change while the campaign is APPROVED: only "
+                                       + ", ".join(CAMPAIGN_EDITABLE_WHEN_APPROVED) + " can be updated")
+        if problems:
+            raise invalid(problems, "Invalid campaign")
+        current = {k: campaign[k] for k in CAMPAIGN_FIELDS if k in campaign}
+        merged = {**current, "termsAndConditions": campaign.get("termsAndConditions", True),
+                  **{k: v for k, v in body.items() if v is not None}}
+        self._check_campaign(ws, merged, problems)
+        if problems:
+            raise invalid(problems, "Invalid campaign")
+        resubmit = status != policy.CAMPAIGN_APPROVED
+        if resubmit:
+            self._charge(ws, [("campaign-resubmission", policy.CAMPAIGN_RESUBMISSION_FEE, campaign["id"],
+                               f"10DLC campaign resubmission: {merged['name']}")])
+        for name, value in body.items():
+            if name == "attachmentUrls":
+                continue
+            if value is None:
+                campaign.pop(name, None)
+            else:
+                campaign[name] = value
+        campaign["updatedAt"] = self.clock.iso()
+        if resubmit:
+            campaign["status"] = policy.CAMPAIGN_PENDING
+            campaign.pop("rejection", None)
+            self._schedule(policy.CAMPAIGN_REVIEW_SECONDS, "campaign", ws.id, campaign["id"])
+        return 200, campaign
+
+    def campaign_delete(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        """Bird: "A campaign can be deleted if it doesn't have any active channels"; answers 200 with it."""
+        campaign = self._campaign(ws, params)
+        active = [c["id"] for c in ws.channels
+                  if c.get("useCaseId") == campaign["id"] and c["status"] == policy.CHANNEL_ACTIVE]
+        if active:
+            raise ApiError(policy.CAMPAIGN_DELETE_WITH_CHANNELS_STATUS, policy.CODE_CONFLICT,
+                           f"The campaign has active channels ({', '.join(active)}); remove their connectors first")
+        ws.campaigns[params["brandId"]].remove(campaign["id"])
+        self.index.pop(campaign["id"], None)
         return 200, campaign
 
     def campaign_create(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
@@ -288,7 +379,7 @@ class ComplianceDomain(Kernel):
             brand["rejection"] = rejection
         else:
             brand.pop("rejection", None)
-        self._emit(ws, "10dlc.brand", brand, {"brandId": brand["id"]})
+        self._emit(ws, "10dlc.brand", brand_event(brand, ws), {"brandId": brand["id"]})
         return {"kind": "brand", "id": brand["id"], "status": status}
 
     def _set_vetting(self, ws: WorkspaceState, vetting: Item, status: str, rejection: dict[str, str] | None
@@ -299,7 +390,7 @@ class ComplianceDomain(Kernel):
         if rejection:
             vetting["rejection"] = rejection
             vetting["reasons"] = [rejection["description"]]
-        self._emit(ws, policy.VETTING_EVENT, vetting, {"brandId": vetting["brandId"]})
+        self._emit(ws, policy.VETTING_EVENT, vetting_event(vetting), {"brandId": vetting["brandId"]})
         return {"kind": "vetting", "id": vetting["id"], "status": status}
 
     def _set_campaign(self, ws: WorkspaceState, campaign: Item, status: str, rejection: dict[str, str] | None
@@ -309,7 +400,8 @@ class ComplianceDomain(Kernel):
             campaign["rejection"] = rejection
         else:
             campaign.pop("rejection", None)
-        self._emit(ws, "10dlc.campaign", campaign, {"campaignId": campaign["id"], "brandId": campaign["brandId"]})
+        self._emit(ws, "10dlc.campaign", campaign_event(campaign, ws),
+                   {"campaignId": campaign["id"], "brandId": campaign["brandId"]})
         return {"kind": "campaign", "id": campaign["id"], "status": status}
 
     def decide(self, kind: Any, object_id: Any, status: Any, rejection: Any = None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ queued for them (``outbox``; ``controller.emulator.webhooks`` delivers them, sig
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from controller.emulator import policy
@@ -22,11 +23,26 @@ class NotificationsDomain(Kernel):
         "webhook-subscription-create": "webhook_subscription_create",
         "webhook-subscription-get": "webhook_subscription_get",
         "webhook-subscription-update": "webhook_subscription_update",
-        "webhook-subscription-delete": "webhook_subscription_delete"}
+        "webhook-subscription-delete": "webhook_subscription_delete",
+        "available-webhooks": "available_webhooks"}
+    TIMERS: ClassVar[dict[str, str]] = {"webhook-retry": "_retry_delivery"}
 
     def webhook_subscriptions_list(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
                                    ) -> Answer:
-        return self.paginate(ws.webhooks, query)
+        return self.paginate(ws.webhooks, query, max_limit=policy.MAX_WEBHOOK_SUBSCRIPTIONS_PAGE_SIZE)
+
+    def available_webhooks(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        """Bird "List available webhook events": per service, the events and their filter keys."""
+        wanted = (query.get("service") or [None])[-1]
+        if wanted is not None and wanted not in policy.WEBHOOK_SERVICES:
+            raise invalid_field("service", "must be one of " + ", ".join(policy.WEBHOOK_SERVICES))
+        results = []
+        for service in policy.WEBHOOK_SERVICES:
+            events = [{"name": event, "filterKeys": list(policy.EVENT_FILTER_KEYS.get(event, ()))}
+                      for event, owner in policy.EVENT_SERVICES.items() if owner == service]
+            if events and wanted in (None, service):
+                results.append({"service": service, "events": events})
+        return 200, {"results": results}
 
     def webhook_subscription_get(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
                                  ) -> Answer:
@@ -43,7 +59,7 @@ class NotificationsDomain(Kernel):
         body = self._object(body)
         problems = Problems()
         problems.unknown_fields(body, WEBHOOK_FIELDS)
-        service = problems.string(body, "service", required=True, max_len=100)
+        service = problems.enum(body, "service", policy.WEBHOOK_SERVICES, required=True)
         event = problems.string(body, "event", required=True, max_len=100)
         if service and event and policy.EVENT_SERVICES.get(event, service) != service:
             problems.add("event", f"{event} is sent by service {policy.EVENT_SERVICES[event]}, not {service}")
@@ -129,3 +145,24 @@ class NotificationsDomain(Kernel):
                 self.outbox.append(Outgoing(subscription["id"], ws.id, subscription["url"],
                                             subscription["signingKey"], event,
                                             {"service": service, "event": event, "payload": dict(payload)}))
+
+    # ------------------------------------------------------------------------------------- retries
+
+    def retry_later(self, item: Outgoing) -> bool:
+        """Bird retries a delivery that got no 2xx "at increasing intervals over a period of 8 hours":
+        schedule the next attempt on the emulator's clock. False once the intervals are used up."""
+        with self.lock:
+            if item.attempt >= len(policy.WEBHOOK_RETRY_INTERVALS):
+                return False
+            key = f"{item.request_id}#{item.attempt + 1}"
+            self.retries[key] = replace(item, attempt=item.attempt + 1)
+            self._schedule(policy.WEBHOOK_RETRY_INTERVALS[item.attempt], "webhook-retry", item.workspace_id, key)
+            return True
+
+    def _retry_delivery(self, ws: WorkspaceState, key: str) -> dict[str, Any] | None:
+        item = self.retries.pop(key, None)
+        subscription = ws.webhooks.get(item.subscription_id) if item else None
+        if item is not None and subscription is not None and subscription["status"] == "active":
+            # The subscription's current URL and key: Bird signs each attempt when it sends it.
+            self.outbox.append(replace(item, url=subscription["url"], signing_key=subscription["signingKey"]))
+        return None  # not a lifecycle transition: the delivery shows in the advance's deliveries

@@ -32,7 +32,8 @@ from controller.emulator.validation import Problems
 class NumbersDomain(Kernel):
     ROUTES: ClassVar[dict[str, str]] = {
         "numbers-available": "numbers_available", "numbers-stock-items": "numbers_stock_items",
-        "numbers-list": "numbers_list", "number-get": "number_get", "numbers-buy": "numbers_buy",
+        "numbers-list": "numbers_list", "numbers-buy": "numbers_buy",
+        "numbers-long-code-list": "numbers_long_code_list", "number-long-code-get": "number_long_code_get",
         "numbers-long-code-buy": "numbers_long_code_buy", "number-cancel": "number_cancel"}
     TIMERS: ClassVar[dict[str, str]] = {"number-deactivate": "_deactivate_number"}
 
@@ -53,6 +54,9 @@ class NumbersDomain(Kernel):
             "complianceRequirements": []})
 
     def numbers_stock_items(self, org: OrgState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        # Bird: prefix "MUST be used in conjunction with the countryCodes filter".
+        if (query.get("prefix") or [""])[-1].strip() and not any(v.strip() for v in query.get("countryCodes", [])):
+            raise invalid_field("prefix", "must be used together with countryCodes (e.g. countryCodes=US)")
         keep = self._stock_filter(query, ("countryCodes", "countryCode", "country"), ("types", "type"))
         return self.paginate(org.stock, query, keep)
 
@@ -78,8 +82,26 @@ class NumbersDomain(Kernel):
         keep = (lambda n: n["number"].startswith(prefix) and term in n["number"]) if prefix or term else None
         return self.paginate(ws.numbers, query, keep)
 
-    def number_get(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
-        return 200, self._number(ws, params["numberId"])
+    def numbers_long_code_list(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
+                               ) -> Answer:
+        """Bird "List Workspace Long Code Numbers": filters numberString (leading digits, "+" optional)
+        and countryCodes."""
+        digits = (query.get("numberString") or [""])[-1].strip().lstrip("+")
+        countries = {part.strip().upper() for raw in query.get("countryCodes", []) for part in raw.split(",")
+                     if part.strip()}
+
+        def keep(n: Item) -> bool:
+            return n["number"].lstrip("+").startswith(digits) and (not countries or n["country"] in countries)
+
+        return self.paginate(ws.numbers, query, keep if digits or countries else None, self._long_code)
+
+    def number_long_code_get(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
+                             ) -> Answer:
+        """Bird "Get Long Code Number Details": by number id or endpoint id (the same id here)."""
+        number = ws.numbers.get(params["longCodeNumberId"])
+        if number is None:
+            raise not_found(f"long code number {params['longCodeNumberId']}")
+        return 200, self._long_code(number)
 
     def _number(self, ws: WorkspaceState, number_id: str) -> Item:
         number = ws.numbers.get(number_id)
