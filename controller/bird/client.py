@@ -47,6 +47,7 @@ from controller.bird.models import (
     BuyStockItemsRequest,
     Campaign,
     CampaignCreate,
+    CampaignUpdate,
     Channel,
     Connector,
     ConnectorCreate,
@@ -503,6 +504,21 @@ class BirdClient:
         path_params = {"workspaceId": workspace_id, "brandId": brand_id}
         data = await self._call("POST", routes.CAMPAIGN_CREATE, path_params, body=campaign.to_body())
         return self._parse(Campaign, data, "POST", routes.CAMPAIGN_CREATE)
+
+    async def update_campaign(self, workspace_id: str, brand_id: str, campaign_id: str,
+                              changes: CampaignUpdate | Mapping[str, Any]) -> Campaign:
+        """Update a campaign in place (only the fields given are sent). A DECLINED/REJECTED campaign is
+        resubmitted for review, for a fee, so an unknown outcome is not retried."""
+        update = changes if isinstance(changes, CampaignUpdate) else CampaignUpdate.model_validate(dict(changes))
+        path_params = {"workspaceId": workspace_id, "brandId": brand_id, "campaignId": campaign_id}
+        data = await self._call("PATCH", routes.CAMPAIGN_UPDATE, path_params, body=update.to_body(),
+                                idempotent=False)
+        return self._parse(Campaign, data, "PATCH", routes.CAMPAIGN_UPDATE)
+
+    async def delete_campaign(self, workspace_id: str, brand_id: str, campaign_id: str) -> None:
+        """Delete a campaign; Bird refuses while a channel of it is active."""
+        path_params = {"workspaceId": workspace_id, "brandId": brand_id, "campaignId": campaign_id}
+        await self._call("DELETE", routes.CAMPAIGN_DELETE, path_params)
 
     def list_resellers(self, workspace_id: str) -> AsyncIterator[Reseller]:
         return self._paginate(Reseller, routes.RESELLERS_LIST, {"workspaceId": workspace_id})

@@ -288,6 +288,37 @@ class CampaignCreate(BirdRequest):
     resellerId: str | None = None
 
 
+class CampaignUpdate(BirdRequest):
+    """``PATCH …/tcr-brands/{brandId}/campaigns/{campaignId}`` (Bird "Update a campaign"): only the fields
+    set are sent. APPROVED: description, samples, messageFlow, helpMessage and the opt-in/opt-out/help
+    keywords and messages; DECLINED or REJECTED: any field (the campaign is resubmitted, for a fee)."""
+
+    partial: ClassVar[bool] = True
+
+    name: str | None = None
+    usecase: str | None = None
+    subUsecases: list[str] | None = None
+    description: str | None = None
+    embeddedLink: bool | None = None
+    embeddedPhone: bool | None = None
+    numberPool: bool | None = None
+    ageGated: bool | None = None
+    directLending: bool | None = None
+    subscriberOptin: bool | None = None
+    subscriberOptout: bool | None = None
+    subscriberHelp: bool | None = None
+    samples: list[str] | None = None
+    messageFlow: str | None = None
+    helpMessage: str | None = None
+    helpKeywords: str | None = None
+    optoutKeywords: str | None = None
+    optinKeywords: str | None = None
+    optinMessage: str | None = None
+    optoutMessage: str | None = None
+    termsAndConditions: bool | None = None
+    resellerId: str | None = None
+
+
 class Campaign(BirdResponse):
     id: str
     name: str | None = None

@@ -22,6 +22,7 @@ CARRIER_ACK_SECONDS = 15 * 60          # number<->campaign link acknowledged by 
 BRAND_PENDING = "PENDING"
 BRAND_APPROVED = "APPROVED"
 BRAND_REJECTED = "REJECTED"
+BRAND_NOT_UPDATABLE_STATUSES = ("FAILED",)  # Bird "Update a brand": "cannot be updated if the status is failed"
 # Vetting: PENDING -> ACTIVE (TCR's "vetting active"); a refused vetting is REJECTED.
 VETTING_PENDING = "PENDING"
 VETTING_ACTIVE = "ACTIVE"

@@ -1,7 +1,8 @@
 """Brand: a 10DLC brand registered with the campaign registry through Bird (`tcr-brands`).
 
 Registering costs a fee, so an existing brand with the same EIN and company name is adopted
-rather than registered again. Once approved, Bird will not change a brand's entityType.
+rather than registered again. Once approved, Bird will not change a brand's entityType. A rejected
+brand fixed in the specs is updated in place, which resubmits it ($4 per resubmission).
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from controller.plan import Change, Cost, Refusal
 from controller.resources import fees
 from controller.resources.base import Desired, Outcome, RecordView
 from controller.resources.common import field_diff, find
-from controller.resources.lifecycle import BRAND_FAILED, BRAND_READY, RECHECK_BRAND, readiness, status_of
+from controller.resources.lifecycle import (
+    BRAND_FAILED,
+    BRAND_NOT_UPDATABLE,
+    BRAND_READY,
+    BRAND_RESUBMITTABLE,
+    RECHECK_BRAND,
+    readiness,
+    rejection_text,
+    status_of,
+)
 
 if TYPE_CHECKING:
     from controller.apply import ApplyIO
@@ -20,7 +30,8 @@ if TYPE_CHECKING:
     from specs import SpecSet
 
 KIND = "Brand"
-IMMUTABLE_WHEN_APPROVED = ("entityType",)
+# Bird "Update a brand": once approved (or with an approved vetting) these cannot be updated.
+IMMUTABLE_WHEN_APPROVED = ("companyName", "entityType", "ein", "einIssuingCountry")
 
 
 def expand(specs: SpecSet) -> list[Desired]:
@@ -86,16 +97,26 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     frozen = [f for f in diff if f.immutable]
     if frozen:
         refusals.append(Refusal(d.address, f"{', '.join(f.path for f in frozen)} cannot change once the brand is "
-                                "approved on Bird; register a new Brand under another name instead"))
+                                "approved on Bird (Bird freezes companyName, entityType, ein and einIssuingCountry "
+                                "of an approved brand); register a new Brand under another name instead"))
     editable = tuple(f for f in diff if not f.immutable)
+    if editable and managed and status_of(brand) in BRAND_NOT_UPDATABLE:
+        refusals.append(Refusal(d.address, f"{', '.join(f.path for f in editable)} differ from brand {d.name}, which "
+                                f"is {status_of(brand)} on Bird: Bird updates no failed brand (it must be registered "
+                                "as new); register a new Brand under another name, or restore the spec"))
+        editable = ()
     if editable and managed:
         drift = record is not None and record.spec == d.fields
+        resubmit = status_of(brand) in BRAND_RESUBMITTABLE
+        if resubmit:
+            why = f"resubmit the {status_of(brand)} brand for review in place ({rejection_text(brand)})"
+        else:
+            why = "changed on Bird outside senderctl" if drift else "spec differs from Bird"
         changes.append(
             Change(
-                d.address, "update",
-                "changed on Bird outside senderctl" if drift else "spec differs from Bird",
+                d.address, "update", why,
                 {f.path: f.before for f in editable}, {f.path: f.after for f in editable},
-                fields=diff, drift=drift,
+                fields=diff, drift=drift, cost=Cost(one_time=fees.BRAND_RESUBMISSION) if resubmit else None,
                 payload={"workspaceId": ws, "brandId": brand["id"], "spec": d.fields,
                          "body": {f.path: f.after for f in editable}},
             )

@@ -1,8 +1,11 @@
 """Campaign: a 10DLC use case under an approved brand (`tcr-brands/{brandId}/campaigns`).
 
-Only an approved brand can register a campaign; approval then takes one to two weeks. Bird lets a
-campaign be resubmitted only after a rejection, so a changed spec for a submitted campaign is
-refused with an explanation rather than silently replaced (a new campaign is a new fee).
+Only an approved brand can register a campaign; approval then takes one to two weeks. A changed spec
+is applied to the campaign in place the way Bird's "Update a campaign" allows: an APPROVED campaign
+takes new content fields (description, samples, messageFlow, helpMessage, opt-in/opt-out/help keywords
+and messages) without review; a DECLINED or REJECTED one takes any field and is resubmitted (a fee).
+Only what Bird forbids is refused, with Bird's reason; a new campaign (a new fee, weeks of review) is
+never registered to carry an edit.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from controller.resources.base import Desired, Outcome, RecordView
 from controller.resources.common import field_diff, find
 from controller.resources.lifecycle import (
     BRAND_READY,
+    CAMPAIGN_EDITABLE_WHEN_APPROVED,
     CAMPAIGN_FAILED,
     CAMPAIGN_READY,
+    CAMPAIGN_RESUBMITTABLE,
+    CAMPAIGN_UPDATABLE,
     RECHECK_BRAND,
     RECHECK_CAMPAIGN,
     RESELLER_READY,
     readiness,
+    rejection_text,
     status_of,
 )
 
@@ -95,14 +102,51 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         changes.append(Change(d.address, "adopt", "a campaign with this name exists under the brand on Bird", None,
                               d.fields, payload={"workspaceId": ws, "brandId": brand_id, "campaignId": found["id"],
                                                  "body": d.fields}))
-    diff = field_diff(d.fields, found, immutable=d.fields.keys())
-    refusals = ()
-    if diff:
-        refusals = (Refusal(d.address, f"{', '.join(f.path for f in diff)} differ from the submitted campaign; Bird "
-                            "resubmits a campaign only after a rejection: register a new Campaign under another "
-                            "name, or restore the spec"),)
-    return Outcome(status, reason, changes=tuple(changes), refusals=refusals, recheck_after=RECHECK_CAMPAIGN,
-                   facts=facts)
+    edit, refusal, waiting = plan_edit(d, found, record, ws, brand_id)
+    if edit is not None:
+        changes.append(edit)
+    if waiting:
+        reason = f"{reason}; {waiting}" if reason else waiting
+    return Outcome(status, reason, changes=tuple(changes), refusals=(refusal,) if refusal else (),
+                   recheck_after=RECHECK_CAMPAIGN, facts=facts)
+
+
+def plan_edit(d: Desired, found: dict[str, Any], record: RecordView | None, ws: str, brand_id: str
+              ) -> tuple[Change | None, Refusal | None, str]:
+    """(the in-place update, or Bird's refusal, or why the edit waits) for a spec that differs from the
+    campaign on Bird, by the campaign's status as Bird's "Update a campaign" rules it."""
+    status = status_of(found)
+    frozen = () if status in CAMPAIGN_RESUBMITTABLE else tuple(
+        k for k in d.fields if k not in CAMPAIGN_EDITABLE_WHEN_APPROVED)
+    diff = field_diff(d.fields, found, immutable=frozen)
+    if not diff:
+        return None, None, ""
+    names = ", ".join(f.path for f in diff)
+    if status not in CAMPAIGN_UPDATABLE:
+        if status in CAMPAIGN_FAILED:  # SUSPENDED, EXPIRED, FAILED, ...: Bird takes no update, ever
+            return None, Refusal(d.address, f"{names} differ from campaign {d.name} on Bird, which is {status}: Bird "
+                                 "updates a campaign only when it is APPROVED, DECLINED or REJECTED; register a "
+                                 "new Campaign under another name, or restore the spec"), ""
+        return None, None, (f"the change of {names} waits: Bird updates a campaign only when it is APPROVED, "
+                            f"DECLINED or REJECTED (it is {status or 'PENDING'})")
+    locked = [f.path for f in diff if f.immutable]
+    if locked:
+        return None, Refusal(d.address, f"{', '.join(locked)} cannot change while campaign {d.name} is APPROVED: "
+                             "Bird updates only " + ", ".join(CAMPAIGN_EDITABLE_WHEN_APPROVED) + " of an approved "
+                             "campaign; register a new Campaign under another name, or restore the spec"), ""
+    resubmit = status in CAMPAIGN_RESUBMITTABLE
+    drift = record is not None and record.spec == d.fields
+    if resubmit:
+        why = f"resubmit the {status} campaign for review in place ({rejection_text(found)})"
+    else:
+        why = "changed on Bird outside senderctl" if drift else "spec differs from the approved campaign"
+    body = {f.path: f.after for f in diff}
+    return Change(
+        d.address, "update", why, {f.path: f.before for f in diff}, body, fields=diff, drift=drift,
+        cost=Cost(one_time=fees.CAMPAIGN_RESUBMISSION) if resubmit else None,
+        payload={"workspaceId": ws, "brandId": brand_id, "campaignId": found["id"], "spec": d.fields,
+                 "body": body, "resubmit": resubmit},
+    ), None, ""
 
 
 def check_reseller(d: Desired, ctx: Context) -> str | None:
@@ -139,5 +183,10 @@ async def change(c: Change, io: ApplyIO) -> None:
             probe=probe,
         )
         io.save(c.address, KIND, bird_id=campaign.id, spec=p["body"], data={"brandId": p["brandId"]})
+    elif c.action == "update":
+        await io.journaled(c, request={"campaignId": p["campaignId"], **p["body"]},
+                           call=lambda: io.client.update_campaign(p["workspaceId"], p["brandId"], p["campaignId"],
+                                                                  p["body"]))
+        io.save(c.address, KIND, bird_id=p["campaignId"], spec=p["spec"], data={"brandId": p["brandId"]})
     elif c.action == "adopt":
         io.save(c.address, KIND, bird_id=p["campaignId"], spec=p["body"], data={"brandId": p["brandId"]})

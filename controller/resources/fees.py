@@ -11,10 +11,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 BRAND_REGISTRATION = Decimal("4")
+BRAND_RESUBMISSION = Decimal("4")      # "Brand resubmission: $4 (per resubmission)"
 BRAND_VETTING = Decimal("40")
 CAMPAIGN_REGISTRATION = Decimal("15")
 CAMPAIGN_MONTHLY = Decimal("10")
 CAMPAIGN_MINIMUM_MONTHS = 3
+# Bird: resubmitting a declined campaign "will incur charges again" (the $15 compliance review).
+CAMPAIGN_RESUBMISSION = CAMPAIGN_REGISTRATION
 
 
 def campaign_one_time() -> Decimal:

@@ -12,7 +12,17 @@ BRAND_FAILED = frozenset({"REJECTED", "FAILED", "UNVERIFIED", "SUSPENDED"})
 VETTING_READY = frozenset({"ACTIVE", "APPROVED", "COMPLETED", "VETTED"})
 VETTING_FAILED = frozenset({"REJECTED", "FAILED", "EXPIRED"})
 CAMPAIGN_READY = frozenset({"APPROVED", "ACTIVE"})
-CAMPAIGN_FAILED = frozenset({"REJECTED", "FAILED", "SUSPENDED", "EXPIRED", "DEACTIVATED"})
+CAMPAIGN_FAILED = frozenset({"REJECTED", "DECLINED", "FAILED", "SUSPENDED", "EXPIRED", "DEACTIVATED"})
+# Bird "Update a campaign": only APPROVED, DECLINED or REJECTED campaigns can be updated; APPROVED ones
+# only in these fields, DECLINED/REJECTED ones in every field (resubmitted for review, for a fee).
+CAMPAIGN_UPDATABLE = frozenset({"APPROVED", "DECLINED", "REJECTED"})
+CAMPAIGN_RESUBMITTABLE = frozenset({"DECLINED", "REJECTED"})
+CAMPAIGN_EDITABLE_WHEN_APPROVED = ("description", "samples", "messageFlow", "helpMessage", "optinKeywords",
+                                   "optoutKeywords", "helpKeywords", "optinMessage", "optoutMessage")
+# Bird "Update a brand": "When a brand is rejected all fields can be updated" (a resubmission, $4);
+# "A brand cannot be updated if the status is failed. The brand must be resubmitted as new."
+BRAND_RESUBMITTABLE = frozenset({"REJECTED"})
+BRAND_NOT_UPDATABLE = frozenset({"FAILED"})
 RESELLER_READY = frozenset({"ACTIVE"})
 CHANNEL_ACTIVE = "active"
 USE_CASE_OK = "ok"

@@ -149,6 +149,8 @@ class ComplianceDomain(Kernel):
                                                                     "stockExchange", "vertical", "altBusinessId",
                                                                     "altBusinessIdType", "businessContactEmail"):
                 problems.add(name, "is required and cannot be null")
+        if brand["status"] in policy.BRAND_NOT_UPDATABLE_STATUSES:
+            raise invalid_field("status", "a brand cannot be updated if the status is failed: register it as new")
         vetted = any(v["status"] == policy.VETTING_ACTIVE for v in ws.vettings.get(brand["id"], ()))
         if brand["status"] == policy.BRAND_APPROVED or vetted:
             for name in BRAND_FROZEN_WHEN_APPROVED:
