@@ -57,6 +57,7 @@ def check(specs: SpecSet, broken: set[str] | frozenset[str] = frozenset()) -> li
     errors += _reference_errors(specs, broken)
     errors += _filter_reference_errors(specs, broken)
     errors += _campaign_link_errors(specs)
+    errors += _campaign_size_errors(specs)
     errors += _user_isolation_errors(specs)
     errors += _number_limit_errors(specs)
     errors += _exact_number_errors(specs)
@@ -115,6 +116,42 @@ def _campaign_link_errors(specs: SpecSet) -> Iterator[SpecError]:
             yield _error(doc, ("spec", "campaign"),
                          f"Campaign/{campaign.name} belongs to organization {campaign_org.name}, but this number's "
                          f"workspace {doc.spec.workspace} belongs to {number_org.name}")
+            continue
+        # Bird installs a number's SMS connector only with a campaign of the number's own workspace
+        # (connector arguments name a phoneNumberId and a useCaseId of one workspace): 422 otherwise.
+        brand = specs.get("Brand", campaign.spec.brand)
+        campaign_ws = brand.spec.workspace if brand is not None else None
+        if campaign_ws is not None and campaign_ws != doc.spec.workspace:
+            yield _error(doc, ("spec", "campaign"),
+                         f"Campaign/{campaign.name} is registered in workspace {campaign_ws} (through Brand/"
+                         f"{brand.name}), but this number is in workspace {doc.spec.workspace}; Bird links a number "
+                         "only to a campaign of its own workspace: use a campaign of that workspace, or move "
+                         "the number")
+
+
+# T-Mobile's rule, in Bird's campaign form: "Select this [number pooling] if you intend on using 50+
+# numbers". Without numberPool a campaign takes at most this many numbers.
+MAX_NUMBERS_WITHOUT_POOL = 49
+
+
+def _campaign_size_errors(specs: SpecSet) -> Iterator[SpecError]:
+    linked: dict[str, list[tuple[SpecDocument, int]]] = defaultdict(list)
+    for doc in sorted([*specs.of_kind("PhoneNumber"), *specs.of_kind("NumberPool")], key=lambda d: d.source):
+        assert isinstance(doc, PhoneNumberDoc | NumberPoolDoc)
+        if doc.spec.campaign is not None:
+            linked[doc.spec.campaign].append((doc, doc.spec.count if isinstance(doc, NumberPoolDoc) else 1))
+    for name, docs in sorted(linked.items()):
+        campaign = specs.get("Campaign", name)
+        if campaign is None or campaign.spec.numberPool:
+            continue
+        total = sum(n for _, n in docs)
+        if total > MAX_NUMBERS_WITHOUT_POOL:
+            listing = ", ".join(d.address + (f" ({n})" if isinstance(d, NumberPoolDoc) else "") for d, n in docs[:5])
+            more = f" and {len(docs) - 5} more" if len(docs) > 5 else ""
+            yield _error(campaign, ("spec", "numberPool"),
+                         f"{total} numbers are linked to this campaign ({listing}{more}), more than the "
+                         f"{MAX_NUMBERS_WITHOUT_POOL} a campaign takes without number pooling (T-Mobile's rule); "
+                         "set numberPool: true, or link fewer numbers")
 
 
 def _numbers_by_org(specs: SpecSet) -> dict[str, list[PhoneNumberDoc | NumberPoolDoc]]:
