@@ -3,7 +3,10 @@
 Paths are Bird's templates exactly as docs.bird.com writes them, so the client, the emulator's router
 and the emulator's request counters (``GET /_emulator/requests`` keys are ``"METHOD template"``) can
 never disagree. The module-level constants (``routes.NUMBERS_LIST`` ...) are the path templates; the
-``ROUTES`` table adds the method, a short name and the page each route was taken from.
+``ROUTES`` table adds the method, a short name and the docs.bird.com page each route follows (every
+route has one; ``controller.emulator.policy.INVENTED`` lists what the emulator does beyond those pages).
+A few routes are served by the emulator for fidelity without the client calling them yet
+(``available-webhooks``, ``campaign-delete``, ``endpoint-subscriptions-*``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ NUMBERS_STOCK_ITEMS = "/organizations/{organizationId}/numbers-stock-items"
 NUMBERS_LIST = NUMBERS_BUY = "/workspaces/{workspaceId}/numbers"
 NUMBERS_LONG_CODE_LIST = NUMBERS_LONG_CODE_BUY = "/workspaces/{workspaceId}/numbers-long-code"
 NUMBER_GET = NUMBER_LONG_CODE_GET = "/workspaces/{workspaceId}/numbers-long-code/{longCodeNumberId}"
+ENDPOINT_SUBSCRIPTIONS_LIST = "/workspaces/{workspaceId}/endpoints/{endpointId}/subscriptions"
+ENDPOINT_SUBSCRIPTION_GET = ENDPOINT_SUBSCRIPTIONS_LIST + "/{subscriptionName}"
 NUMBER_CANCEL = "/workspaces/{workspaceId}/numbers/{numberId}/cancel-subscription"
 BRANDS_LIST = BRAND_CREATE = "/workspaces/{workspaceId}/tcr-brands"
 BRAND_GET = BRAND_UPDATE = BRAND_DELETE = "/workspaces/{workspaceId}/tcr-brands/{brandId}"
@@ -85,6 +90,8 @@ ROUTES: tuple[Route, ...] = (
     Route("numbers-long-code-buy", "POST", NUMBERS_LONG_CODE_BUY, f"{_NUM}/buy-a-number"),
     Route("numbers-long-code-list", "GET", NUMBERS_LONG_CODE_LIST, f"{_NUM}/long-code-numbers", paginated=True),
     Route("number-long-code-get", "GET", NUMBER_LONG_CODE_GET, f"{_NUM}/get-long-code-number-details"),
+    Route("endpoint-subscriptions-list", "GET", ENDPOINT_SUBSCRIPTIONS_LIST, f"{_NUM}/manage-endpoint-subscriptions"),
+    Route("endpoint-subscription-get", "GET", ENDPOINT_SUBSCRIPTION_GET, f"{_NUM}/manage-endpoint-subscriptions"),
     # Deprecated by Bird in favour of "Manage Endpoint Subscriptions" (numberId as endpointId, subscription
     # "main"); that page documents only the GET routes of an endpoint's subscriptions, not how to cancel
     # one, so senderctl keeps the documented, deprecated cancel call until Bird documents its successor.

@@ -57,12 +57,15 @@ NUMBER_INACTIVE = "inactive"
 SUBSCRIPTION_ACTIVE = "active"
 SUBSCRIPTION_CANCELED = "canceled"
 NUMBER_BILLING_PERIOD_SECONDS = 30 * 24 * 3600
+# Bird "Manage Endpoint Subscriptions": a long code number's subscription is named "main". We report a
+# cancelled one (still paid until its end) as "inactive", Bird's only other documented status.
+LONG_CODE_SUBSCRIPTION = "main"
 
 # Channels: "pending" until the carriers acknowledge the number<->campaign link, then "active" (the
-# seed's ready channel); the connector reports itself "active" as soon as it is installed.
+# seed's ready channel). The connector carries no status of its own (Bird's connector examples show
+# none; an earlier emulator invented "active").
 CHANNEL_PENDING = "pending"
 CHANNEL_ACTIVE = "active"
-CONNECTOR_ACTIVE = "active"
 SMS_TEMPLATE_REF = "sms-messagebird:1"
 SMS_PLATFORM = "sms-messagebird"
 # Where readiness is reported: Bird shows the check object (name "useCaseStatus", displayName,
@@ -169,3 +172,40 @@ US_AREA_CODES = ("212", "213", "202", "206", "303", "305", "312", "404", "415", 
 # List workspaces (accounts API): a world file may give a workspace `name`; without one the emulator
 # answers "Workspace <first 8 characters of the id>" (Bird requires a name; the docs give no default).
 WORKSPACE_DEFAULT_NAME = "Workspace {short_id}"
+
+# ------------------------------------------------------------------------------ invented, and why
+# Every behaviour the emulator still has that Bird's pages do not document, with the reason it stays.
+# (What Bird documents is cited next to its route in controller/bird/routes.py; the values above are the
+# choices Bird's pages leave open.)
+INVENTED: tuple[tuple[str, str], ...] = (
+    ("review delays and outcomes (BRAND_REVIEW_SECONDS ...; approve unless /_emulator/decide says otherwise)",
+     "Bird documents the reviews as asynchronous without durations; tests need a clock they control"),
+    ("useCaseStatus on the connector and the channel, the channel's status mirrored in connector.channel",
+     "seed 001 shows the useCaseStatus check and says to query it until ok without naming its parent object; "
+     "the reconciler reads readiness from one connector list (channel status 'active' is Bird's documented "
+     "signal and is what the mirror carries)"),
+    ("error codes (CODE_*) and 409 for deletes Bird refuses",
+     "Bird documents the refusal rules, not the error bodies; clients branch on the status and named fields"),
+    ("fees charged to a workspace wallet (charges in /_emulator/state)",
+     "Bird publishes the fees on its pricing pages; the API quotes none"),
+    ("campaign resubmission fee = the $15 registration review; editing an APPROVED campaign is free",
+     "Bird's update page warns of 'a campaign resubmission fee' without an amount or when it applies"),
+    ("PATCH accepts a frozen field whose value is unchanged (a full body re-sent by a client)",
+     "Bird's pages say which fields cannot change, not whether restating them is an error"),
+    ("'active' campaigns for brand delete = PENDING or APPROVED; a deleted brand takes its inactive "
+     "campaigns and vettings with it", "Bird says 'no active campaigns' without defining active"),
+    ("no 10dlc event for a transition the API call itself makes (create -> PENDING, resubmission -> PENDING)",
+     "Bird's Events page describes review outcomes; the caller already holds the answer"),
+    ("brandId/campaignId event filters on 10dlc events",
+     "Bird says the numbers service supports no filters; matching extra filters costs nothing and "
+     "Bird-shaped subscriptions (no filters) behave identically"),
+    ("retry intervals (WEBHOOK_RETRY_INTERVALS) and one request id across retries",
+     "Bird documents 'increasing intervals over a period of 8 hours' only"),
+    ("POST /numbers-buy by number and /numbers-available",
+     "taken from seed 001 and the WhatsApp ISV page rather than the Numbers API reference"),
+    ("cancel-subscription still served and used",
+     "Bird deprecates it for Manage Endpoint Subscriptions but documents only that API's GET routes"),
+    ("rate limits only when a world file sets rateLimits", "tests stay fast; the client limits itself"),
+    ("an organization's stock generated from the world file (real US area codes)",
+     "Bird's inventory is Bird's; tests need reproducible numbers"),
+)

@@ -28,3 +28,11 @@ def test_every_timer_kind_has_its_lifecycle_method() -> None:
     for domain in DOMAINS:
         for method in domain.TIMERS.values():
             assert callable(getattr(domain, method))
+
+
+def test_every_route_cites_its_bird_page_and_inventions_are_listed_with_a_reason() -> None:
+    from controller.emulator import policy
+
+    assert all(r.doc.startswith("https://docs.bird.com/api/") for r in routes.ROUTES), [
+        r.name for r in routes.ROUTES if not r.doc.startswith("https://docs.bird.com/api/")]
+    assert policy.INVENTED and all(what and why for what, why in policy.INVENTED)

@@ -235,3 +235,17 @@ def test_generated_numbers_are_valid_unique_and_keep_the_prefix(prefix: str | No
     assert all(is_valid_e164(n, "US") and n.startswith(prefix or "+1") for n in numbers)
     again = list(generate_us_numbers(random.Random(11), 3000, prefix=prefix, taken=set()))
     assert again == numbers
+
+
+async def test_endpoint_subscriptions_show_the_long_code_main_subscription(any_bird: Bird) -> None:
+    """Bird "Manage Endpoint Subscriptions" (the successor of the deprecated cancel-subscription): a long
+    code's subscription is "main", active until cancelled, then inactive with its end date."""
+    bird = any_bird
+    number = (await bird.buy(1))[0]
+    path = f"/workspaces/{WS}/endpoints/{number['id']}/subscriptions"
+    [main] = (await bird.ok("GET", path))["results"]
+    assert (main["name"], main["status"]) == ("main", "active") and main["price"]["currencyCode"] == "USD"
+    await bird.ok("POST", f"/workspaces/{WS}/numbers/{number['id']}/cancel-subscription")
+    cancelled = await bird.ok("GET", f"{path}/main")
+    assert cancelled["status"] == "inactive" and cancelled["subscription"]["endAt"]
+    await bird.error("GET", f"{path}/US", 404)

@@ -102,7 +102,7 @@ class ChannelsDomain(Kernel):
                        "numberType": number["type"], "endpointType": "long-code-number",
                        "country": number["country"]},
             "connectorTemplateSlug": policy.SMS_PLATFORM, "connectorTemplateRef": ref,
-            "status": policy.CONNECTOR_ACTIVE, policy.USE_CASE_STATUS_FIELD: dict(check),
+            policy.USE_CASE_STATUS_FIELD: dict(check),
             "createdAt": now, "updatedAt": now}
         ws.connectors.add(connector_id, connector)
         ws.channels.add(channel_id, channel)

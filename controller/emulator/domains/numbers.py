@@ -34,6 +34,8 @@ class NumbersDomain(Kernel):
         "numbers-available": "numbers_available", "numbers-stock-items": "numbers_stock_items",
         "numbers-list": "numbers_list", "numbers-buy": "numbers_buy",
         "numbers-long-code-list": "numbers_long_code_list", "number-long-code-get": "number_long_code_get",
+        "endpoint-subscriptions-list": "endpoint_subscriptions_list",
+        "endpoint-subscription-get": "endpoint_subscription_get",
         "numbers-long-code-buy": "numbers_long_code_buy", "number-cancel": "number_cancel"}
     TIMERS: ClassVar[dict[str, str]] = {"number-deactivate": "_deactivate_number"}
 
@@ -215,6 +217,32 @@ class NumbersDomain(Kernel):
             number.update(deactivatesAt=rfc3339(ends), updatedAt=rfc3339(now))
             self._schedule(ends - now, "number-deactivate", ws.id, number["id"])
         return 200, number
+
+    def endpoint_subscriptions_list(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
+                                    ) -> Answer:
+        """Bird "Manage Endpoint Subscriptions": a long code's one subscription, named ``main``."""
+        return 200, {"results": [self._endpoint_subscription(ws, params["endpointId"])]}
+
+    def endpoint_subscription_get(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
+                                  ) -> Answer:
+        if params["subscriptionName"] != policy.LONG_CODE_SUBSCRIPTION:
+            raise not_found(f"subscription {params['subscriptionName']} of endpoint {params['endpointId']} "
+                            f"(a long code number has only '{policy.LONG_CODE_SUBSCRIPTION}')")
+        return 200, self._endpoint_subscription(ws, params["endpointId"])
+
+    def _endpoint_subscription(self, ws: WorkspaceState, endpoint_id: str) -> Item:
+        number = ws.numbers.get(endpoint_id)
+        if number is None:
+            raise not_found(f"endpoint {endpoint_id}")
+        subscription = number["subscription"]
+        cancelled = subscription["status"] == policy.SUBSCRIPTION_CANCELED
+        details = {"id": number["id"], "status": subscription["status"],
+                   "subscribedAt": subscription["subscribedAt"], "updatedAt": subscription["updatedAt"],
+                   "startAt": subscription["subscribedAt"]}
+        if cancelled:
+            details.update(canceledAt=subscription.get("cancelledAt"), endAt=number.get("deactivatesAt"))
+        return {"name": policy.LONG_CODE_SUBSCRIPTION, "status": "inactive" if cancelled else "active",
+                "price": number["monthlyRecurringPrice"], "subscription": details}
 
     def _deactivate_number(self, ws: WorkspaceState, object_id: str) -> dict[str, Any] | None:
         number = ws.numbers.get(object_id)
