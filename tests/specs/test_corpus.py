@@ -3,7 +3,10 @@ quickly and without a traceback.
 
 Every tests/specs/corpus/NNN-*.yaml is loaded together with the valid world in corpus/0-base and ends
 with `# expect: [!OTHER_PATH]LINE:COLUMN: Kind/name: field.path: message-start` lines (a leading
-`!path` means the error is reported in that other file).
+`!path` means the error is reported in that other file). Where the YAML library itself reports the
+problem (and its wording or column moves between releases, as PyYAML 6.0.4's flow-depth limit did),
+the expectation says `*` for the column and `~word` for "the message mentions word": the test then
+holds the behaviour (one located error, quickly, no traceback), not one release's wording.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "specs" / "corpus"
 BASE = CORPUS / "0-base"
 CASES = sorted(CORPUS.glob("[0-9][0-9][0-9]-*.yaml"))
-EXPECT = re.compile(r"^# expect: (?:!(?P<path>\S+?))?(?P<line>\d+):(?P<col>\d+): (?P<address>\S+): "
+EXPECT = re.compile(r"^# expect: (?:!(?P<path>\S+?))?(?P<line>\d+):(?P<col>\d+|\*): (?P<address>\S+): "
                     r"(?P<field>[^:]+): (?P<message>.*)$")
 # CPU seconds of this process: the machine is shared, so wall-clock time would measure the neighbours.
 SECONDS_PER_FILE = 1.0
@@ -35,8 +38,8 @@ def expectations(case: Path) -> list[tuple[str, int, int, str, str, str]]:
         match = EXPECT.match(line)
         if match:
             path = match["path"] or str(case.relative_to(ROOT))
-            found.append((path, int(match["line"]), int(match["col"]), match["address"], match["field"],
-                          match["message"]))
+            column = 0 if match["col"] == "*" else int(match["col"])  # 0: any column
+            found.append((path, int(match["line"]), column, match["address"], match["field"], match["message"]))
     return found
 
 
@@ -55,9 +58,21 @@ def test_bad_document_reports_expected_errors(case: Path, monkeypatch: pytest.Mo
     actual = [(e.path, e.line, e.column, e.address, e.field, e.message) for e in result.errors]
     assert len(actual) == len(expected), "\n".join(str(e) for e in result.errors)
     for got, want in zip(actual, expected, strict=True):
-        assert got[:5] == want[:5], f"got {got}, expected {want}"
-        assert got[5].startswith(want[5]), f"got {got[5]!r}, expected it to start with {want[5]!r}"
+        assert matches(got, want), f"got {got}, expected {want}"
     assert elapsed < SECONDS_PER_FILE
+
+
+def matches(got: tuple[str, int, int, str, str, str], want: tuple[str, int, int, str, str, str]) -> bool:
+    """Path, line, address and field exactly; the column exactly unless `*` (then any real column); the
+    message's start, or with `~word` only that it mentions the word."""
+    path, line, column, address, field, message = want
+    if (got[0], got[1], got[3], got[4]) != (path, line, address, field):
+        return False
+    if column and got[2] != column or got[2] < 1:
+        return False
+    if message.startswith("~"):
+        return message[1:].lower() in got[5].lower()
+    return got[5].startswith(message)
 
 
 def _run_validate(*paths: Path) -> subprocess.CompletedProcess[str]:
