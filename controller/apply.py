@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from controller import crashpoints
 from controller.bird import BirdAmbiguousWriteError, BirdAuthError, BirdClient, BirdError
 from controller.plan import Change, Plan
 from controller.planner import change_order
@@ -153,6 +154,7 @@ class ApplyIO:
                 raise ApplyError(f"{change.address}: {exc}; re-read Bird and found nothing yet; the intent stays "
                                  "open in the journal and the next run re-reads before writing") from None
             self.pending.setdefault(change.address, []).append(op_id)
+            crashpoints.point("bird-write-adopted", action)
             return found
         except BirdAuthError as exc:
             # The key stopped working mid-run: every further write would fail the same way. Stop.
@@ -165,6 +167,7 @@ class ApplyIO:
         # crash in between leaves an intent the next run resolves by re-reading Bird.
         self.pending.setdefault(change.address, []).append(op_id)
         crash_point(f"{action}:{change.address}")
+        crashpoints.point("bird-write", action)
         return result
 
     def begin(self, address: str, action: str, request: dict[str, Any]) -> int:
@@ -190,7 +193,8 @@ async def execute(
     async def run(change: Change) -> None:
         async with gate:
             try:
-                await KINDS[change.kind].change(change, io)
+                with crashpoints.applying(change.kind):
+                    await KINDS[change.kind].change(change, io)
                 result = ChangeResult(change)
             except BirdAuthError:
                 raise  # the whole run stops: the key is wrong or not allowed (commands.report_failure)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from controller import crashpoints
 from controller.state import lock
 from controller.state.db import create_state_engine, upgrade
 from controller.state.errors import Conflict, DuplicateOperation, StateError
@@ -58,8 +59,11 @@ class StateStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on any exception."""
+        # The crash-safety tests may die right after any commit ("commit:<caller>:<Kind>").
+        label = crashpoints.caller_name(2) if crashpoints.ARMED else ""
         with self.session() as session, session.begin():
             yield session
+        crashpoints.point("commit", label)
 
     # --- resource records ----------------------------------------------------------------------
     def records(self) -> dict[str, ResourceRecord]:
