@@ -291,6 +291,7 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
     if not first.has_changes:
         outcome.final = current
         record_conditions(store, current.plan)
+        settle_converged(store, current.plan)
         return outcome
     if confirm is not None and not confirm(first):
         raise Refused("apply cancelled: the plan was not approved")
@@ -317,7 +318,21 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
         allowed = unblocked
     outcome.final = current
     record_conditions(store, current.plan)
+    settle_converged(store, current.plan)
     return outcome
+
+
+def settle_converged(store: Any, p: Plan) -> None:
+    """Close intents left open by an interrupted run when the plan has nothing left to do for their
+    resource: Bird already holds what the write asked for (e.g. an update killed after Bird accepted it),
+    so no later save would ever close them and the journal would report them open forever. A create
+    stays open unless its resource is Ready: its object may still appear on Bird (an ambiguous answer)."""
+    busy = {c.address for c in p.changes} | {f.address for f in p.failed}
+    ready = set(p.ready) - busy
+    waiting = {w.address for w in p.waiting} - busy
+    for op in store.open_operations():
+        if op.address in ready or (op.address in waiting and not op.action.startswith("create")):
+            store.finish(op.id, "succeeded", result={"settledBy": "Bird matches the specs"})
 
 
 def record_conditions(store: Any, p: Plan) -> None:
