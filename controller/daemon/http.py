@@ -58,7 +58,8 @@ def create_app(daemon: Daemon) -> Starlette:
         except ClientDisconnect:
             return Response(status_code=400)
         verdict = check(request.headers, body, keys=daemon.signing_keys(), urls=daemon.webhook_urls(str(request.url)),
-                        now=time.time(), tolerance=daemon.options.webhook_tolerance)
+                        now=time.time(), tolerance=daemon.options.webhook_tolerance,
+                        subscribed=daemon.view.events if daemon.view is not None else None)
         if not verdict.ok:
             return answer(daemon, verdict)
         from controller.daemon.service import Unavailable

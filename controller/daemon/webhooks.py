@@ -1,7 +1,8 @@
 """Checking one Bird webhook delivery: signature, timestamp window, shape (no I/O).
 
 The answer is a Verdict the HTTP layer turns into a status code: 401 for a missing or bad
-signature, 400 for a body that is not a Bird event, 413 above 1 MiB — never a 5xx for bad input.
+signature, 415 for a body declared as something other than JSON, 400 for a body that is not a Bird
+event or names an event nobody subscribed to, 413 above 1 MiB — never a 5xx for bad input.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from controller.bird.signing import (
     InvalidSignature,
     verify,
 )
-from controller.daemon.routing import INBOUND_EVENTS, event_of
+from controller.daemon.routing import EVENT_KINDS, INBOUND_EVENTS, event_of
 
 MAX_BODY_BYTES = 1024 * 1024
 # Bird's event names: 10dlc.brand, channel.updated, sms.inbound, ...
@@ -64,12 +65,17 @@ def verify_any(headers: Mapping[str, str], body: bytes, *, keys: Sequence[str], 
 
 
 def check(headers: Mapping[str, str], body: bytes, *, keys: Sequence[str], urls: Iterable[str], now: float,
-          tolerance: int) -> Verdict:
+          tolerance: int, subscribed: Collection[str] | None = None) -> Verdict:
+    """`subscribed`: the events the specs' subscriptions ask for (None: any event name is taken)."""
     if len(body) > MAX_BODY_BYTES:
         return Verdict(413, "too_large", f"the body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
     problem = verify_any(headers, body, keys=keys, urls=urls, now=now, tolerance=tolerance)
     if problem is not None:
         return Verdict(401, "bad_signature", f"webhook rejected: {problem}")
+    content_type = headers.get("content-type", "")
+    if content_type and not is_json_media_type(content_type):
+        return Verdict(415, "malformed", f"the body is declared as {content_type[:60]!r}; Bird sends "
+                       "application/json")
     try:
         document = json.loads(body, parse_float=finite_float, parse_constant=no_constant)
     except ValueError as exc:  # not UTF-8, not JSON, or a number no database can store
@@ -82,12 +88,20 @@ def check(headers: Mapping[str, str], body: bytes, *, keys: Sequence[str], urls:
     event, _ = parsed
     if not EVENT_NAME.fullmatch(event):
         return Verdict(400, "malformed", f"{event[:40]!r} is not a Bird event name")
+    if subscribed is not None and event not in {*subscribed, *EVENT_KINDS, *INBOUND_EVENTS}:
+        return Verdict(400, "malformed", f"{event[:40]!r} is not an event any WebhookSubscription in the specs "
+                       "asks for, nor one senderctl acts on", event=event)
     if event in INBOUND_EVENTS:
         problem = inbound_problem(body)
         if problem:
             return Verdict(400, "malformed", problem, event=event)
     request_id = headers.get(REQUEST_ID_HEADER) or derived_request_id(headers)
     return Verdict(200, "accepted", "accepted", event=event, document=document, request_id=request_id)
+
+
+def is_json_media_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 def finite_float(text: str) -> float:
