@@ -114,8 +114,12 @@ def settings(emulator_url: str, state_url: str, **kw: Any) -> Settings:
                     environ={**os.environ, **SECRETS_ENV}, **kw)
 
 
-def apply_in_process(specs: Path, emulator_url: str, state_url: str) -> engine.ApplyOutcome:
-    return asyncio.run(engine.apply([str(specs)], settings(emulator_url, state_url), allow_archive=True))
+def apply_in_process(specs: Path, emulator_url: str, state_url: str,
+                     environ: Mapping[str, str] | None = None) -> engine.ApplyOutcome:
+    run = settings(emulator_url, state_url)
+    if environ:
+        run.environ = {**(run.environ or {}), **environ}
+    return asyncio.run(engine.apply([str(specs)], run, allow_archive=True))
 
 
 def pending_changes(specs: Path, emulator_url: str, state_url: str) -> list[str]:

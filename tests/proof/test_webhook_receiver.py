@@ -40,11 +40,13 @@ class Receiver:
         return {**headers, "content-type": "application/json"}
 
     def inbox(self) -> int:
+        from sqlalchemy import func, select
+
         from controller.state import StateStore
         from controller.state.webhook_inbox import WebhookEventRow
 
         with StateStore.open(self.state_url) as store, store.session() as session:
-            return session.query(WebhookEventRow).count()
+            return session.execute(select(func.count()).select_from(WebhookEventRow)).scalar_one()
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +59,13 @@ def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Receive
     state_url = f"sqlite:///{work / 'state.db'}"
     with running_emulator() as running:
         emulator = EmulatorAdmin(running.url)
-        apply_in_process(specs, running.url, state_url)  # the daemon's first reconcile then writes nothing
+        # The daemon's first reconcile then writes nothing (same signing key as the daemon's).
+        apply_in_process(specs, running.url, state_url, {"SENDERCTL_DEMO_SIGNING_KEY": SIGNING_KEY})
         daemon = Daemon(specs, state_url, running.url, work, port=port)
         try:
             daemon.wait_healthy()
             wait_until(lambda: daemon.get("/readyz").status_code == 200, 40, "the daemon's /readyz")
-            wait_until(lambda: "reconcile" in daemon.text(), 40, "the first reconcile")
-            time.sleep(1)
+            wait_until(lambda: "reconcile.done" in daemon.text(), 60, "the first reconcile")
             emulator.zero_requests()
             yield Receiver(daemon, f"http://127.0.0.1:{port}/webhooks/bird", state_url), emulator
         finally:
