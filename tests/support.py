@@ -46,6 +46,12 @@ class EmulatorAdmin:
         self.http.delete("/_emulator/faults").raise_for_status()
         self.http.post("/_emulator/reset").raise_for_status()
 
+    def snapshot(self, name: str) -> None:
+        self.http.post("/_emulator/snapshot", json={"name": name}).raise_for_status()
+
+    def restore(self, name: str) -> None:
+        self.http.post("/_emulator/restore", json={"name": name}).raise_for_status()
+
     def bird(self, method: str, path: str, body: Any = None) -> httpx.Response:
         response = self.http.request(method, path, json=body, headers=self.auth)
         assert response.status_code < 300, response.text

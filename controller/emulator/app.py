@@ -153,6 +153,20 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
                 return JSONResponse({"total": sum(emulator.requests.values()), "byRoute": dict(emulator.requests)})
         if (action, method) == ("state", "GET"):
             return JSONResponse(emulator.dump())
+        if action in ("snapshot", "restore") and method == "POST":
+            body = await read_json(request, required=True)
+            name = body.get("name") if isinstance(body, dict) else None
+            if not isinstance(name, str) or not name:
+                raise invalid_field("name", "is required: the snapshot's name")
+            if action == "snapshot":
+                emulator.snapshot(name)
+                return JSONResponse({"name": name, "now": emulator.clock.iso()}, 201)
+            try:
+                emulator.restore(name)
+            except KeyError:
+                raise ApiError(404, policy.CODE_NOT_FOUND, f"no snapshot named {name!r}") from None
+            faults.items.clear()
+            return JSONResponse({"name": name, "now": emulator.clock.iso()})
         if (action, method) == ("reset", "POST"):
             emulator.reset()
             faults.items.clear()

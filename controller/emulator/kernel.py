@@ -130,6 +130,29 @@ class Kernel(RequestLimits):
 
     # ------------------------------------------------------------------------------------ world setup
 
+    # What reset() does not rebuild: the world it starts from, its seed and the lock itself.
+    _FIXED = ("world", "seed", "lock", "snapshots")
+
+    def snapshot(self, name: str) -> None:
+        """Keep a copy of every object, the clock and the timers under `name` (admin: reliability tests
+        return to one moment of a long scenario many times without replaying it)."""
+        import copy
+
+        with self.lock:
+            if not hasattr(self, "snapshots"):
+                self.snapshots: dict[str, dict[str, Any]] = {}
+            live = {k: v for k, v in vars(self).items() if k not in self._FIXED}
+            self.snapshots[name] = copy.deepcopy(live)
+
+    def restore(self, name: str) -> None:
+        """Back to the moment `snapshot(name)` kept (the request counts included); KeyError if none."""
+        import copy
+
+        with self.lock:
+            saved = getattr(self, "snapshots", {})[name]
+            for key, value in copy.deepcopy(saved).items():
+                setattr(self, key, value)
+
     def reset(self) -> None:
         """Back to the world it started with (the clock restarts at the real time)."""
         with self.lock:

@@ -226,3 +226,27 @@ def test_rate_limit_world_errors() -> None:
     for limits, message in (({"FETCH": 5}, "not an HTTP method"), ({"GET": 0}, "> 0"), ([50], "mapping")):
         with pytest.raises(WorldError, match=message):
             World.from_dict({"organizations": [{"id": ORG}], "rateLimits": limits})
+
+
+def test_snapshot_and_restore_return_to_one_moment() -> None:
+    from controller.emulator.server import running_emulator
+    from tests.support import EmulatorAdmin
+
+    with running_emulator() as running:
+        admin = EmulatorAdmin(running.url)
+        before = admin.state()
+        admin.snapshot("start")
+        found = admin.bird("GET", f"/workspaces/{admin.workspace}/numbers-available?country=US&type=local&limit=1")
+        number = found.json()["results"][0]["number"]
+        admin.bird("POST", f"/workspaces/{admin.workspace}/numbers", {"numbers": [{"number": number, "country": "US"}]})
+        admin.advance(3600)
+        assert len(admin.state()["numbers"]) == len(before["numbers"]) + 1
+        admin.snapshot("bought")
+        admin.restore("start")
+        restored = admin.state()
+        assert restored["numbers"] == before["numbers"] and restored["clock"] == before["clock"]
+        admin.restore("bought")
+        assert len(admin.state()["numbers"]) == len(before["numbers"]) + 1
+        assert admin.http.post("/_emulator/restore", json={"name": "nope"}).status_code == 404
+        assert admin.http.post("/_emulator/snapshot", json={}).status_code == 422  # invalid_field, as every admin call
+        admin.close()
