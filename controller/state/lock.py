@@ -15,11 +15,12 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, delete, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from controller.state.db import pid_alive, sqlite_path
-from controller.state.errors import LockHolder, StateLocked
+from controller.state.errors import LockHolder, StateError, StateLocked
 from controller.state.records import utcnow
 from controller.state.tables import LockRow
 
@@ -105,9 +106,24 @@ def _advisory_lock(engine: Engine, owner: str, timeout: float) -> Iterator[None]
         finally:
             with contextlib.suppress(Exception):
                 clear_holder(engine, pid=os.getpid())
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": APPLY_LOCK_KEY})
+            lost = _release_advisory(conn)
+        if lost:
+            # Only when the apply itself went through: its own error (if any) says more.
+            raise StateError("the connection to the state database was lost during the apply, and the apply "
+                             f"lock with it ({lost}); run apply again: it checks Bird and finishes what is missing")
     finally:
-        conn.close()
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+def _release_advisory(conn: Connection) -> str | None:
+    """Unlock; None when done, else why not. A session the server ended (a restart, an administrator)
+    took its advisory lock with it, so there is nothing left to unlock."""
+    try:
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": APPLY_LOCK_KEY})
+        return None
+    except DBAPIError as exc:
+        return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def _acquire_advisory(engine: Engine, conn: Connection, timeout: float) -> None:
