@@ -29,3 +29,28 @@ def quickstart(tmp_path: Path) -> Path:
 @pytest.fixture
 def multi_org(tmp_path: Path) -> Path:
     return private_specs(MULTI_ORG, tmp_path / "multi-org")
+
+
+@pytest.fixture
+def postgres_url_2() -> Iterator[str]:
+    """A second fresh database on the same PostgreSQL server (dropped afterwards)."""
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import POSTGRES_ADMIN_URL, REQUIRE_POSTGRES, postgres_reason
+
+    reason = postgres_reason()
+    if reason:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"CI requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+    name = f"senderctl_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

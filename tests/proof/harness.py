@@ -185,3 +185,74 @@ def record(section: str, **counts: Any) -> None:
         data = json.loads(REPORT.read_text()) if REPORT.exists() else {}
         data[section] = counts
         REPORT.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def forked_cli(*args: str, env: Mapping[str, str], crash_at: str | None = None,
+               timeout: float = 300) -> tuple[int, str]:
+    """`senderctl ARGS` in a forked child process: the real CLI (click, renderers, exit codes) without a
+    Python start-up, which a machine shared by eight sessions cannot afford per crash point. With
+    `crash_at`, the child arms that crash point. Returns the exit status (negative: killed by that signal)
+    and what it printed (stdout and stderr)."""
+    return wait_cli(start_cli(*args, env=env, crash_at=crash_at), timeout)
+
+
+def start_cli(*args: str, env: Mapping[str, str], crash_at: str | None = None) -> tuple[int, str, str]:
+    """Fork `senderctl ARGS`; returns (pid, output file, what it runs) for wait_cli."""
+    import tempfile
+
+    out_fd, out_path = tempfile.mkstemp(prefix="senderctl-", suffix=".out")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 70
+        try:
+            os.dup2(out_fd, 1)
+            os.dup2(out_fd, 2)
+            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - the child's whole life
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+            os.environ.clear()
+            os.environ.update(env)
+            from controller import crashpoints
+
+            crashpoints.TARGET = crashpoints._parse(crash_at)
+            crashpoints.ARMED = crashpoints.TARGET is not None or crashpoints.LISTING is not None
+            crashpoints._reached.clear()
+            from cli import cli
+
+            try:
+                cli.main(list(args), prog_name="senderctl", standalone_mode=True)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            code = 71
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    os.close(out_fd)
+    return pid, out_path, " ".join(args)
+
+
+def wait_cli(started: tuple[int, str, str], timeout: float = 300) -> tuple[int, str]:
+    import signal
+    import time
+
+    pid, out_path, what = started
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise AssertionError(f"senderctl {what} did not finish in {timeout} s")
+        time.sleep(0.02)
+    text = Path(out_path).read_text(errors="replace")
+    os.unlink(out_path)
+    return (-os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)), text

@@ -87,6 +87,8 @@ class Reference:
     users: list[dict[str, set[str]]] = field(default_factory=list)
     billing_points: list[str] = field(default_factory=list)
     usage_rows: int = 0
+    # Before each stage's apply: the state database's copy (the emulator keeps a snapshot "before-N").
+    saved_states: list[Path] = field(default_factory=list)
 
 
 def snapshot(emulator: EmulatorAdmin, state_url: str) -> tuple[dict[str, int], dict[str, int], dict[str, set[str]]]:
@@ -105,6 +107,8 @@ def reference(emulator: EmulatorAdmin, specs: list[Path], workdir: Path) -> Refe
         for n, seconds in enumerate(STAGES):
             if seconds:
                 emulator.advance(seconds)
+            emulator.snapshot(f"before-{n}")
+            ref.saved_states.append(copy_state(state_url, workdir / f"before-{n}.db"))
             listing.unlink(missing_ok=True)
             apply_in_process(specs[n], emulator.url, state_url)
             ref.points.append(listing.read_text().splitlines() if listing.exists() else [])
@@ -144,15 +148,27 @@ def occurrences(points: list[str]) -> list[tuple[str, int]]:
     return out
 
 
-def reach_stage(emulator: EmulatorAdmin, specs: list[Path], state_url: str, stage: int) -> None:
-    """A fresh world and state, applied fault-free up to (not including) `stage`, clock moved for it."""
-    emulator.reset()
-    for n in range(stage):
-        if STAGES[n]:
-            emulator.advance(STAGES[n])
-        apply_in_process(specs[n], emulator.url, state_url)
-    if STAGES[stage]:
-        emulator.advance(STAGES[stage])
+def copy_state(state_url: str, target: Path) -> Path:
+    """A consistent copy of a SQLite state (the backup API; an empty file when there is none yet)."""
+    import sqlite3
+
+    source = Path(state_url.removeprefix("sqlite:///"))
+    target.unlink(missing_ok=True)
+    if not source.exists():
+        return target
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+def reach_stage(emulator: EmulatorAdmin, ref: Reference, state_url: str, stage: int) -> None:
+    """The world and the state as the fault-free run had them just before `stage`'s apply."""
+    emulator.restore(f"before-{stage}")
+    saved = ref.saved_states[stage]
+    target = Path(state_url.removeprefix("sqlite:///"))
+    target.unlink(missing_ok=True)
+    if saved.exists():
+        copy_state(f"sqlite:///{saved}", target)
 
 
 def converge(specs: Path, emulator: EmulatorAdmin, state_url: str, reruns: int = 2) -> int:
