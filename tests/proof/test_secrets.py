@@ -21,7 +21,8 @@ from tests.proof.harness import QUICKSTART, ROOT, STAGES, private_specs, record,
 ACCESS_KEY = "ak-proof-ACCESS-5f1e2d9c"
 OLD_KEY = "sk-proof-OLDSIGNING-a41b"
 NEW_KEY = "sk-proof-NEWSIGNING-c93d"
-SECRETS = (ACCESS_KEY, OLD_KEY, NEW_KEY)
+NOTIFY_KEY = "nk-proof-NOTIFY-77e0"
+SECRETS = (ACCESS_KEY, OLD_KEY, NEW_KEY, NOTIFY_KEY)
 
 
 @pytest.fixture
@@ -114,7 +115,9 @@ def test_no_key_in_any_output_or_anywhere_in_the_state(keyed_emulator: str, stat
     bad = senderctl("plan", str(specs), env={**env_for(url, state_url, NEW_KEY), "BIRD_ACCESS_KEY": ACCESS_KEY + "x"})
     outputs["refused key"] = bad.stdout + bad.stderr
     if state_url.startswith("sqlite"):
-        outputs["daemon log"] = daemon_log(specs, url, state_url, tmp_path)
+        outputs["daemon log"], payloads = daemon_log(specs, url, state_url, tmp_path)
+        assert payloads, "the daemon sent no notification to search"
+        outputs.update({f"notification {n}": p for n, p in enumerate(payloads)})
     files = {p.name: p.read_text(errors="replace") for p in tmp_path.rglob("*.json")}
     found = [(name, secret) for name, text in {**outputs, **files}.items() for secret in SECRETS if secret in text]
     stored = database_text(state_url)
@@ -126,9 +129,44 @@ def test_no_key_in_any_output_or_anywhere_in_the_state(keyed_emulator: str, stat
     assert not found, found
 
 
-def daemon_log(specs: Path, url: str, state_url: str, workdir: Path) -> str:
-    """The daemon's JSON log over a reconcile, an inbound message and a refused webhook."""
+class Notifications:
+    """A loopback receiver for the daemon's --notify: every body and header it was sent."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                received.append(str(dict(self.headers)) + "\n" + body.decode("utf-8", "replace"))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/notify"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def daemon_log(specs: Path, url: str, state_url: str, workdir: Path) -> tuple[str, list[str]]:
+    """The daemon's JSON log over a reconcile and a refused webhook, and the notifications it sent."""
     import httpx
+
+    notifications = Notifications()
+    # A condition changes (Bird rejects the campaign, with its code): the daemon notifies that.
+    campaign = httpx.get(f"{url}/_emulator/state", timeout=30).json()["campaigns"][0]["id"]
+    httpx.post(f"{url}/_emulator/decide", timeout=30, json={
+        "kind": "campaign", "id": campaign, "status": "REJECTED",
+        "rejection": {"code": "CR4001", "description": "proof: rejected to make a notification"}}).raise_for_status()
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -137,8 +175,9 @@ def daemon_log(specs: Path, url: str, state_url: str, workdir: Path) -> str:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "cli", "daemon", str(specs), "--listen", f"127.0.0.1:{port}", "--resync", "1h",
-             "--state", state_url, "--bird-url", url], cwd=str(ROOT), stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.STDOUT, env=env_for(url, state_url, NEW_KEY))
+             "--state", state_url, "--bird-url", url, "--notify", notifications.url], cwd=str(ROOT),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            env={**env_for(url, state_url, NEW_KEY), "SENDERCTL_NOTIFY_KEY": NOTIFY_KEY})
         try:
             deadline = time.monotonic() + 60
             while "reconcile.done" not in log.read_text(errors="replace"):
@@ -147,7 +186,11 @@ def daemon_log(specs: Path, url: str, state_url: str, workdir: Path) -> str:
             body = json.dumps({"event": "10dlc.brand", "payload": {"id": "x"}}).encode()
             httpx.post(f"http://127.0.0.1:{port}/webhooks/bird", content=body,
                        headers={"messagebird-signature": "bad", "messagebird-request-timestamp": str(int(time.time()))})
+            deadline = time.monotonic() + 30
+            while not notifications.received and time.monotonic() < deadline:
+                time.sleep(0.2)
         finally:
             proc.terminate()
             proc.wait(20)
-    return log.read_text(errors="replace")
+            notifications.close()
+    return log.read_text(errors="replace"), list(notifications.received)
