@@ -151,11 +151,12 @@ class Computed:
 
 
 async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mapping[str, str] | None,
-                  settings: Settings | None = None) -> Computed:
+                  settings: Settings | None = None, *, adopt_unmanaged: bool = False) -> Computed:
     desired = desired_from_specs(specs, environ)
     world = await observe(client, store, desired)
     controls = controls_for(specs, desired, world, settings)
-    plan = compute_plan(desired, world, specs_fingerprint=specs_fingerprint(desired), controls=controls)
+    plan = compute_plan(desired, world, specs_fingerprint=specs_fingerprint(desired), controls=controls,
+                        adopt_unmanaged=adopt_unmanaged)
     return Computed(plan, world, desired)
 
 
@@ -412,7 +413,7 @@ async def import_existing(paths: Sequence[str], settings: Settings) -> tuple[App
                 io = ApplyIO(client, store, environ=settings.environ)
                 total = ApplyReport()
                 for _ in range(MAX_ROUNDS):  # adopting a brand reveals its campaigns, and so on
-                    computed = await compute(specs, client, store, settings.environ, settings)
+                    computed = await compute(specs, client, store, settings.environ, settings, adopt_unmanaged=True)
                     adopts = [c for c in computed.plan.changes if c.action == "adopt"]
                     if not adopts:
                         break

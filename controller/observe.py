@@ -193,6 +193,7 @@ async def observe(client: BirdClient | None, store: Any, desired: Iterable[Desir
     world = await observer.run()
     world.open_operations = ops
     world.tenant = tenant
+    world.known_addresses = frozenset(store.conditions())
     return world
 
 

@@ -55,6 +55,11 @@ def _cost_from_json(data: dict[str, str] | None) -> Cost | None:
     return None if cost.is_zero else cost
 
 
+def money(value: Decimal) -> str:
+    """Money as plans show it: cents when there are any, no padding (1.15, 2.99, 4)."""
+    return _money(value)
+
+
 def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01"))) if value != value.to_integral() else str(int(value))
 
@@ -190,6 +195,8 @@ class Plan:
     # Addresses removed from the specs with deletionPolicy Orphan: apply forgets them in the state
     # and touches nothing on Bird.
     forget: tuple[str, ...] = ()
+    # What stays on Bird (and stays billed) for each forgotten address, for the reviewer.
+    keeps: dict[str, str] = field(default_factory=dict)
     # Hash of the desired resources alone: tells a stale saved plan's cause (specs vs world).
     specs_fingerprint: str = ""
     # Addresses with senderctl.io/paused (or in a paused Organization): no Bird write for them.
@@ -235,6 +242,7 @@ class Plan:
             "paused": list(self.paused),
             "out_of_scope": [o.to_json() for o in self.out_of_scope],
             "scope": self.scope,
+            "keeps": dict(sorted(self.keeps.items())),
             "summary": self.summary(),
             "total_cost": self.total_cost().to_json(),
         }
@@ -250,6 +258,7 @@ class Plan:
             refusals=tuple(Refusal(r["address"], r["reason"], r.get("flag")) for r in data.get("refusals", [])),
             failed=tuple(Failed(f["address"], f["reason"]) for f in data.get("failed", [])),
             forget=tuple(data.get("forget", [])),
+            keeps=dict(data.get("keeps", {})),
             specs_fingerprint=data.get("specs_fingerprint", ""),
             paused=tuple(data.get("paused", [])),
             out_of_scope=tuple(OutOfScope(o["address"], o["reason"]) for o in data.get("out_of_scope", [])),

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from controller.plan import Change, Failed, OutOfScope, Plan, Refusal, Waiting, fingerprint
-from controller.resources import KINDS
+from controller.resources import KINDS, organization
 from controller.resources.base import ORDER, Desired, Outcome, RecordView, World
 from controller.scope import Controls, OrgIndex, document_address, with_dependencies
 
@@ -42,6 +42,9 @@ class Context:
     claimed_numbers: dict[str, str] = field(default_factory=dict)
     # Lookup tables over observed collections, built once: keeps planning linear in size.
     indexes: dict[tuple[int, str], dict[Any, dict[str, Any]]] = field(default_factory=dict)
+    # `senderctl import`: adopt owned numbers that match a `select` spec and nothing holds, where a
+    # plan refuses to buy beside them.
+    adopt_unmanaged: bool = False
 
     def index(self, items: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any], name: str) -> dict[Any, Any]:
         """items keyed by key(item); `name` identifies the key function for the cache."""
@@ -82,11 +85,11 @@ def sort_key(d: Desired) -> tuple[int, str]:
 
 
 def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint: str,
-                 controls: Controls | None = None) -> Plan:
+                 controls: Controls | None = None, adopt_unmanaged: bool = False) -> Plan:
     """`controls` narrows the plan (--target, --org, the Organizations the specs declare) and pauses
-    resources; the default plans everything the specs and the state hold."""
+    resources; the default plans everything the specs and the state hold. `adopt_unmanaged`: see Context."""
     controls = controls or Controls()
-    ctx = Context(world=world, desired_by_address={d.address: d for d in desired})
+    ctx = Context(world=world, desired_by_address={d.address: d for d in desired}, adopt_unmanaged=adopt_unmanaged)
     scope = Scope.of(desired, world, ctx.desired_by_address, controls)
     changes: list[Change] = []
     refusals: list[Refusal] = []
@@ -120,6 +123,7 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
             failed.append(Failed(d.address, outcome.reason))
 
     forget: list[str] = []
+    keeps: dict[str, str] = {}
     for address, record in sorted(world.records.items()):
         if address in ctx.desired_by_address or record.kind not in KINDS:
             continue
@@ -140,7 +144,9 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
         refusals.extend(removal.refusals)
         if removal.status == "Ready" and not removal.changes and not removal.refusals:
             forget.append(address)
+            keeps[address] = removal.reason or "removed from the state only; Bird is not touched"
 
+    refusals.extend(organization.limit_refusals(changes, ctx))
     refusals.extend(archive_blockers(changes, world))
     refusals.extend(safety_rails(changes, world, ctx, scope))
     changes.sort(key=change_order)
@@ -156,6 +162,7 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
         failed=tuple(failed),
         ready=tuple(ready),
         forget=tuple(forget),
+        keeps=keeps,
         specs_fingerprint=specs_fp,
         paused=tuple(sorted(paused)),
         out_of_scope=tuple(sorted(out_of_scope, key=lambda o: o.address)),

@@ -53,8 +53,8 @@ def render_markdown(plan: Plan) -> str:
     _add_listing(doc, "Waiting", [_item(w.address, w.reason) for w in plan.waiting], "waiting")
     _add_listing(doc, "Refused", [_item(r.address, r.reason, _lift(r.flag)) for r in plan.refusals], "refused")
     _add_listing(doc, "Failed", [_item(f.address, f.reason) for f in plan.failed], "failed")
-    orphan = "deletionPolicy Orphan: removed from the state only; Bird is not touched"
-    _add_listing(doc, "Forgotten", [_item(a, orphan) for a in plan.forget], "forgotten")
+    orphan = "removed from the state only; Bird is not touched"
+    _add_listing(doc, "Forgotten", [_item(a, plan.keeps.get(a) or orphan) for a in plan.forget], "forgotten")
     _add_listing(doc, "Paused", [_item(a, PAUSED_NOTE) for a in plan.paused], "paused")
     _add_listing(doc, "Out of scope", [_item(o.address, o.reason) for o in plan.out_of_scope], "out of scope")
 

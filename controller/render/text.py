@@ -49,8 +49,9 @@ def plan_lines(plan: Plan) -> list[Line]:
         for change in plan.changes:
             lines += change_block(change) + [[]]
         for address in plan.forget:
+            keeps = plan.keeps.get(address) or "removed from the state only; Bird is not touched"
             lines += [[(f"  {FORGET_SYMBOL} forget ", "dim"), (clean(address), "bold")],
-                      [("      deletionPolicy Orphan: removed from the state only; Bird is not touched", "dim")], []]
+                      [("      ", ""), (clean(keeps), "dim")], []]
         if any(c.cost is not None and not c.cost.is_zero for c in plan.changes):
             lines += [[("Cost: ", "bold"), (total_cost_line(plan.total_cost()), "")], []]
     lines += _listing("Waiting:", [(w.address, w.reason) for w in plan.waiting], "yellow")

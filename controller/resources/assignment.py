@@ -85,14 +85,20 @@ def released_number(user: str, number: str, ctx: Context) -> str | None:
 
 
 def removal(record: RecordView, ctx: Context) -> Outcome:
-    if orphaned(record.data.get("numberAddress", ""), ctx):
-        return Outcome("Ready")  # touch nothing
+    """The assignment a spec made ends with that spec (also when its number is orphaned: the number
+    stays held, but unassigned). Only a spec's own record is ended here: an assignment made through
+    the platform API has no Assignment record and is never touched for being absent from the specs."""
     number = record.data.get("number", "")
     current = ctx.world.tenant.assignments.get(number)
-    if current is None or current != record.spec.get("user") or renamed_with(KIND, number, ctx):
-        return Outcome("Ready")
-    change = Change(record.address, "unassign", f"the spec no longer assigns {number} to {current}",
-                    {"user": current, "number": number}, None,
+    if renamed_with(KIND, number, ctx):
+        return Outcome("Ready", f"{number} stays assigned to {current}, kept by {ctx.claimed_numbers[number]}")
+    if current is None or current != record.spec.get("user"):
+        return Outcome("Ready", f"{number} is no longer assigned to {record.spec.get('user')}")
+    reason = f"the spec no longer assigns {number} to {current}"
+    if orphaned(record.data.get("numberAddress", ""), ctx):
+        reason = (f"{record.data.get('numberAddress')} was removed from the specs: the assignment it declared ends "
+                  f"with it ({number} stays held by the organization, unassigned)")
+    change = Change(record.address, "unassign", reason, {"user": current, "number": number}, None,
                     payload={"organization": record.data.get("organization"), "number": number, "user": current})
     return Outcome("Ready", changes=(change,))
 

@@ -122,6 +122,8 @@ class World:
     tenant: TenantView = field(default_factory=TenantView)
     # scope ("workspace <id>") -> why it could not be observed (404, auth)
     unreachable: dict[str, str] = field(default_factory=dict)
+    # Addresses the state has reported a condition for (planned before): not new to the specs.
+    known_addresses: frozenset[str] = frozenset()
     # secrets that could not be resolved: address -> message (plan needs them; validate does not)
     missing_secrets: dict[str, str] = field(default_factory=dict)
 

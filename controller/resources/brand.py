@@ -127,7 +127,7 @@ def compare(d: Desired, ctx: Context) -> Outcome:
 
 def removal(record: RecordView, ctx: Context) -> Outcome:
     # A registered brand is never deleted to satisfy a diff: it cost a fee and campaigns hang off it.
-    return Outcome("Ready")
+    return Outcome("Ready", "the brand stays registered on Bird, with its campaigns and vettings")
 
 
 async def change(c: Change, io: ApplyIO) -> None:

@@ -162,7 +162,9 @@ def check_reseller(d: Desired, ctx: Context) -> str | None:
 
 
 def removal(record: RecordView, ctx: Context) -> Outcome:
-    return Outcome("Ready")  # forget: deleting a campaign would strand the numbers linked to it
+    # Deleting a campaign would strand the numbers linked to it.
+    return Outcome("Ready", "the campaign stays registered on Bird, and its recurring campaign fee stays billed "
+                   "by Bird until it is deactivated there; numbers linked to it keep their SMS channels")
 
 
 async def change(c: Change, io: ApplyIO) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from controller.plan import Change
+from controller.plan import Change, FieldChange
 from controller.resources.base import Desired, Outcome, RecordView
-from controller.resources.common import find
+from controller.resources.common import field_diff, find
 from controller.resources.lifecycle import (
     CAMPAIGN_READY,
     CHANNEL_ACTIVE,
@@ -47,7 +47,8 @@ def expand(specs: SpecSet) -> list[Desired]:
                         address=f"{KIND}/{name}",
                         kind=KIND,
                         organization=ws.spec.organization if ws else "",
-                        fields={"campaign": doc.spec.campaign, "channelMessageType": message_type},
+                        fields={"campaign": doc.spec.campaign, "channelMessageType": message_type,
+                                "channelName": getattr(doc.spec, "channelName", None)},
                         context={
                             "workspaceId": str(ws.spec.birdWorkspaceId) if ws else "",
                             "number": f"{kind}/{name}",
@@ -108,11 +109,26 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     facts = {"birdId": found.get("id"), "channelId": channel_id(found), "number": number_str}
     changes: list[Change] = []
     linked_campaign = arguments(found).get("useCaseId")
+    recreate = [f for f in connector_diff(d, found) if f.path != "useCaseId"]
     if campaign_ready and campaign_id and linked_campaign != campaign_id:
         changes.append(Change(
             d.address, "replace", f"{number_str} is linked to another campaign on Bird; relinking it",
             {"useCaseId": linked_campaign}, {"useCaseId": campaign_id},
             payload={**create_payload(d, number_id, number_str, campaign_id), "connectorId": found.get("id")},
+        ))
+    elif recreate and campaign_id:
+        changes.append(Change(
+            d.address, "replace", f"{' and '.join(f.path for f in recreate)} changed; {RECREATE_COST}",
+            {f.path: f.before for f in recreate}, {f.path: f.after for f in recreate}, fields=tuple(recreate),
+            payload={**create_payload(d, number_id, number_str, campaign_id), "connectorId": found.get("id")},
+        ))
+    elif record is not None and record.bird_id == found.get("id") and bookkeeping_diff(d, record):
+        diff = bookkeeping_diff(d, record)
+        changes.append(Change(
+            d.address, "update", "the spec changed; the SMS channel on Bird already matches (recorded only)",
+            {f.path: f.before for f in diff}, {f.path: f.after for f in diff}, fields=diff,
+            payload={**create_payload(d, number_id, number_str, record.data.get("campaignId")),
+                     "connectorId": found.get("id"), "channelId": channel_id(found)},
         ))
     elif record is None or record.bird_id != found.get("id"):
         changes.append(Change(
@@ -125,6 +141,30 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         return Outcome("Ready", changes=tuple(changes), facts=facts)
     return Outcome("Waiting", f"carriers have not acknowledged {number_str} for the campaign yet",
                    changes=tuple(changes), recheck_after=RECHECK_CARRIERS, facts=facts)
+
+
+# Bird has no update for a channel connector: its name and arguments change only by recreating it.
+RECREATE_COST = ("Bird cannot change an SMS channel connector in place, so it is recreated: the channel gets a new "
+                 "id (webhook filters on it follow) and US sending from the number pauses until carriers "
+                 "acknowledge the link again (15 minutes or more)")
+
+
+def connector_diff(d: Desired, connector: dict[str, Any]) -> tuple[FieldChange, ...]:
+    """What the spec asks of the connector that Bird holds otherwise. An unset channelName accepts
+    any name (a renamed PhoneNumber keeps its channel)."""
+    out = []
+    have = arguments(connector).get("channelMessageType") or DEFAULT_MESSAGE_TYPE
+    if have != d.fields["channelMessageType"]:
+        out.append(FieldChange("channelMessageType", have, d.fields["channelMessageType"], immutable=True))
+    name = d.fields.get("channelName")
+    if name is not None and connector.get("name") != name:
+        out.append(FieldChange("channelName", connector.get("name"), name, immutable=True))
+    return tuple(out)
+
+
+def bookkeeping_diff(d: Desired, record: RecordView) -> tuple[FieldChange, ...]:
+    """Spec fields the record remembers otherwise (keys older records lack are not compared)."""
+    return field_diff({k: v for k, v in d.fields.items() if k in record.spec}, record.spec)
 
 
 def create_payload(d: Desired, number_id: str, number: str | None, campaign_id: str | None) -> dict[str, Any]:
@@ -141,11 +181,15 @@ def create_payload(d: Desired, number_id: str, number: str | None, campaign_id: 
 
 
 def removal(record: RecordView, ctx: Context) -> Outcome:
-    if orphaned(record.data.get("numberAddress", ""), ctx) or renamed_with(KIND, record.data.get("number", ""), ctx):
-        return Outcome("Ready")  # touch nothing
+    number = record.data.get("number", "")
+    if renamed_with(KIND, number, ctx):
+        return Outcome("Ready", f"the SMS channel of {number} stays on Bird, kept by {ctx.claimed_numbers[number]}")
+    if orphaned(record.data.get("numberAddress", ""), ctx):
+        return Outcome("Ready", f"deletionPolicy Orphan: the SMS channel of {number} (connector {record.bird_id}) "
+                                "stays on Bird, linked to its campaign")
     connectors = ctx.world.connectors.get(record.data.get("workspaceId", ""), [])
     if not find(connectors, id=record.bird_id):
-        return Outcome("Ready")
+        return Outcome("Ready", "the connector is no longer on Bird")
     change = Change(
         record.address, "delete", "the spec no longer links this number to a campaign",
         {"number": record.data.get("number"), "connectorId": record.bird_id}, None,
@@ -161,7 +205,7 @@ async def change(c: Change, io: ApplyIO) -> None:
                            call=lambda: io.client.delete_connector(p["workspaceId"], p["connectorId"]))
         io.forget(c.address)
         return
-    if c.action == "adopt":
+    if c.action in ("adopt", "update"):
         save(c, io, p["connectorId"], p.get("channelId"))
         return
     if c.action == "replace":

@@ -7,10 +7,11 @@ of the organization's workspaces), because seed 000 makes it the prerequisite fo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from controller.plan import Change
+from controller.plan import Change, Refusal
 from controller.resources.base import Desired, Outcome, RecordView
 from controller.resources.common import field_diff
 from controller.resources.lifecycle import BRAND_READY, CAMPAIGN_READY, status_of
@@ -93,9 +94,31 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     return Outcome("Ready", changes=(change,), facts=facts)
 
 
+def limit_refusals(changes: Sequence[Change], ctx: Context) -> list[Refusal]:
+    """A multiSmsNumbers.limit below the numbers the organization holds once this plan is applied
+    (its purchases and adoptions counted, its archives not) is refused: the numbers would stay held,
+    billed, and over the limit."""
+    out = []
+    for change in changes:
+        if change.kind != KIND or change.action not in ("create", "update"):
+            continue
+        org = change.address.split("/", 1)[1]
+        archived = sum(1 for c in changes if c.action == "archive" and c.payload.get("organization") == org)
+        held = ctx.held_count(org) + ctx.pool_additions[org] - archived
+        limit = int(change.payload["limit"])
+        if held > limit:
+            out.append(Refusal(change.address, (
+                f"multiSmsNumbers.limit {limit} is below the {held} numbers organization {org} holds after this "
+                f"plan; numbers are never released to meet a limit. Archive {held - limit} of them first "
+                "(deletionPolicy: Archive, protected: false, remove them from the specs, apply --allow-archive), "
+                f"or keep the limit at {held} or more")))
+    return out
+
+
 def removal(record: RecordView, ctx: Context) -> Outcome:
     # Tenant configuration outlives its spec: usage history and billing depend on it.
-    return Outcome("Ready")
+    return Outcome("Ready", "the tenant configuration stays in the records (usage history and billing use it); "
+                   "its numbers stay held and billed")
 
 
 async def change(c: Change, io: ApplyIO) -> None:

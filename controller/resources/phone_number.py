@@ -10,10 +10,11 @@ Buying starts a monthly subscription, so this module is the most careful one:
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from controller.plan import Change, Cost, Refusal
+from controller.plan import Change, Cost, Refusal, money
 from controller.resources.base import Desired, Outcome, RecordView
 from controller.resources.common import field_diff
 from controller.resources.lifecycle import RECHECK_CAMPAIGN, RECHECK_DEPENDENCY
@@ -141,6 +142,12 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     by_id = ctx.index(owned, lambda n: n.get("id"), "id")
     by_number = ctx.index(owned, number_of, "number")
     record = ctx.world.records.get(d.address)
+    moved_from = record.data.get("workspaceId") if record is not None and record.bird_id else None
+    if moved_from and moved_from != ws:
+        return Outcome("Failed", "", refusals=(Refusal(d.address, (
+            f"{d.address} holds {record.data.get('number')} in workspace {moved_from}; the spec now names workspace "
+            f"{ws}. senderctl does not move a number between workspaces or buy a second one for a move: restore "
+            "the workspace, or declare a new resource in the new workspace and archive this one explicitly")),))
     found = by_id.get(record.bird_id) if record and record.bird_id else None
     managed = found is not None
     reason = ""
@@ -150,14 +157,19 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     if found is None:
         found = interrupted_purchase(d, by_number, ctx)
         reason = "an interrupted apply bought this number; adopting it instead of buying again"
+    refusals: list[Refusal] = []
+    if found is None and record is None and "select" in d.fields:
+        found, reason, refusal = held_already(d, ctx, owned, by_id)
+        if refusal is not None:
+            refusals.append(refusal)
     if found is None:
-        return plan_purchase(d, ctx, record)
+        bought = plan_purchase(d, ctx, record)
+        return dataclasses.replace(bought, refusals=bought.refusals + tuple(refusals))
 
     number = number_of(found) or ""
     ctx.claimed_numbers[number] = d.address
     facts = {"birdId": found["id"], "number": number, "workspaceId": ws}
     changes: list[Change] = []
-    refusals: list[Refusal] = []
     held = ctx.world.tenant.held_numbers.get(number)
     if held is None:
         ctx.pool_additions[d.organization] += 1  # adopted into the pool by this plan
@@ -178,6 +190,128 @@ def compare(d: Desired, ctx: Context) -> Outcome:
                               {f.path: f.before for f in diff}, {f.path: f.after for f in diff}, fields=diff,
                               payload=adopt_payload(d, found)))
     return Outcome("Ready", changes=tuple(changes), refusals=tuple(refusals), facts=facts)
+
+
+# --- what Bird already holds for a `select` resource the state does not know ---------------------
+#
+# A `select` spec names no number, so a new, empty or wrong state would buy again. Before buying,
+# senderctl looks for the number this resource already has on Bird: the number of a renamed
+# resource whose spec is otherwise identical, or the number linked to the spec's campaign by an SMS
+# channel; failing that, numbers matching the selection that nothing in the state holds make the
+# purchase a refusal that names `senderctl import` (which adopts them).
+
+
+def held_already(d: Desired, ctx: Context, owned: list[dict[str, Any]],
+                 by_id: dict[Any, dict[str, Any]]) -> tuple[dict[str, Any] | None, str, Refusal | None]:
+    """(the owned number to adopt, why) or (None, "", a refusal to buy while Bird holds candidates)."""
+    renamed, others = rename_candidates(d, ctx, by_id)
+    if renamed is not None:
+        return (by_id[renamed.bird_id],
+                f"renamed from {renamed.address}: keeps its number, SMS channel and user", None)
+    if others and d.address not in ctx.world.known_addresses:  # new to the specs, beside a removed one
+        old = others[0]
+        return None, "", Refusal(d.address, (
+            f"{old.address} ({by_id[old.bird_id].get('number')}) was removed from the specs and {d.address} is new "
+            "with a different spec, so senderctl does not guess a rename. To keep that number, its SMS channel and "
+            f"its user, run `senderctl state mv {old.address} {d.address}` and plan again; to buy a new number "
+            f"and forget {old.address} as its deletionPolicy says, apply with --force"), "--force")
+    linked = linked_by_channel(d, ctx, owned, by_id)
+    if linked is not None:
+        return linked, (f"{number_of(linked)} is linked to this spec's campaign by an SMS channel on Bird; "
+                        "adopting it instead of buying again"), None
+    unmanaged = [n for n in owned if is_unmanaged(n, ctx) and satisfies(d.fields, n) is None]
+    if not unmanaged:
+        return None, "", None
+    if ctx.adopt_unmanaged:  # senderctl import
+        return unmanaged[0], f"{number_of(unmanaged[0])} is owned on Bird, matches the selection and is not managed", None
+    shown = ", ".join(str(number_of(n)) for n in unmanaged[:5]) + (" …" if len(unmanaged) > 5 else "")
+    return None, "", Refusal(d.address, (
+        f"Bird already holds {len(unmanaged)} number(s) matching this selection that the state does not know "
+        f"({shown}): the state may be new, empty or the wrong one (--state / SENDERCTL_STATE). Run `senderctl "
+        "import` with the same spec paths to adopt them instead of buying again; apply with --force to buy a "
+        "new number anyway"), "--force")
+
+
+def number_records(ctx: Context) -> dict[str, RecordView]:
+    """Bird number id -> the state's record holding it (any PhoneNumber or NumberPool member)."""
+    table = ctx.indexes.get((0, "number-records"))
+    if table is None:
+        table = ctx.indexes[(0, "number-records")] = {
+            r.bird_id: r for r in ctx.world.records.values() if r.kind in KINDS and r.bird_id}
+    return table
+
+
+def is_unmanaged(item: dict[str, Any], ctx: Context) -> bool:
+    """Owned on Bird, and neither the state (records, the pool, the archive) nor this plan holds it."""
+    number = number_of(item) or ""
+    tenant = ctx.world.tenant
+    return (item.get("id") not in number_records(ctx) and number not in ctx.claimed_numbers
+            and number not in tenant.held_numbers and number not in tenant.archived_numbers)
+
+
+def rename_candidates(d: Desired, ctx: Context,
+                      by_id: dict[Any, dict[str, Any]]) -> tuple[RecordView | None, list[RecordView]]:
+    """(the removed resource `d` is a pure rename of, the other removed resources it may be a rename of).
+
+    Removed: recorded in the state, no longer in the specs, its number still owned in the workspace."""
+    removed = [r for r in number_records(ctx).values()
+               if r.kind == d.kind and r.address not in ctx.desired_by_address and r.bird_id in by_id
+               and r.data.get("workspaceId") == d.context["workspaceId"]
+               and number_of(by_id[r.bird_id]) not in ctx.claimed_numbers]
+    identical = [r for r in removed if r.spec == spec_record(d) and same_dependents(r, d, ctx)]
+    if identical:
+        # A pool renamed as a whole: member i keeps member i's number.
+        identical.sort(key=lambda r: (member_index(r.address) != d.context["index"], r.address))
+        return identical[0], []
+    return None, sorted(removed, key=lambda r: r.address)
+
+
+def member_index(address: str) -> int:
+    name = address.split("/", 1)[1]
+    return int(name[name.rindex("[") + 1:-1]) if name.endswith("]") else 0
+
+
+def same_dependents(old: RecordView, d: Desired, ctx: Context) -> bool:
+    """The old name's channel and assignment are what the new name declares."""
+    old_name = old.address.split("/", 1)[1]
+    for kind in ("Channel", "Assignment"):
+        was = ctx.world.records.get(f"{kind}/{old_name}")
+        wanted = ctx.desired(f"{kind}/{d.name}")
+        if (was is None) != (wanted is None):
+            return False
+        if was is not None and wanted is not None and any(
+                was.spec.get(key) != value for key, value in wanted.fields.items() if key in was.spec):
+            return False
+    return True
+
+
+def linked_by_channel(d: Desired, ctx: Context, owned: list[dict[str, Any]],
+                      by_id: dict[Any, dict[str, Any]]) -> dict[str, Any] | None:
+    """An unmanaged owned number that an SMS connector links to this spec's campaign: the channel
+    of that name first, then one no other spec's channel is named after."""
+    channel = ctx.desired(f"Channel/{d.name}")
+    campaign = ctx.outcome(channel.context["campaign"]) if channel else None
+    campaign_id = campaign.facts.get("birdId") if campaign else None
+    if channel is None or not campaign_id:
+        return None
+    others = ctx.indexes.get((0, "channel-names"))
+    if others is None:
+        others = ctx.indexes[(0, "channel-names")] = {
+            c.context["name"]: c.address for c in ctx.desired_of_kind("Channel")}
+    linked = []
+    for connector in ctx.world.connectors.get(d.context["workspaceId"], []):
+        args = connector.get("arguments") or {}
+        item = by_id.get(args.get("phoneNumberId"))
+        if args.get("useCaseId") != campaign_id or item is None or not is_unmanaged(item, ctx):
+            continue
+        if satisfies(d.fields, item) is not None:
+            continue
+        name = connector.get("name")
+        if name == channel.context["name"]:
+            return item
+        if others.get(name, channel.address) == channel.address:
+            linked.append(item)
+    return linked[0] if linked else None
 
 
 def adopt_payload(d: Desired, found: dict[str, Any]) -> dict[str, Any]:
@@ -266,9 +400,10 @@ def renamed_with(kind: str, number: str, ctx: Context) -> bool:
 def removal(record: RecordView, ctx: Context) -> Outcome:
     policy = record.spec.get("deletionPolicy", "Orphan")
     number = record.data.get("number", "")
-    if policy != "Archive" or number in ctx.claimed_numbers:
-        # Orphan: forget it, touch nothing. Claimed: renamed, the number lives on under its new name.
-        return Outcome("Ready")
+    if number in ctx.claimed_numbers:  # renamed: the number lives on under its new name
+        return Outcome("Ready", f"{number} stays, held now by {ctx.claimed_numbers[number]}")
+    if policy != "Archive":
+        return Outcome("Ready", what_stays(record, ctx))
     if record.spec.get("protected", True):
         return Outcome("Failed", "", refusals=(Refusal(
             record.address, f"{record.address} ({number}) was removed from the specs with deletionPolicy Archive "
@@ -282,6 +417,23 @@ def removal(record: RecordView, ctx: Context) -> Outcome:
     return Outcome("Ready", changes=(change,), refusals=(Refusal(
         record.address, f"archiving {number} releases it to the organization's pool and cannot be undone",
         "--allow-archive"),))
+
+
+def what_stays(record: RecordView, ctx: Context) -> str:
+    """What an Orphan removal leaves in place, so that the reviewer sees what stays billed."""
+    number = record.data.get("number", "")
+    org = record.data.get("organization", "")
+    owned = find_number(ctx.world.numbers.get(record.data.get("workspaceId", ""), []), number)
+    monthly = price_of(owned)
+    config = ctx.world.tenant.orgs.get(org)
+    held = ctx.held_count(org)
+    on_bird = (f"its Bird subscription ({money(monthly)} {config.currency if config else 'USD'}/month) continues"
+               if monthly is not None else "it stays owned on Bird")
+    billed = (f"billed {money(config.weekly_price)} {config.currency}/week and counted against multiSmsNumbers.limit "
+              f"({held} of {config.limit} held)" if config else "billed weekly and counted against the limit")
+    return (f"deletionPolicy Orphan: senderctl forgets {number}; {on_bird}, it stays in organization {org}'s pool, "
+            f"{billed}, and any channel on Bird stays. To release it, put the spec back with deletionPolicy: "
+            "Archive and protected: false, apply, then remove it and apply with --allow-archive")
 
 
 async def change(c: Change, io: ApplyIO) -> None:

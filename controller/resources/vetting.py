@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from controller.plan import Change, Cost
+from controller.plan import Change, Cost, Refusal
 from controller.resources import fees
 from controller.resources.base import Desired, Outcome, RecordView
 from controller.resources.common import find
@@ -64,18 +64,25 @@ def compare(d: Desired, ctx: Context) -> Outcome:
                         payload={"workspaceId": ws, "brandId": brand_id, "body": d.fields})
         return Outcome("Waiting", "vetting not requested yet", changes=(change,), recheck_after=RECHECK_VETTING)
     changes: tuple[Change, ...] = ()
+    refusals: tuple[Refusal, ...] = ()
+    if not is_requested(found, d.fields):
+        refusals = (Refusal(d.address, (
+            f"the spec asks for a vetting of class {d.fields.get('class')} by {d.fields.get('vettingProviderId') or 'no provider'}, "
+            f"but {d.context['brand']} was vetted as class {vetting_class(found)} by {found.get('vettingProviderId')}; "
+            "Bird cannot change a vetting once requested. Restore the spec's vetting")),)
     if record is None or record.bird_id != found.get("id"):
         changes = (Change(d.address, "adopt", "a vetting of this class and provider exists on Bird", None, d.fields,
                           payload={"workspaceId": ws, "brandId": brand_id, "vettingId": found.get("id"),
                                    "body": d.fields}),)
     status, reason = readiness(found, VETTING_READY, VETTING_FAILED, what=f"vetting of {d.context['brand']}",
                                waiting=f"vetting of {d.context['brand']} is {{status}}")
-    return Outcome(status, reason, changes=changes, recheck_after=RECHECK_VETTING,  # type: ignore[arg-type]
+    return Outcome(status, reason, changes=changes, refusals=refusals,  # type: ignore[arg-type]
+                   recheck_after=RECHECK_VETTING,
                    facts={"birdId": found.get("id")})
 
 
 def removal(record: RecordView, ctx: Context) -> Outcome:
-    return Outcome("Ready")  # a vetting cannot be undone; forget it
+    return Outcome("Ready", "the vetting stays on Bird: a vetting cannot be undone or refunded")
 
 
 async def change(c: Change, io: ApplyIO) -> None:

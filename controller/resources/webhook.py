@@ -59,6 +59,8 @@ def resolve_filters(d: Desired, ctx: Context) -> tuple[list[dict[str, str]] | No
             channel_id = channel.facts.get("channelId") if channel else None
             if not channel_id:
                 return None, f"the SMS channel of {f['phoneNumber']} has no id yet"
+            if any(c.action == "replace" for c in channel.changes):  # its id changes: follow it after
+                return None, f"the SMS channel of {f['phoneNumber']} is being recreated; its new id follows"
             out.append({"key": f["key"], "value": channel_id})
         else:
             out.append({"key": f["key"], "value": f.get("value", "")})
@@ -88,6 +90,9 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         return Outcome("Waiting", f"workspace {scope[1]} cannot be read on Bird" + (f": {unread}" if unread else ""))
     subs = ctx.world.subscriptions[scope]
     record = ctx.world.records.get(d.address)
+    moved = record is not None and record.bird_id and record_scope(record) != scope
+    if moved:
+        return moved_subscription(d, record, scope, {**d.fields, "eventFilters": filters})  # type: ignore[arg-type]
     found = find(subs, id=record.bird_id) if record and record.bird_id else None
     managed = found is not None
     if found is None:
@@ -100,7 +105,8 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         return Outcome("Ready", changes=(Change(d.address, "create", reason, None, want, drift=drift, payload=payload),))
     if not managed:
         return Outcome("Ready", changes=(Change(d.address, "adopt", "an identical subscription exists on Bird", None,
-                                                want, payload={**payload, "subscriptionId": found["id"]}),))
+                                                want, payload={**payload, "subscriptionId": found["id"]}),),
+                       facts={"birdId": found["id"]})
     have = comparable(found)
     diff = list(field_diff(want, have))
     key_changed = record is not None and record.data.get("signingKeyDigest") != d.context.get("signingKeyDigest")
@@ -116,10 +122,39 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     return Outcome("Ready", changes=changes, facts={"birdId": found["id"]})
 
 
+def record_scope(record: RecordView) -> tuple[str, str]:
+    return record.data.get("organizationId", ""), record.data.get("workspaceId", "")
+
+
+def moved_subscription(d: Desired, record: RecordView, scope: tuple[str, str], want: dict[str, Any]) -> Outcome:
+    """The spec now names another workspace: subscribe there and end the old subscription, so
+    Bird never holds both."""
+    old_org, old_ws = record_scope(record)
+    payload = {"organizationId": scope[0], "workspaceId": scope[1], "body": want, "spec": want,
+               "signingKey": d.context["signingKey"], "specDir": d.context["specDir"],
+               "previous": {"organizationId": old_org, "workspaceId": old_ws, "subscriptionId": record.bird_id}}
+    change = Change(d.address, "replace", f"the spec moves the subscription from workspace {old_ws} to {scope[1]}",
+                    {"workspaceId": old_ws}, {"workspaceId": scope[1], **want},
+                    fields=(FieldChange("workspace", old_ws, scope[1], immutable=True),), payload=payload)
+    return Outcome("Ready", changes=(change,))
+
+
+def kept_by_another(record: RecordView, ctx: Context) -> str | None:
+    """The desired subscription that adopted this record's Bird subscription (a renamed spec)."""
+    for d in ctx.desired_of_kind(KIND):
+        outcome = ctx.outcome(d.address)
+        if outcome is not None and outcome.facts.get("birdId") == record.bird_id:
+            return d.address
+    return None
+
+
 def removal(record: RecordView, ctx: Context) -> Outcome:
-    scope = (record.data.get("organizationId", ""), record.data.get("workspaceId", ""))
+    scope = record_scope(record)
     if not find(ctx.world.subscriptions.get(scope, []), id=record.bird_id):
-        return Outcome("Ready")
+        return Outcome("Ready", "the subscription is no longer on Bird")
+    keeper = kept_by_another(record, ctx)
+    if keeper:
+        return Outcome("Ready", f"the subscription stays on Bird, kept by {keeper}")
     change = Change(record.address, "delete", "removed from the specs", record.spec, None,
                     payload={"organizationId": scope[0], "workspaceId": scope[1], "subscriptionId": record.bird_id})
     return Outcome("Ready", changes=(change,))
@@ -149,8 +184,10 @@ async def change(c: Change, io: ApplyIO) -> None:
         save(c, io, p["subscriptionId"], digest)
         return
     if c.action == "replace":
-        await io.journaled(c, request={"delete": p["subscriptionId"]}, key_suffix="delete",
-                           call=lambda: io.client.delete_webhook_subscription(org, ws, p["subscriptionId"]))
+        old = p.get("previous") or {"organizationId": org, "workspaceId": ws, "subscriptionId": p["subscriptionId"]}
+        await io.journaled(c, request={"delete": old["subscriptionId"]}, key_suffix="delete",
+                           call=lambda: io.client.delete_webhook_subscription(
+                               old["organizationId"], old["workspaceId"], old["subscriptionId"]))
 
     async def probe() -> Any:
         async for sub in io.client.list_webhook_subscriptions(org, ws):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from controller.plan import Change
+from controller.plan import Change, Refusal
 from controller.resources.base import Desired, Outcome, RecordView
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def expand(specs: SpecSet) -> list[Desired]:
                 address=doc.address,
                 kind=KIND,
                 organization=doc.spec.organization,
-                fields={"birdWorkspaceId": ws_id},
+                fields={"birdWorkspaceId": ws_id, "organization": doc.spec.organization},
                 context={
                     "workspaceId": ws_id,
                     "organizationId": str(org.spec.birdOrganizationId) if org else "",
@@ -46,14 +46,21 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     if problem:
         return Outcome("Failed", f"Bird workspace {ws}: {problem}")
     record = ctx.world.records.get(d.address)
+    moved_from = record.spec.get("organization") if record is not None else None
+    if moved_from and moved_from != d.organization and record is not None and record.bird_id == ws:
+        return Outcome("Failed", "", refusals=(Refusal(d.address, (
+            f"the spec moves workspace {ws} from organization {moved_from} to {d.organization}; its numbers, "
+            "assignments and billing belong to the organization, so senderctl does not move a workspace. "
+            f"Restore organization: {moved_from}")),))
     if record is None or record.bird_id != ws:
-        change = Change(d.address, "adopt", "workspace exists on Bird; recording it", None, d.fields, payload=d.context)
+        change = Change(d.address, "adopt", "workspace exists on Bird; recording it", None, d.fields,
+                        payload={**d.context, "organization": d.organization})
         return Outcome("Ready", changes=(change,))
     return Outcome("Ready")
 
 
 def removal(record: RecordView, ctx: Context) -> Outcome:
-    return Outcome("Ready")  # forget: the workspace stays on Bird
+    return Outcome("Ready", "the workspace stays on Bird; senderctl stops recording it")
 
 
 async def change(c: Change, io: ApplyIO) -> None:
@@ -61,6 +68,6 @@ async def change(c: Change, io: ApplyIO) -> None:
         c.address,
         KIND,
         bird_id=c.payload["workspaceId"],
-        spec={"birdWorkspaceId": c.payload["workspaceId"]},
+        spec={"birdWorkspaceId": c.payload["workspaceId"], "organization": c.payload.get("organization")},
         data={"organizationId": c.payload["organizationId"]},
     )
