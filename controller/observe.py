@@ -108,6 +108,11 @@ class Observer:
         if scope in self.world.unreachable:
             return
         self.world.numbers[ws], self.world.brands[ws], self.world.connectors[ws] = numbers, brands, connectors
+        if connectors:  # readiness is the channel's (Bird): one list, only where a channel can exist
+            channels = await self.guarded(scope, collect(self.client.list_channels(ws)))
+            if scope in self.world.unreachable:
+                return
+            self.world.channels[ws] = channels
         if any(d.kind == "Campaign" and d.fields.get("resellerId") and d.context["workspaceId"] == ws
                for d in self.desired):
             self.world.resellers[ws] = await collect(self.client.list_resellers(ws))

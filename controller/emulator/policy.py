@@ -68,11 +68,10 @@ CHANNEL_PENDING = "pending"
 CHANNEL_ACTIVE = "active"
 SMS_TEMPLATE_REF = "sms-messagebird:1"
 SMS_PLATFORM = "sms-messagebird"
-# Where readiness is reported: Bird shows the check object (name "useCaseStatus", displayName,
-# assertions, status) and says "Get connector" checks "the readiness of a connector and its channel"
-# without naming the parent field. We put the check under "useCaseStatus" on both the connector and
-# the channel, and mirror the channel's status in the connector's "channel" object, so one connector
-# list tells a reconciler which channels are ready.
+# Where readiness is reported: on the channel, as seed 001 documents it ("A channel ready to send SMS
+# will have "status": "active"") with the "useCaseStatus" check object (name, displayName, assertions,
+# status). The connector names its channel ("channel": {"channelId", "platform"}) and carries neither
+# a status nor the check (both were inventions of an earlier emulator).
 USE_CASE_STATUS_FIELD = "useCaseStatus"
 
 # Webhook subscriptions: Bird's two statuses.
@@ -180,10 +179,9 @@ WORKSPACE_DEFAULT_NAME = "Workspace {short_id}"
 INVENTED: tuple[tuple[str, str], ...] = (
     ("review delays and outcomes (BRAND_REVIEW_SECONDS ...; approve unless /_emulator/decide says otherwise)",
      "Bird documents the reviews as asynchronous without durations; tests need a clock they control"),
-    ("useCaseStatus on the connector and the channel, the channel's status mirrored in connector.channel",
+    ("useCaseStatus placed on the channel object",
      "seed 001 shows the useCaseStatus check and says to query it until ok without naming its parent object; "
-     "the reconciler reads readiness from one connector list (channel status 'active' is Bird's documented "
-     "signal and is what the mirror carries)"),
+     "the channel's status 'active' is Bird's documented readiness signal and is what the reconciler reads"),
     ("error codes (CODE_*) and 409 for deletes Bird refuses",
      "Bird documents the refusal rules, not the error bodies; clients branch on the status and named fields"),
     ("fees charged to a workspace wallet (charges in /_emulator/state)",

@@ -116,6 +116,9 @@ class World:
     campaigns: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     resellers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     connectors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # workspace id -> channels (listed when the workspace has connectors): Bird reports a channel's
+    # readiness on the channel ("status": "active", seed 001 "Confirm a 10DLC channel's readiness").
+    channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     subscriptions: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     records: dict[str, RecordView] = field(default_factory=dict)
     open_operations: list[OperationView] = field(default_factory=list)
@@ -145,6 +148,7 @@ class World:
             "vettings": coll(self.vettings),
             "campaigns": coll(self.campaigns),
             "connectors": coll(self.connectors),
+            "channels": coll(self.channels),
             "subscriptions": coll(self.subscriptions),
             "records": {a: [r.bird_id, r.spec_hash, r.data] for a, r in sorted(self.records.items())},
             "tenant": {

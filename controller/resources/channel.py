@@ -69,10 +69,13 @@ def channel_id(connector: dict[str, Any]) -> str | None:
     return (connector.get("channel") or {}).get("channelId")
 
 
-def carriers_acknowledged(connector: dict[str, Any]) -> bool:
-    channel = connector.get("channel") or {}
-    status = str(channel.get("status") or connector.get("channelStatus") or "").lower()
-    use_case = connector.get("useCaseStatus") or channel.get("useCaseStatus")
+def carriers_acknowledged(channel: dict[str, Any] | None) -> bool:
+    """Bird (seed 001): "A channel ready to send SMS will have "status": "active"", and its
+    ``useCaseStatus`` check, where present, is ``ok``."""
+    if not channel:
+        return False
+    status = str(channel.get("status") or "").lower()
+    use_case = channel.get("useCaseStatus")
     if isinstance(use_case, dict):
         use_case = use_case.get("status")
     return status == CHANNEL_ACTIVE and (use_case is None or str(use_case).lower() == USE_CASE_OK)
@@ -137,7 +140,8 @@ def compare(d: Desired, ctx: Context) -> Outcome:
             payload={**create_payload(d, number_id, number_str, campaign_id), "connectorId": found.get("id"),
                      "channelId": channel_id(found)},
         ))
-    if carriers_acknowledged(found):
+    channel = find(ctx.world.channels.get(ws, []), id=channel_id(found))
+    if carriers_acknowledged(channel):
         return Outcome("Ready", changes=tuple(changes), facts=facts)
     return Outcome("Waiting", f"carriers have not acknowledged {number_str} for the campaign yet",
                    changes=tuple(changes), recheck_after=RECHECK_CARRIERS, facts=facts)

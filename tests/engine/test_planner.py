@@ -341,14 +341,22 @@ def test_channel_waits_for_campaign_approval_then_is_created_then_waits_for_carr
     assert create.action == "create" and create.payload["numberId"] == "num-1" and create.payload["campaignId"] == "c1"
 
     connector = {"id": "conn1", "arguments": {"phoneNumberId": "num-1", "useCaseId": "c1"},
-                 "channel": {"channelId": "ch1", "status": "pending"}}
+                 "channel": {"channelId": "ch1"}}
+    channel_on_bird = {"id": "ch1", "status": "pending", "useCaseStatus": {"status": "warning"}}
     records = {**owned_number_world().records,
                "Channel/a": RecordView("Channel/a", "Channel", "conn1", None, {}, {"number": "+14155550100"})}
-    p = plan_of(desired, owned_number_world(connectors={WS: [connector]}, records=records))
+    p = plan_of(desired, owned_number_world(connectors={WS: [connector]}, channels={WS: [channel_on_bird]},
+                                            records=records))
     assert any(w.address == "Channel/a" and "carriers have not acknowledged +14155550100" in w.reason
                for w in p.waiting)
-    connector["channel"]["status"] = "active"
-    p = plan_of(desired, owned_number_world(connectors={WS: [connector]}, records=records))
+    # Readiness is the channel's (Bird): a connector claiming readiness changes nothing.
+    p = plan_of(desired, owned_number_world(connectors={WS: [{**connector, "channel": {"channelId": "ch1",
+                                                                                          "status": "active"}}]},
+                                            channels={WS: [channel_on_bird]}, records=records))
+    assert "Channel/a" not in p.ready
+    channel_on_bird.update(status="active", useCaseStatus={"status": "ok"})
+    p = plan_of(desired, owned_number_world(connectors={WS: [connector]}, channels={WS: [channel_on_bird]},
+                                            records=records))
     assert "Channel/a" in p.ready
 
 

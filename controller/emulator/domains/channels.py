@@ -96,13 +96,12 @@ class ChannelsDomain(Kernel):
             policy.USE_CASE_STATUS_FIELD: check, "createdAt": now, "updatedAt": now}
         connector = {
             "id": connector_id, "workspaceId": ws.id, "name": name, "arguments": dict(arguments),
-            "channel": {"channelId": channel_id, "platform": policy.SMS_PLATFORM, "status": channel["status"]},
+            "channel": {"channelId": channel_id, "platform": policy.SMS_PLATFORM},
             "number": {"numberId": number["id"], "phoneNumber": number["number"],
                        "capabilities": "mms-inbound,mms-outbound,sms-inbound,sms-outbound",
                        "numberType": number["type"], "endpointType": "long-code-number",
                        "country": number["country"]},
             "connectorTemplateSlug": policy.SMS_PLATFORM, "connectorTemplateRef": ref,
-            policy.USE_CASE_STATUS_FIELD: dict(check),
             "createdAt": now, "updatedAt": now}
         ws.connectors.add(connector_id, connector)
         ws.channels.add(channel_id, channel)
@@ -156,11 +155,10 @@ class ChannelsDomain(Kernel):
         campaign_ok = campaign is not None and campaign["status"] == policy.CAMPAIGN_APPROVED
         check = use_case_status(True, campaign_ok, True)
         now = self.clock.iso()
-        connector[policy.USE_CASE_STATUS_FIELD] = check
         connector["updatedAt"] = now
         channel[policy.USE_CASE_STATUS_FIELD] = dict(check)
         if check["status"] == "ok":
-            channel["status"] = connector["channel"]["status"] = policy.CHANNEL_ACTIVE
+            channel["status"] = policy.CHANNEL_ACTIVE
             channel["capabilities"]["messaging"].update(status="active", outgoing={"status": "active"})
         channel["updatedAt"] = now
         self._emit(ws, "channel.updated", channel, {"channelId": channel["id"]})
