@@ -44,6 +44,21 @@ def bird_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
+# Bird's documented per-workspace limits (https://docs.bird.com/api/channels-api/rate-limit); kept here
+# as literals so that `--help` imports nothing of the engine.
+DEFAULT_GET_RATE, DEFAULT_POST_RATE = 50.0, 500.0
+DEFAULT_PARALLELISM = 64
+
+
+def rate_options(f):  # type: ignore[no-untyped-def]
+    positive = click.FloatRange(min=0, min_open=True)
+    f = click.option("--bird-post-rate", envvar="SENDERCTL_BIRD_POST_RATE", default=DEFAULT_POST_RATE,
+                     show_default=True, type=positive,
+                     help="Bird POST (and PATCH/PUT/DELETE) requests per second, per workspace.")(f)
+    return click.option("--bird-get-rate", envvar="SENDERCTL_BIRD_GET_RATE", default=DEFAULT_GET_RATE,
+                        show_default=True, type=positive, help="Bird GET requests per second, per workspace.")(f)
+
+
 paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 
 
@@ -92,12 +107,15 @@ def emulator(host: str, port: int, world: str | None, seed: int) -> None:
 # --- the reconcile engine -------------------------------------------------------------------------
 
 
-def engine_settings(state: str, bird_url: str | None = None, lock_timeout: float = 0.0, parallelism: int = 8,  # type: ignore[no-untyped-def]
-                    targets: tuple[str, ...] = (), orgs: tuple[str, ...] = ()):
+def engine_settings(state: str, bird_url: str | None = None,  # type: ignore[no-untyped-def]
+                    rates: tuple[float, float] = (DEFAULT_GET_RATE, DEFAULT_POST_RATE), lock_timeout: float = 0.0,
+                    parallelism: int = DEFAULT_PARALLELISM, targets: tuple[str, ...] = (),
+                    orgs: tuple[str, ...] = ()):
     from controller.engine import Settings
 
     return Settings.from_env(state, bird_url, lock_timeout=lock_timeout, parallelism=parallelism,
-                             targets=tuple(targets), orgs=tuple(orgs))
+                             bird_get_rate=rates[0], bird_post_rate=rates[1], targets=tuple(targets),
+                             orgs=tuple(orgs))
 
 
 @cli.command()
@@ -108,13 +126,14 @@ def engine_settings(state: str, bird_url: str | None = None, lock_timeout: float
 @scope_options
 @state_option
 @bird_option
+@rate_options
 def plan(paths: tuple[str, ...], output: str, out: str | None, detailed_exitcode: bool, targets: tuple[str, ...],
-         orgs: tuple[str, ...], state: str, bird_url: str) -> None:
+         orgs: tuple[str, ...], state: str, bird_url: str, bird_get_rate: float, bird_post_rate: float) -> None:
     """Show what apply would do. Never writes to Bird or to the state."""
     from controller.commands import run_plan
 
-    sys.exit(run_plan(paths, engine_settings(state, bird_url, targets=targets, orgs=orgs), output, out,
-                      detailed_exitcode))
+    settings = engine_settings(state, bird_url, (bird_get_rate, bird_post_rate), targets=targets, orgs=orgs)
+    sys.exit(run_plan(paths, settings, output, out, detailed_exitcode))
 
 
 @cli.command()
@@ -125,19 +144,22 @@ def plan(paths: tuple[str, ...], output: str, out: str | None, detailed_exitcode
 @click.option("--force", is_flag=True, help="Allow plans beyond the safety thresholds.")
 @click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds to wait for another apply.")
-@click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--parallelism", default=DEFAULT_PARALLELISM, show_default=True, type=click.IntRange(1, 512),
+              help="Changes carried out at once (the rate limits still hold per workspace).")
 @scope_options
 @state_option
 @bird_option
+@rate_options
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, allow_archive: bool, force: bool,
           lock_timeout: float, parallelism: int, targets: tuple[str, ...], orgs: tuple[str, ...], state: str,
-          bird_url: str) -> None:
+          bird_url: str, bird_get_rate: float, bird_post_rate: float) -> None:
     """Carry the plan out, in dependency order, idempotently."""
     from controller.commands import run_apply
 
     if not paths and not plan_file:
         raise click.UsageError("give spec PATH... or --plan FILE")
-    settings = engine_settings(state, bird_url, lock_timeout, parallelism, targets=targets, orgs=orgs)
+    settings = engine_settings(state, bird_url, (bird_get_rate, bird_post_rate), lock_timeout, parallelism,
+                               targets=targets, orgs=orgs)
     sys.exit(run_apply(paths, settings, plan_file=plan_file, auto_approve=auto_approve,
                        allow_archive=allow_archive, force=force))
 
@@ -147,11 +169,13 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, all
 @click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
 @state_option
 @bird_option
-def status(paths: tuple[str, ...], output: str, state: str, bird_url: str) -> None:
+@rate_options
+def status(paths: tuple[str, ...], output: str, state: str, bird_url: str, bird_get_rate: float,
+           bird_post_rate: float) -> None:
     """One line per resource: Ready, Waiting: <reason>, Failed: <reason>."""
     from controller.commands import run_status
 
-    sys.exit(run_status(paths, engine_settings(state, bird_url), output))
+    sys.exit(run_status(paths, engine_settings(state, bird_url, (bird_get_rate, bird_post_rate)), output))
 
 
 @cli.command()
@@ -159,11 +183,13 @@ def status(paths: tuple[str, ...], output: str, state: str, bird_url: str) -> No
 @click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
 @state_option
 @bird_option
-def drift(paths: tuple[str, ...], output: str, state: str, bird_url: str) -> None:
+@rate_options
+def drift(paths: tuple[str, ...], output: str, state: str, bird_url: str, bird_get_rate: float,
+          bird_post_rate: float) -> None:
     """Read-only: what changed on Bird outside senderctl since the last apply. Exit 0 none, 2 drift."""
     from controller.commands import run_drift
 
-    sys.exit(run_drift(paths, engine_settings(state, bird_url), output))
+    sys.exit(run_drift(paths, engine_settings(state, bird_url, (bird_get_rate, bird_post_rate)), output))
 
 
 @cli.command()
@@ -186,11 +212,14 @@ def dump(organization_id: str, out: str, name: str | None, bird_url: str) -> Non
               help="Seconds to wait for another apply.")
 @state_option
 @bird_option
-def import_(paths: tuple[str, ...], output: str, lock_timeout: float, state: str, bird_url: str) -> None:
+@rate_options
+def import_(paths: tuple[str, ...], output: str, lock_timeout: float, state: str, bird_url: str,
+            bird_get_rate: float, bird_post_rate: float) -> None:
     """Adopt resources that already exist on Bird into the state, creating nothing."""
     from controller.commands import run_import
 
-    sys.exit(run_import(paths, engine_settings(state, bird_url, lock_timeout), output))
+    sys.exit(run_import(paths, engine_settings(state, bird_url, (bird_get_rate, bird_post_rate), lock_timeout),
+                        output))
 
 
 @cli.command()
@@ -420,14 +449,17 @@ def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
               help="slack: a {\"text\": ...} body for Slack-compatible incoming webhooks.")
 @state_option
 @bird_option
+@rate_options
 def daemon(paths: tuple[str, ...], listen: str, resync: float, public_url: str | None, allow_archive: bool,
-           notify_urls: tuple[str, ...], notify_format: str, state: str, bird_url: str) -> None:
+           notify_urls: tuple[str, ...], notify_format: str, state: str, bird_url: str, bird_get_rate: float,
+           bird_post_rate: float) -> None:
     """Keep Bird converged: watch the specs, resync, react to Bird webhooks. Runs until SIGTERM/SIGINT."""
     from controller.daemon import DaemonOptions, run_daemon
 
     sys.exit(run_daemon(DaemonOptions(paths=paths, state_url=state, bird_url=bird_url, listen=listen,
                                       resync=resync, public_url=public_url, allow_archive=allow_archive,
-                                      notify_urls=notify_urls, notify_format=notify_format)))
+                                      notify_urls=notify_urls, notify_format=notify_format,
+                                      bird_get_rate=bird_get_rate, bird_post_rate=bird_post_rate)))
 
 
 def main() -> None:

@@ -181,7 +181,7 @@ async def execute(
     plan: Plan,
     io: ApplyIO,
     *,
-    parallelism: int = 8,
+    parallelism: int = 64,
     only: Callable[[Change], bool] | None = None,
     on_result: Callable[[ChangeResult], None] | None = None,
 ) -> ApplyReport:

@@ -16,6 +16,7 @@ from typing import Any
 
 from controller.apply import ApplyIO, ApplyReport, ChangeResult, execute
 from controller.bird import BirdAuthError, BirdClient, BirdError
+from controller.bird.ratelimit import DEFAULT_GET_RATE, DEFAULT_POST_RATE
 from controller.desired import build_controls, desired_from_specs
 from controller.observe import observe
 from controller.plan import Change, Plan, fingerprint
@@ -26,6 +27,7 @@ from specs import SpecSet, load_specs
 
 DEFAULT_BIRD_URL = "https://api.bird.com"
 MAX_ROUNDS = 6
+DEFAULT_PARALLELISM = 64
 
 
 class EngineError(Exception):
@@ -48,24 +50,49 @@ class Settings:
     bird_url: str = DEFAULT_BIRD_URL
     access_key: str | None = None
     environ: Mapping[str, str] | None = None
-    parallelism: int = 8
+    # Changes carried out at once. High enough to keep Bird's per-workspace write limit busy across many
+    # workspaces; the client's rate limits (not this) keep each workspace under Bird's limit.
+    parallelism: int = DEFAULT_PARALLELISM
     lock_timeout: float = 0.0
     transport: Any = None  # an httpx transport, for an in-process emulator
     on_bird_response: Any = None  # BirdClient's on_response hook (the daemon's metrics and request-id logs)
-    # Client-side rate limit; Bird documents 50 GET and 500 POST requests per second per workspace.
-    requests_per_second: float = 20.0
+    # Client-side rate limits, requests per second per workspace: Bird documents 50 GET and 500 POST
+    # (https://docs.bird.com/api/channels-api/rate-limit). PATCH/PUT/DELETE count with POST.
+    bird_get_rate: float = DEFAULT_GET_RATE
+    bird_post_rate: float = DEFAULT_POST_RATE
+    requests_per_second: float | None = None  # both rates at once (benchmarks, tests)
     # Part of the estate (--target ADDRESS..., --org NAME...): only these and their dependencies.
     targets: tuple[str, ...] = ()
     orgs: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, state_url: str, bird_url: str | None = None, **kw: Any) -> Settings:
+        kw.setdefault("bird_get_rate", rate_from_env(GET_RATE_ENV, DEFAULT_GET_RATE))
+        kw.setdefault("bird_post_rate", rate_from_env(POST_RATE_ENV, DEFAULT_POST_RATE))
         return cls(
             state_url=state_url,
             bird_url=bird_url or os.environ.get("BIRD_API_URL") or DEFAULT_BIRD_URL,
             access_key=os.environ.get("BIRD_ACCESS_KEY"),
             **kw,
         )
+
+
+GET_RATE_ENV = "SENDERCTL_BIRD_GET_RATE"
+POST_RATE_ENV = "SENDERCTL_BIRD_POST_RATE"
+
+
+def rate_from_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = -1.0
+    if not rate > 0:
+        raise EngineError(f"{name}={raw!r}: expected a number of requests per second greater than 0 "
+                          f"(Bird's default is {default:g})")
+    return rate
 
 
 def load(paths: Sequence[str]) -> SpecSet:
@@ -106,6 +133,7 @@ async def bird_client(settings: Settings):  # type: ignore[no-untyped-def]
                           "(export BIRD_ACCESS_KEY=...; it is never printed)")
     async with BirdClient(settings.bird_url, settings.access_key, transport=settings.transport,
                           on_response=settings.on_bird_response,
+                          get_rate=settings.bird_get_rate, post_rate=settings.bird_post_rate,
                           requests_per_second=settings.requests_per_second) as client:
         yield client
 

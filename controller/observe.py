@@ -14,6 +14,7 @@ from typing import Any
 
 from controller.bird import BirdAuthError, BirdClient, BirdError, BirdNotFound
 from controller.resources.base import (
+    ORDER,
     Desired,
     OperationView,
     OrgConfigView,
@@ -21,7 +22,11 @@ from controller.resources.base import (
     TenantView,
     World,
 )
-from controller.resources.phone_number import number_of, stock_key
+from controller.resources.organization import ten_dlc_active
+from controller.resources.phone_number import StockKey, number_of, stock_key, stock_shortfall
+
+# Stock numbers asked for beyond the need on the first page: held numbers are skipped by the planner.
+STOCK_MARGIN = 5
 
 
 async def collect(items: AsyncIterator[Any]) -> list[dict[str, Any]]:
@@ -60,11 +65,14 @@ def tenant_view(snap: Any) -> TenantView:
 
 
 class Observer:
-    def __init__(self, client: BirdClient | None, desired: Iterable[Desired], records: dict[str, RecordView]):
+    def __init__(self, client: BirdClient | None, desired: Iterable[Desired], records: dict[str, RecordView],
+                 tenant: TenantView | None = None):
         self.client = client
         self.desired = list(desired)
         self.records = records
+        self.tenant = tenant
         self.world = World(records=records)
+        self.search_workspace: dict[StockKey, str] = {}
 
     def workspaces(self) -> set[str]:
         ids = {d.context["workspaceId"] for d in self.desired if d.context.get("workspaceId")}
@@ -143,14 +151,15 @@ class Observer:
         if subs is not None:
             self.world.subscriptions[(org, ws)] = subs
 
-    def stock_needs(self) -> Counter[tuple[str, str, str, str]]:
-        """How many numbers each stock search must offer: one per desired number not owned yet."""
-        needs: Counter[tuple[str, str, str, str]] = Counter()
+    def stock_requests(self) -> list[StockKey]:
+        """The stock search of every desired number that is not owned yet and that the plan may buy now,
+        in the planner's order (so the shortfall computed here is the planner's)."""
+        budgets = self.purchase_budgets()
+        requests: list[StockKey] = []
         owned_ids: dict[str, set[str]] = {}
         owned_numbers: dict[str, set[str | None]] = {}
-        for d in self.desired:
-            if d.kind not in ("PhoneNumber", "NumberPool"):
-                continue
+        numbers = [d for d in self.desired if d.kind in ("PhoneNumber", "NumberPool")]
+        for d in sorted(numbers, key=lambda d: (ORDER.get(d.kind, 99), d.address)):
             ws = d.context["workspaceId"]
             owned = self.world.numbers.get(ws)
             if owned is None:
@@ -163,38 +172,91 @@ class Observer:
                 continue
             if "number" in d.fields and d.fields["number"] in owned_numbers[ws]:
                 continue
-            needs[stock_key(ws, d.fields)] += 1
-        return needs
+            if budgets.get(d.organization, 1) <= 0:
+                continue  # the planner makes it wait (10DLC not active yet) or refuses it (limit)
+            if d.organization in budgets:
+                budgets[d.organization] -= 1
+            key = stock_key(d.organization, d.fields)
+            requests.append(key)
+            # Searched through the first of the organization's workspaces that asks: the stock is the
+            # organization's, and one search serves all of them.
+            self.search_workspace.setdefault(key, ws)
+        return requests
 
-    async def observe_stock(self, key: tuple[str, str, str, str], count: int) -> None:
+    def purchase_budgets(self) -> dict[str, int]:
+        """Per organization, at most how many numbers the planner may buy in this plan (seed 000): the first
+        number always; more only with multiSmsNumbers enabled and the 10DLC active; never beyond the limit.
+        An upper bound (adoptions count too in the planner): stock is never searched for numbers that
+        only wait, and never too little."""
+        held = Counter(self.tenant.held_numbers.values()) if self.tenant else Counter()
+        budgets = {}
+        for d in self.desired:
+            if d.kind != "Organization":
+                continue
+            limit = int(d.fields.get("limit", 1))
+            more = bool(d.fields.get("enabled")) and ten_dlc_active(d.context.get("workspaceIds", []), self.world)
+            budgets[d.organization] = max(0, (limit if more else min(1, limit)) - held[d.organization])
+        return budgets
+
+    async def search_stock(self, requests: list[StockKey]) -> None:
+        """Page through each search until every request can get a number the others did not take, or
+        the stock has no more pages: ceil(need / 99) requests per search when nothing is in the way."""
         assert self.client is not None
-        ws, country, kind, prefix = key
-        items: list[dict[str, Any]] = []
-        search = (
-            self.client.available_numbers(ws, country=country, prefix=prefix, limit=1)
-            if kind == "number"
-            else self.client.available_numbers(ws, country=country, type=kind, prefix=prefix or None,
-                                               limit=min(99, count + 5))
-        )
-        async for item in search:
-            items.append(item.model_dump(mode="json", by_alias=True))
-            # Held numbers and numbers picked by other resources are skipped by the planner, so
-            # ask for a few more than needed; stop early, the search can be long.
-            if len(items) >= count + 5:
-                break
-        self.world.stock[key] = items
+        needs = Counter(requests)
+        streams = {key: self.stock_pages(key) for key in needs}
+        for key in needs:
+            self.world.stock[key] = []
+        # A few more than needed first: numbers the organization holds already are skipped.
+        targets = {key: count + STOCK_MARGIN for key, count in needs.items()}
+        unavailable = self.tenant.held_numbers if self.tenant else {}
+        try:
+            while targets:
+                await asyncio.gather(*(self.fetch_stock(key, streams, target) for key, target in targets.items()))
+                short = stock_shortfall(requests, self.world.stock, unavailable)
+                targets = {key: len(self.world.stock[key]) + count for key, count in short.items()
+                           if key in streams}
+        finally:
+            for stream in streams.values():
+                await stream.aclose()
+
+    def stock_pages(self, key: StockKey) -> AsyncIterator[list[Any]]:
+        assert self.client is not None
+        _, country, kind, prefix = key
+        ws = self.search_workspace[key]
+        if kind == "number":
+            return self.client.available_number_pages(ws, country=country, prefix=prefix, limit=1)
+        return self.client.available_number_pages(ws, country=country, type=kind, prefix=prefix or None)
+
+    async def fetch_stock(self, key: StockKey, streams: dict[StockKey, AsyncIterator[list[Any]]],
+                          target: int) -> None:
+        items = self.world.stock[key]
+        scope = f"workspace {self.search_workspace[key]}"
+        while key in streams and len(items) < target:
+            try:
+                page = await self.guarded(scope, anext(streams[key]))
+            except StopAsyncIteration:
+                page = None
+            if page is None:  # the stock has no more pages (or the workspace cannot be read)
+                await streams.pop(key).aclose()
+                return
+            items.extend(item.model_dump(mode="json", by_alias=True) for item in page)
+            if key[2] == "number":  # an exact number: its one-item search answers it
+                await streams.pop(key).aclose()
+                return
 
     async def run(self) -> World:
         if self.client is not None:
             await asyncio.gather(*(self.observe_workspace(ws) for ws in sorted(self.workspaces())))
             await asyncio.gather(*(self.observe_subscriptions(o, w) for o, w in sorted(self.subscription_scopes())))
-            await asyncio.gather(*(self.observe_stock(k, n) for k, n in sorted(self.stock_needs().items())))
+            requests = self.stock_requests()
+            if requests:
+                await self.search_stock(requests)
         return self.world
 
 
 async def observe(client: BirdClient | None, store: Any, desired: Iterable[Desired]) -> World:
     records, ops, tenant = read_state(store)
-    observer = Observer(client, desired, records)
+    observer = Observer(client, desired, records, tenant)
     world = await observer.run()
     world.open_operations = ops
     world.tenant = tenant

@@ -17,6 +17,7 @@ from typing import Any
 from controller.plan import Change, Failed, OutOfScope, Plan, Refusal, Waiting, fingerprint
 from controller.resources import KINDS, organization
 from controller.resources.base import ORDER, Desired, Outcome, RecordView, World
+from controller.resources.phone_number import StockKey, StockLedger
 from controller.scope import Controls, OrgIndex, document_address, with_dependencies
 
 # Safety rail (issue: GitOps): more than this share of a kind's existing resources updated,
@@ -37,7 +38,7 @@ class Context:
     # already picked, so two PhoneNumbers never pick the same stock number and limits and the
     # one-number rule count the whole plan.
     pool_additions: Counter[str] = field(default_factory=Counter)
-    taken_stock: set[str] = field(default_factory=set)
+    stock: StockLedger | None = None
     # Number strings held by resources in this plan (to spot a number claimed twice).
     claimed_numbers: dict[str, str] = field(default_factory=dict)
     # Lookup tables over observed collections, built once: keeps planning linear in size.
@@ -71,13 +72,10 @@ class Context:
     def desired_of_kind(self, kind: str) -> list[Desired]:
         return [d for d in self.desired_by_address.values() if d.kind == kind]
 
-    def take_stock(self, key: tuple[str, str, str, str]) -> dict[str, Any] | None:
-        for item in self.world.stock.get(key, ()):
-            number = item.get("numberString") or item.get("number")
-            if number and number not in self.taken_stock and number not in self.world.tenant.held_numbers:
-                self.taken_stock.add(number)
-                return item
-        return None
+    def take_stock(self, key: StockKey) -> dict[str, Any] | None:
+        if self.stock is None:
+            self.stock = StockLedger(self.world.stock, self.world.tenant.held_numbers)
+        return self.stock.take(key)
 
 
 def sort_key(d: Desired) -> tuple[int, str]:

@@ -1,10 +1,13 @@
 """The typed async Bird client: the only place in senderctl that speaks HTTP to Bird.
 
-One ``BirdClient`` holds one connection pool and one rate limiter for all its calls. Every call goes
-through ``_call``: rate limit, send, classify the outcome, retry when that is safe.
+One ``BirdClient`` holds one connection pool and the rate limits for all its calls: per workspace and
+per method, as Bird documents them (see ``ratelimit``). Every call goes through ``_call``: rate limit,
+send, classify the outcome, retry when that is safe.
 
 When is a retry safe?
-- 429 means "not applied": every method is retried, POST included, after ``Retry-After``.
+- 429 means "not applied": every method is retried, POST included, after ``Retry-After``; the
+  workspace's bucket pauses meanwhile. A 429 is always waited out: it does not use up ``max_attempts``
+  (only ``max_rate_limited`` answers in a row, far more than Bird ever sends, end the call).
 - A connection that could not be opened means the request never left: every method is retried.
 - A timeout after sending, a dropped connection or a 5xx leaves the outcome unknown. Reads and
   idempotent writes (PUT, DELETE, and PATCHes that only set values) are retried; a POST is not, and
@@ -25,7 +28,7 @@ from urllib.parse import quote
 import httpx
 import phonenumbers
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 from tenacity.wait import wait_random_exponential
 
 from controller.bird import routes
@@ -62,7 +65,7 @@ from controller.bird.models import (
     WebhookSubscriptionUpdate,
     Workspace,
 )
-from controller.bird.ratelimit import TokenBucket
+from controller.bird.ratelimit import DEFAULT_GET_RATE, DEFAULT_POST_RATE, RateLimits
 
 log = logging.getLogger("senderctl.bird")
 
@@ -94,10 +97,11 @@ class _AccessKeyAuth(httpx.Auth):
 class _Retry(Exception):
     """Internal: an attempt failed in a way that may be retried. ``final`` is raised if none is left."""
 
-    def __init__(self, final: BirdError, retry_after: float | None = None) -> None:
+    def __init__(self, final: BirdError, retry_after: float | None = None, *, rate_limited: bool = False) -> None:
         super().__init__(str(final))
         self.final = final
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -166,7 +170,9 @@ class BirdClient:
         base_url: str,
         access_key: str,
         *,
-        requests_per_second: float = 20.0,
+        get_rate: float = DEFAULT_GET_RATE,
+        post_rate: float = DEFAULT_POST_RATE,
+        requests_per_second: float | None = None,
         timeout: float = 10.0,
         max_attempts: int = 5,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -174,6 +180,7 @@ class BirdClient:
         backoff_initial: float = 0.25,
         backoff_max: float = 8.0,
         max_retry_after: float = 60.0,
+        max_rate_limited: int = 100,
         on_response: ResponseHook | None = None,
         user_agent: str = "senderctl",
     ) -> None:
@@ -191,9 +198,13 @@ class BirdClient:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.max_retry_after = max_retry_after
+        self.max_rate_limited = max_rate_limited
         self.on_response = on_response
         self.request_count = 0
-        self._limiter = TokenBucket(requests_per_second, burst=burst)
+        self.rate_limited_count = 0  # 429 answers received (each one waited out and retried)
+        if requests_per_second is not None:  # one figure for both methods (tests, benchmarks)
+            get_rate = post_rate = requests_per_second
+        self.limits = RateLimits(get_rate, post_rate, burst=burst)
         self._jitter = wait_random_exponential(multiplier=backoff_initial, max=backoff_max)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -205,7 +216,7 @@ class BirdClient:
         )
 
     def __repr__(self) -> str:
-        return f"BirdClient(base_url={self.base_url!r}, requests_per_second={self._limiter.rate})"
+        return f"BirdClient(base_url={self.base_url!r}, limits={self.limits!r})"
 
     __str__ = __repr__
 
@@ -234,8 +245,9 @@ class BirdClient:
         path = route.format(**{k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
+        scope = (path_params or {}).get("workspaceId") or (path_params or {}).get("organizationId") or ""
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
+            stop=self._stopper(),
             wait=self._wait,
             retry=retry_if_exception_type(_Retry),
             reraise=True,
@@ -246,16 +258,34 @@ class BirdClient:
             async for attempt in retrying:
                 with attempt:
                     return await self._attempt(
-                        method, route, path, params, body, idempotent, attempt.retry_state.attempt_number
+                        method, route, path, params, body, idempotent, attempt.retry_state.attempt_number, scope
                     )
         except _Retry as exhausted:
             raise exhausted.final from None
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
+    def _stopper(self) -> Callable[[RetryCallState], bool]:
+        """Stop after ``max_attempts`` failures that were not 429s, or ``max_rate_limited`` 429s."""
+        limited = 0
+
+        def stop(state: RetryCallState) -> bool:
+            nonlocal limited
+            outcome = state.outcome
+            exc = outcome.exception() if outcome is not None else None
+            if isinstance(exc, _Retry) and exc.rate_limited:
+                limited += 1
+                return limited >= self.max_rate_limited
+            return state.attempt_number - limited >= self.max_attempts
+
+        return stop
+
     def _wait(self, state: RetryCallState) -> float:
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
         backoff = self._jitter(state)
+        if isinstance(exc, _Retry) and exc.rate_limited:
+            # The bucket is paused for the Retry-After already; the jitter spreads the retries out.
+            return backoff / 4
         if isinstance(exc, _Retry) and exc.retry_after is not None:
             # Honour Retry-After (capped), plus a little jitter so parallel callers do not return together.
             return min(exc.retry_after, self.max_retry_after) + backoff / 4
@@ -278,8 +308,9 @@ class BirdClient:
         body: Any,
         idempotent: bool,
         attempt_number: int,
+        scope: str = "",
     ) -> Any:
-        await self._limiter.acquire()
+        await self.limits.acquire(scope, method)
         self.request_count += 1
         try:
             # The overall deadline also covers transports that enforce none (in-process ASGI).
@@ -313,8 +344,12 @@ class BirdClient:
         error_kwargs = dict(status=status, method=method, route=route, path=path, body=decoded,
                             request_id=request_id, attempts=attempt_number)
         if status == 429:
-            raise _Retry(error_class_for_status(status)(**error_kwargs),
-                         parse_retry_after(response.headers.get("retry-after")))
+            self.rate_limited_count += 1
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            # Without a Retry-After, one second: Bird's limits are per second.
+            wait = min(retry_after if retry_after is not None else 1.0, self.max_retry_after)
+            self.limits.pause(scope, method, wait)
+            raise _Retry(error_class_for_status(status)(**error_kwargs), wait, rate_limited=True)
         if status >= 500 or status == 408:
             if not idempotent:
                 raise BirdAmbiguousWriteError(
@@ -351,6 +386,20 @@ class BirdClient:
         page_size: int = PAGE_SIZE,
     ) -> AsyncIterator[M]:
         """Every item of a Bird list, following ``nextPageToken`` until a page comes without one."""
+        async for page in self._pages(model, route, path_params, params, page_size=page_size):
+            for item in page:
+                yield item
+
+    async def _pages(
+        self,
+        model: type[M],
+        route: str,
+        path_params: Mapping[str, str],
+        params: Mapping[str, Any] | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> AsyncIterator[list[M]]:
+        """A Bird list page by page (one request each), so a caller can stop after any page."""
         if not 1 <= page_size <= PAGE_SIZE:
             raise ValueError(f"page size must be 1..{PAGE_SIZE}, got {page_size}")
         query: dict[str, Any] = {k: v for k, v in (params or {}).items() if v is not None}
@@ -358,8 +407,7 @@ class BirdClient:
         seen_tokens: set[str] = set()
         while True:
             results, token = self._page(await self._call("GET", route, path_params, params=query), route)
-            for item in results:
-                yield self._parse(model, item, "GET", route)
+            yield [self._parse(model, item, "GET", route) for item in results]
             if not token:
                 return
             if token in seen_tokens:
@@ -404,6 +452,21 @@ class BirdClient:
         params = {"country": country, "type": type, "prefix": prefix}
         return self._paginate(AvailableNumber, routes.NUMBERS_AVAILABLE, {"workspaceId": workspace_id},
                               params, page_size=limit)
+
+    def available_number_pages(
+        self,
+        workspace_id: str,
+        *,
+        country: str,
+        type: str | None = None,  # noqa: A002 - Bird's query parameter name
+        prefix: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> AsyncIterator[list[AvailableNumber]]:
+        """``available_numbers`` one page (one request) at a time: searching stock for N numbers costs
+        ceil(N / 99) requests, and the caller decides after each page whether it needs more."""
+        params = {"country": country, "type": type, "prefix": prefix}
+        return self._pages(AvailableNumber, routes.NUMBERS_AVAILABLE, {"workspaceId": workspace_id},
+                           params, page_size=limit)
 
     def stock_items(
         self,

@@ -158,7 +158,8 @@ class BirdRateLimited(BirdHTTPError):
 
     @property
     def hint(self) -> str:
-        return "Lower --requests-per-second or try again later."
+        return ("Lower --bird-get-rate / --bird-post-rate (SENDERCTL_BIRD_GET_RATE / SENDERCTL_BIRD_POST_RATE, "
+                "requests per second per workspace) or try again later.")
 
 
 class BirdServerError(BirdHTTPError):

@@ -1,9 +1,20 @@
-"""A client-side token bucket, shared by every request of one Bird client.
+"""Client-side rate limits, as Bird documents them: per workspace and per HTTP method.
 
-Bird rate-limits per access key; staying under the limit is cheaper than being told 429 and backing off.
-The bucket starts full (``burst`` tokens) and refills at ``rate`` tokens per second; ``acquire`` waits
-until a token is available. Waiters are served in arrival order (one lock), so a burst of concurrent
-calls is spread evenly instead of stampeding.
+Bird's Channels API "Rate Limit" page (https://docs.bird.com/api/channels-api/rate-limit): the default
+limit is per workspace (all channels in it), 50 GET and 500 POST requests per second; a 429 means the
+request was not processed and may be retried. Staying under the limit is cheaper than being told 429 and
+backing off, so each (workspace, method) pair has its own token bucket:
+
+* GET (and HEAD) requests draw on the read bucket, at ``get_rate``;
+* every other method (POST, PATCH, PUT, DELETE) draws on the write bucket, at ``post_rate``. Bird names
+  only GET and POST; counting PATCH/PUT/DELETE with POST can never exceed a separate limit for them.
+
+The scope is the workspace id of the path; routes without one (``/organizations/{id}/numbers-stock-items``)
+are limited per organization. A bucket starts with ``burst`` tokens (a tenth of a second's worth by default:
+small, so the client never runs ahead of a server that allows one second's worth at once) and refills at
+its rate. Waiters are served in arrival order (one lock per bucket), so a burst of concurrent calls is
+spread evenly instead of stampeding. After a 429 the bucket is paused for the Retry-After, so the other
+requests of that workspace wait too instead of collecting their own 429s.
 """
 
 from __future__ import annotations
@@ -11,6 +22,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+
+# Bird's documented defaults (requests per second, per workspace).
+DEFAULT_GET_RATE = 50.0
+DEFAULT_POST_RATE = 500.0
+# Share of one second's worth of requests a bucket may send at once.
+DEFAULT_BURST_SECONDS = 0.1
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class TokenBucket:
@@ -30,20 +48,74 @@ class TokenBucket:
         self._updated = clock()
         self._lock = asyncio.Lock()
 
-    def _refill(self) -> None:
+    def _refill(self) -> float:
         now = self._clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
+        if now > self._updated:
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+        return now
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` (Bird said 429 with this Retry-After); then resume at the rate, not
+        in a burst."""
+        self._refill()
+        until = self._clock() + max(0.0, seconds)
+        if until > self._updated:
+            self._tokens = min(self._tokens, 0.0)
+            self._updated = until
 
     async def acquire(self) -> float:
         """Take one token, sleeping as long as needed; returns the seconds waited."""
         waited = 0.0
         async with self._lock:
             while True:
-                self._refill()
+                now = self._refill()
                 if self._tokens >= 1.0:
                     self._tokens -= 1.0
                     return waited
-                delay = (1.0 - self._tokens) / self.rate
+                delay = max(0.0, self._updated - now) + (1.0 - self._tokens) / self.rate
                 waited += delay
                 await asyncio.sleep(delay)
+
+
+class RateLimits:
+    """One token bucket per (scope, read|write): what a single Bird client may send."""
+
+    def __init__(
+        self,
+        get_rate: float = DEFAULT_GET_RATE,
+        post_rate: float = DEFAULT_POST_RATE,
+        *,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        for name, rate in (("GET", get_rate), ("POST", post_rate)):
+            if rate <= 0:
+                raise ValueError(f"the {name} rate limit must be a positive number of requests per second, "
+                                 f"got {rate}")
+        self.rates = {"read": float(get_rate), "write": float(post_rate)}
+        self.burst = burst
+        self._clock = clock
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+
+    @staticmethod
+    def method_class(method: str) -> str:
+        return "read" if method.upper() in READ_METHODS else "write"
+
+    def bucket(self, scope: str, method: str) -> TokenBucket:
+        key = (scope, self.method_class(method))
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            rate = self.rates[key[1]]
+            burst = self.burst if self.burst is not None else max(1.0, rate * DEFAULT_BURST_SECONDS)
+            bucket = self._buckets[key] = TokenBucket(rate, burst=burst, clock=self._clock)
+        return bucket
+
+    async def acquire(self, scope: str, method: str) -> float:
+        return await self.bucket(scope, method).acquire()
+
+    def pause(self, scope: str, method: str, seconds: float) -> None:
+        self.bucket(scope, method).pause(seconds)
+
+    def __repr__(self) -> str:
+        return f"RateLimits(GET={self.rates['read']:g}/s, POST={self.rates['write']:g}/s per workspace)"

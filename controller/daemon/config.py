@@ -59,6 +59,9 @@ class DaemonOptions:
     notify_urls: tuple[str, ...] = ()
     notify_format: str = "json"
     notify_backoff: float = 1.0
+    # Bird requests per second per workspace (None: SENDERCTL_BIRD_GET_RATE / _POST_RATE or Bird's defaults).
+    bird_get_rate: float | None = None
+    bird_post_rate: float | None = None
 
     @property
     def host_port(self) -> tuple[str, int]:

@@ -94,8 +94,13 @@ async def _main(options: DaemonOptions) -> int:
 
     metrics = Metrics()
     notify = notifier(options, metrics)  # before anything is contacted: a missing key is a start-up error
-    settings = engine.Settings.from_env(options.state_url, options.bird_url,
-                                        environ={**os.environ, **options.extra_environ})
+    rates = {name: rate for name, rate in (("bird_get_rate", options.bird_get_rate),
+                                           ("bird_post_rate", options.bird_post_rate)) if rate is not None}
+    try:
+        settings = engine.Settings.from_env(options.state_url, options.bird_url,
+                                            environ={**os.environ, **options.extra_environ}, **rates)
+    except engine.EngineError as exc:
+        raise StartupError(str(exc)) from None
     if not settings.access_key:
         raise StartupError("BIRD_ACCESS_KEY is not set: the daemon needs a Bird access key to read and change Bird "
                            "(export BIRD_ACCESS_KEY=...; it is never printed or logged)")

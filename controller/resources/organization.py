@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from controller.plan import Change, Refusal
-from controller.resources.base import Desired, Outcome, RecordView
+from controller.resources.base import Desired, Outcome, RecordView, World
 from controller.resources.common import field_diff
 from controller.resources.lifecycle import BRAND_READY, CAMPAIGN_READY, status_of
 
@@ -57,20 +57,20 @@ def change_shares(spec: Any) -> dict[str, str]:
     return {kind: str(share) for kind, share in shares.items()}
 
 
-def ten_dlc_active(workspace_ids: list[str], ctx: Context) -> bool:
+def ten_dlc_active(workspace_ids: list[str], world: World) -> bool:
     """An approved brand with an approved campaign in any of the organization's workspaces."""
     for ws in workspace_ids:
-        for brand in ctx.world.brands.get(ws, ()):
+        for brand in world.brands.get(ws, ()):
             if status_of(brand) not in BRAND_READY:
                 continue
-            campaigns = ctx.world.campaigns.get((ws, str(brand.get("id"))), ())
+            campaigns = world.campaigns.get((ws, str(brand.get("id"))), ())
             if any(status_of(c) in CAMPAIGN_READY for c in campaigns):
                 return True
     return False
 
 
 def compare(d: Desired, ctx: Context) -> Outcome:
-    want: dict[str, Any] = {**d.fields, "tenDlcActive": ten_dlc_active(d.context["workspaceIds"], ctx)}
+    want: dict[str, Any] = {**d.fields, "tenDlcActive": ten_dlc_active(d.context["workspaceIds"], ctx.world)}
     have = ctx.world.tenant.orgs.get(d.organization)
     facts = {key: want[key] for key in ("tenDlcActive", "enabled", "limit", "weeklyPrice")}
     if have is None:

@@ -11,6 +11,9 @@ Buying starts a monthly subscription, so this module is the most careful one:
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -47,13 +50,60 @@ def selection(doc: Any) -> dict[str, Any]:
     }
 
 
-def stock_key(workspace_id: str, fields: dict[str, Any]) -> tuple[str, str, str, str]:
-    """How observe and compare agree on one stock search."""
+StockKey = tuple[str, str, str, str]
+
+
+def stock_key(organization: str, fields: dict[str, Any]) -> StockKey:
+    """How observe and compare agree on one stock search: (organization, country, type, prefix), or
+    (organization, country, "number", E.164) for an exact number.
+
+    Keyed by organization, not workspace: Bird's stock is the organization's ("available numbers in stock
+    at organization level", numbers-stock-items; numbers-available lists the same stock from any of its
+    workspaces), so every workspace of an organization draws on one list and the planner hands each
+    number to one resource only."""
     if "number" in fields:
         number = fields["number"]
-        return workspace_id, country_of(number), "number", number
+        return organization, country_of(number), "number", number
     sel = fields["select"]
-    return workspace_id, sel["country"], sel["type"], sel.get("prefix", "")
+    return organization, sel["country"], sel["type"], sel.get("prefix", "")
+
+
+@dataclass
+class StockLedger:
+    """Which stock number each purchase takes: the first one, in Bird's order, that no resource of this
+    plan took and the organization does not hold already. Deterministic for a given world and order.
+
+    A cursor per search keeps it linear: the numbers before it are all taken (and stay taken)."""
+
+    stock: Mapping[StockKey, list[dict[str, Any]]]
+    unavailable: Container[str]
+    taken: set[str] = field(default_factory=set)
+    cursors: dict[StockKey, int] = field(default_factory=dict)
+
+    def take(self, key: StockKey) -> dict[str, Any] | None:
+        items = self.stock.get(key, ())
+        i = self.cursors.get(key, 0)
+        while i < len(items):
+            item = items[i]
+            i += 1
+            number = number_of(item)
+            if number and number not in self.taken and number not in self.unavailable:
+                self.taken.add(number)
+                self.cursors[key] = i
+                return item
+        self.cursors[key] = i
+        return None
+
+
+def stock_shortfall(requests: Iterable[StockKey], stock: Mapping[StockKey, list[dict[str, Any]]],
+                    unavailable: Container[str]) -> Counter[StockKey]:
+    """How many more numbers each search must offer for every request (in plan order) to get one."""
+    ledger = StockLedger(stock, unavailable)
+    short: Counter[StockKey] = Counter()
+    for key in requests:
+        if ledger.take(key) is None:
+            short[key] += 1
+    return short
 
 
 def country_of(number: str) -> str:
@@ -349,7 +399,7 @@ def plan_purchase(d: Desired, ctx: Context, record: RecordView | None) -> Outcom
         return Outcome("Waiting", f"organization {org}'s 10DLC is not active yet (approved brand and campaign); "
                        "extra numbers wait for it", recheck_after=RECHECK_CAMPAIGN)
 
-    key = stock_key(d.context["workspaceId"], d.fields)
+    key = stock_key(d.organization, d.fields)
     item = ctx.take_stock(key)
     if item is None:
         what = d.fields.get("number") or " ".join(v for v in key[1:] if v)

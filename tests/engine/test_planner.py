@@ -83,7 +83,7 @@ def actions(p) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     return [(c.action, c.address) for c in p.changes]
 
 
-STOCK_KEY = (WS, "US", "local", "")
+STOCK_KEY = ("acme", "US", "local", "")  # the organization's stock, shared by its workspaces
 ACTIVE_ORG = TenantView(orgs={"acme": OrgConfigView(ORG_ID, True, 10, Decimal("2.99"), "USD", True)})
 # Seed 000: extra numbers need the organization's 10DLC active: an approved brand and campaign.
 TEN_DLC = {
@@ -465,3 +465,24 @@ def test_rejected_campaign_fails_with_birds_code_and_description() -> None:
     (failed,) = p.failed
     assert failed.address == "Campaign/alerts"
     assert "REJECTED" in failed.reason and "C-7: sample messages missing opt-out" in failed.reason
+
+
+def test_workspaces_of_one_organization_share_its_stock_and_each_number_goes_to_one_resource() -> None:
+    """Issue 13: every workspace searched the same first page of the organization's stock, so the second
+    workspace's numbers were 'not in stock' while the stock held plenty. One list per organization now;
+    each purchase takes the next number no other resource took."""
+    ws2 = "33333333-3333-4333-8333-333333333333"
+    numbers = [f"+1415555{i:04d}" for i in range(8)]
+    w = world(stock={STOCK_KEY: stock(*numbers)}, tenant=ACTIVE_ORG, **TEN_DLC)
+    w.numbers[ws2] = []
+    second = [Desired(f"NumberPool/b[{i}]", "NumberPool", "acme", {"workspaceId": ws2,
+                      "select": {"country": "US", "type": "local"}},
+                      context={"workspace": "second", "workspaceId": ws2, "index": i, "deletionPolicy": "Orphan",
+                               "protected": True}) for i in range(3)]
+    desired = [org()] + [number(f"a{i}") for i in range(3)] + second
+    p = plan_of(desired, w)
+    picked = {c.address: c.payload["number"] for c in p.changes if c.action == "create" and "/" in c.address
+              and c.kind in ("PhoneNumber", "NumberPool")}
+    assert len(picked) == 6 and len(set(picked.values())) == 6, picked
+    assert not p.failed
+    assert plan_of(desired, w).changes == p.changes, "the same world picks the same numbers"
