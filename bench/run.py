@@ -1,166 +1,607 @@
-"""senderctl benchmarks: `python bench/run.py` prints each figure; nothing here is a pass/fail test.
+"""senderctl benchmarks (issue 13): `python bench/run.py` prints every figure with the bound it is held to,
+writes bench/results.json, and `--write-doc` puts the table in docs/PERFORMANCE.md.
 
-  plan-core    compute_plan for N converged numbers (pure: desired + observed -> Plan): time, peak memory
-  plan-e2e     `senderctl plan` work for N owned numbers against the in-process emulator: observe
-               (Bird list calls) + state read + plan, with the client's rate limit lifted
+The world is an emulator world file and generated specs (bench/world.py), served over real HTTP by a
+`senderctl emulator` subprocess that enforces Bird's rate limits (50 GET/s and 500 POST/s per workspace).
+
+  converge   W workspaces x N numbers through the 10DLC lifecycle (initial, brand approved, campaign
+             approved, carriers acknowledged): applies per step, 'not in stock' failures, Bird calls, 429s
+  noop-plan  `senderctl plan` of each converged world (sizes 1k, 3k, 10k by default): Bird calls against
+             the lower bound sum(ceil(items/99)) over every collection read, wall time, peak RSS
+  limits     apply at a write limit it can saturate (1 workspace, POST limited to 100/s), and paging at the
+             GET limit: the share of the limit kept busy; 429s
+  daemon     signed sms.inbound webhooks routed per second (one connection, one after another), a signed
+             status webhook -> targeted reconcile done, a saved spec file -> first Bird write
+  startup    `senderctl --help` and `validate`; what `plan` imports
+  emulator   the emulator's CPU seconds per 1,000 requests it served (is it the bottleneck?)
+
+Sizes: --sizes 1000,3000,10000 (numbers; 100 per workspace). --smoke runs a 1 % world (10 x 10).
+Run it on a quiet machine: every figure is wall-clock.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
 import tempfile
+import threading
 import time
-import tracemalloc
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from controller.planner import compute_plan
-from controller.resources.base import Desired, OrgConfigView, RecordView, TenantView, World
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-WS = "22222222-2222-4222-8222-222222222222"
-ORG_ID = "11111111-1111-4111-8111-111111111111"
-POOL_MAX = 1000  # a NumberPool holds at most 1,000 numbers
+from bench import world as bench_world  # noqa: E402
 
-
-def synthetic(n: int) -> tuple[list[Desired], World]:
-    """n managed numbers, all converged: the steady state a daemon re-plans all day."""
-    desired = [Desired("Organization/acme", "Organization", "acme",
-                       {"birdOrganizationId": ORG_ID, "enabled": True, "limit": n + 1, "weeklyPrice": "2.99",
-                        "currency": "USD"}, context={"workspaceIds": [WS]})]
-    owned, records, held = [], {}, {}
-    for i in range(n):
-        number = f"+1415{i:07d}"
-        address = f"NumberPool/pool[{i}]"
-        fields = {"workspaceId": WS, "select": {"country": "US", "type": "local"}}
-        desired.append(Desired(address, "NumberPool", "acme", fields,
-                               context={"workspace": "main", "workspaceId": WS, "index": i,
-                                        "deletionPolicy": "Orphan", "protected": True}))
-        owned.append({"id": f"n{i}", "number": number, "country": "US", "type": "local"})
-        spec = {**fields, "deletionPolicy": "Orphan", "protected": True}
-        records[address] = RecordView(address, "NumberPool", f"n{i}", None, spec, {"number": number})
-        held[number] = "acme"
-    tenant = TenantView(orgs={"acme": OrgConfigView(ORG_ID, True, n + 1, Decimal("2.99"), "USD", False)},
-                        held_numbers=held)
-    return desired, World(numbers={WS: owned}, records=records, tenant=tenant)
+PER_WORKSPACE = 100
+SIGNING_KEY = "bench-signing-key"
+STEPS = (("initial", 0), ("brand approved", 3600), ("campaign approved", 7 * 86400), ("carriers acknowledged", 900))
 
 
-def bench_plan_core(n: int) -> dict[str, Any]:
-    desired, world = synthetic(n)
-    tracemalloc.start()
+# --------------------------------------------------------------------------------------- processes
+
+
+def senderctl(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cli", *args]
+
+
+def bench_env(emulator_url: str, state_url: str, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "BIRD_API_URL": emulator_url, "BIRD_ACCESS_KEY": bench_world.ACCESS_KEY,
+           "SENDERCTL_STATE": state_url, bench_world.SIGNING_ENV: SIGNING_KEY, "PYTHONPATH": str(ROOT)}
+    env.update(extra)
+    return env
+
+
+def run_measured(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> dict[str, Any]:
+    """Run a command; its wall time, exit code, peak RSS (MiB) and CPU seconds (os.wait4)."""
     started = time.perf_counter()
-    plan = compute_plan(desired, world, specs_fingerprint="bench")
-    elapsed = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert not plan.changes, plan.changes[:3]
-    return {"seconds": elapsed, "us_per_resource": elapsed / n * 1e6, "peak_mib": peak / 2**20}
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = threading.Thread(target=lambda: setattr(proc, "_out", proc.stdout.read()), daemon=True)  # type: ignore[union-attr]
+    err = threading.Thread(target=lambda: setattr(proc, "_err", proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    out.start()
+    err.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    out.join()
+    err.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"seconds": wall, "code": proc.returncode, "rss_mib": usage.ru_maxrss / 1024,
+            "cpu": usage.ru_utime + usage.ru_stime, "stdout": proc._out.decode(),  # type: ignore[attr-defined]
+            "stderr": proc._err.decode()}  # type: ignore[attr-defined]
 
 
-def spec_text(n: int) -> str:
-    docs = [f"""apiVersion: senderctl/v1
-kind: Organization
-metadata: {{name: acme}}
-spec:
-  birdOrganizationId: {ORG_ID}
-  multiSmsNumbers: {{enabled: true, limit: {n + 1}, weeklyPrice: "2.99"}}
----
-apiVersion: senderctl/v1
-kind: Workspace
-metadata: {{name: main}}
-spec: {{organization: acme, birdWorkspaceId: {WS}}}
-"""]
-    for i in range(0, n, POOL_MAX):
-        docs.append(f"""apiVersion: senderctl/v1
-kind: NumberPool
-metadata: {{name: pool-{i // POOL_MAX}}}
-spec:
-  workspace: main
-  count: {min(POOL_MAX, n - i)}
-  select: {{country: US, type: local}}
-""")
-    return "---\n".join(docs)
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def seed_converged_state(state_url: str, n: int, owned: list[dict[str, Any]]) -> None:
-    """The state after n numbers were bought by the pools: records, pool, organization config."""
-    from controller import tenant
-    from controller.resources.common import spec_hash
-    from controller.state import ResourceRecord, StateStore
-    from controller.state.store import save_record_in
+@dataclass
+class Emulator:
+    world_file: Path
+    proc: subprocess.Popen[str] | None = None
+    url: str = ""
 
-    fields = {"workspaceId": WS, "select": {"country": "US", "type": "local"}}
-    spec = {**fields, "deletionPolicy": "Orphan", "protected": True}
-    with StateStore.open(state_url) as store:
-        tenant.sync_org_config(store, "acme", bird_organization_id=ORG_ID, enabled=True, limit=n + 1,
-                               weekly_price=Decimal("2.99"))
-        tenant.record_numbers_acquired(store, "acme", "main", [(o["number"], o["id"], None) for o in owned],
-                                       at=datetime.now(UTC))
-        with store.transaction() as session:
-            for i, o in enumerate(owned):
-                address = f"NumberPool/pool-{i // POOL_MAX}[{i % POOL_MAX}]"
-                save_record_in(session, ResourceRecord(
-                    address=address, kind="NumberPool", bird_id=o["id"], spec_hash=spec_hash(spec), spec=spec,
-                    data={"number": o["number"], "workspaceId": WS, "workspace": "main", "organization": "acme"}))
-            save_record_in(session, ResourceRecord(address="Workspace/main", kind="Workspace", bird_id=WS,
-                                                   spec_hash="", spec={"birdWorkspaceId": WS},
-                                                   data={"organizationId": ORG_ID}))
+    def __enter__(self) -> Emulator:
+        self.proc = subprocess.Popen(senderctl("emulator", "--world", str(self.world_file), "--port", "0"),
+                                     stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        match = re.search(r"http://\S+", line)
+        if not match:
+            raise RuntimeError(f"the emulator did not start: {line!r}")
+        self.url = match.group(0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        self.proc.wait(10)
+
+    def admin(self, method: str, action: str, body: Any = None) -> Any:
+        import httpx
+
+        response = httpx.request(method, f"{self.url}/_emulator/{action}", json=body, timeout=600)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def cpu(self) -> float:
+        assert self.proc is not None
+        return cpu_seconds(self.proc.pid)
 
 
-async def bench_plan_e2e(n: int) -> dict[str, Any]:
-    """The daemon's steady state: n numbers converged; one plan observes Bird and the state."""
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ------------------------------------------------------------------------------------------ figures
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float | None
+    bound: str  # e.g. "<= 3 s", "= 1.00", ">= 90 %", "report"
+    unit: str = ""
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool | None:
+        if self.value is None:
+            return None
+        match = re.match(r"(<=|>=|=)\s*([\d.]+)", self.bound)
+        if not match:
+            return None
+        op, limit = match.group(1), float(match.group(2))
+        return {"<=": self.value <= limit + 1e-9, ">=": self.value >= limit - 1e-9,
+                "=": abs(self.value - limit) < 0.005}[op]
+
+
+@dataclass
+class Results:
+    figures: list[Figure] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, *args: Any, **kw: Any) -> None:
+        figure = Figure(*args, **kw)
+        self.figures.append(figure)
+        mark = {True: "ok", False: "MISSED", None: ""}[figure.ok]
+        value = "n/a" if figure.value is None else f"{figure.value:.3g}"
+        print(f"  {figure.name:<58} {value:>9} {figure.unit:<8} {figure.bound:<10} {mark:<6} {figure.detail}",
+              flush=True)
+
+    def table(self) -> str:
+        lines = ["| figure | value | bound | met | detail |", "|---|---|---|---|---|"]
+        for f in self.figures:
+            value = "n/a" if f.value is None else f"{f.value:.3g} {f.unit}".strip()
+            met = {True: "yes", False: "**no**", None: ""}[f.ok]
+            lines.append(f"| {f.name} | {value} | {f.bound} | {met} | {f.detail} |")
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------- converge
+
+
+class CallLog:
+    """Every Bird response the engine's client saw (its on_response hook): method, status, time."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, str, int | None]] = []
+
+    def __call__(self, method: str, route: str, status: int | None, request_id: str | None) -> None:
+        self.calls.append((time.monotonic(), method, status))
+
+    def take(self) -> list[tuple[float, str, int | None]]:
+        calls, self.calls = self.calls, []
+        return calls
+
+
+def engine_settings(emulator: Emulator, state_url: str, log: CallLog, **kw: Any) -> Any:
+    from controller import engine
+
+    return engine.Settings(state_url=state_url, bird_url=emulator.url, access_key=bench_world.ACCESS_KEY,
+                           environ={bench_world.SIGNING_ENV: SIGNING_KEY}, on_bird_response=log, **kw)
+
+
+def not_in_stock(outcome: Any) -> int:
+    texts = [r.error or "" for r in outcome.report.results if not r.ok]
+    if outcome.final is not None:
+        texts += [f.reason for f in outcome.final.plan.failed]
+    return sum("stock" in t for t in texts)
+
+
+async def converge(emulator: Emulator, specs: Path, state_url: str, log: CallLog,
+                   **settings: Any) -> list[dict[str, Any]]:
+    """Each lifecycle step: move the emulator's clock, apply until nothing is left to do (at most 5)."""
+    from controller import engine
+
+    steps = []
+    for name, seconds in STEPS:
+        if seconds:
+            emulator.admin("POST", "clock/advance", {"seconds": seconds})
+        applies, missing, started, calls = 0, 0, time.perf_counter(), []
+        while applies < 5:
+            applies += 1
+            outcome = await engine.apply([str(specs)], engine_settings(emulator, state_url, log, **settings))
+            calls += log.take()
+            missing += not_in_stock(outcome)
+            final = outcome.final.plan if outcome.final else outcome.first_plan
+            if not final.has_changes and not outcome.report.failed:
+                break
+        elapsed = time.perf_counter() - started
+        methods = Counter(m for _, m, _ in calls)
+        limited = sum(1 for _, _, s in calls if s == 429)
+        writes = sorted(t for t, m, s in calls if m != "GET" and s != 429)
+        steps.append({"step": name, "applies": applies, "seconds": elapsed, "not_in_stock": missing,
+                      "calls": len(calls), "by_method": dict(methods), "rate_limited": limited,
+                      "writes": len(writes), "writes_per_second": rate(writes)})
+    return steps
+
+
+def rate(times: list[float]) -> float | None:
+    """Steady requests per second from first to last (None below 10 requests)."""
+    if len(times) < 10 or times[-1] <= times[0]:
+        return None
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+def lower_bound_calls(state: dict[str, Any], workspace_ids: list[str]) -> int:
+    """sum(ceil(items/99)) (at least 1 per list) over every collection a plan of these workspaces reads."""
+    def pages(n: int) -> int:
+        return max(1, -(-n // 99))
+
+    per_ws: dict[str, Counter[str]] = {ws: Counter() for ws in workspace_ids}
+    for number in state["numbers"]:
+        per_ws.setdefault(number["workspaceId"], Counter())["numbers"] += 1
+    for connector in state["connectors"]:
+        ws = connector.get("workspaceId")
+        if ws in per_ws:
+            per_ws[ws]["connectors"] += 1
+    brands_by_ws: dict[str, list[str]] = {}
+    for brand in state["brands"]:
+        brands_by_ws.setdefault(brand["workspaceId"], []).append(brand["id"])
+    per_brand: Counter[tuple[str, str]] = Counter()
+    for campaign in state["campaigns"]:
+        per_brand[(campaign.get("brandId"), "campaigns")] += 1
+    for vetting in state["vettings"]:
+        per_brand[(vetting.get("brandId"), "vettings")] += 1
+    subs: Counter[str] = Counter(s.get("workspaceId") for s in state["webhookSubscriptions"])
+    total = 0
+    for ws in workspace_ids:
+        total += pages(per_ws[ws]["numbers"]) + pages(per_ws[ws]["connectors"])
+        total += pages(len(brands_by_ws.get(ws, [])))
+        for brand in brands_by_ws.get(ws, []):
+            total += pages(per_brand[(brand, "campaigns")]) + pages(per_brand[(brand, "vettings")])
+        total += pages(subs[ws])
+    return total
+
+
+def noop_plan(emulator: Emulator, specs: Path, state_url: str, workspaces: int, runs: int = 3) -> dict[str, Any]:
+    env = bench_env(emulator.url, state_url)
+    best: dict[str, Any] | None = None
+    for _ in range(runs):
+        emulator.admin("DELETE", "requests")
+        result = run_measured(senderctl("plan", str(specs), "--detailed-exitcode"), env)
+        result["calls"] = emulator.admin("GET", "requests")["total"]
+        if result["code"] != 0:
+            raise RuntimeError(f"the no-op plan is not a no-op (exit {result['code']}):\n{result['stdout'][-2000:]}"
+                               f"\n{result['stderr'][-2000:]}")
+        if best is None or result["seconds"] < best["seconds"]:
+            best = result
+    assert best is not None
+    state = emulator.admin("GET", "state")
+    best["lower_bound"] = lower_bound_calls(state, [bench_world.workspace_id(i) for i in range(workspaces)])
+    best.pop("stdout")
+    best.pop("stderr")
+    return best
+
+
+def bench_size(results: Results, numbers: int, tmp: Path, *, smoke: bool) -> None:
+    workspaces = max(1, numbers // PER_WORKSPACE)
+    per_ws = numbers // workspaces
+    label = f"{workspaces} x {per_ws}"
+    print(f"\n== {label} ({workspaces * per_ws} numbers)", flush=True)
+    base = tmp / f"size-{numbers}"
+    base.mkdir()
+    world_file = bench_world.write_world(base / "world.yaml", workspaces, per_ws)
+    specs = bench_world.write_specs(base / "specs", workspaces, per_ws)
+    state_url = f"sqlite:///{base / 'state.db'}"
+    log = CallLog()
+    with Emulator(world_file) as emulator:
+        cpu0 = emulator.cpu()
+        served0 = emulator.admin("GET", "requests")["total"]
+        steps = asyncio.run(converge(emulator, specs, state_url, log))
+        served = emulator.admin("GET", "requests")["total"] - served0
+        emulator_cpu = emulator.cpu() - cpu0
+        results.raw[f"converge {label}"] = steps
+        for s in steps:
+            results.add(f"converge {label}: applies, step '{s['step']}'", s["applies"], "= 1",
+                        detail=f"{s['seconds']:.1f} s, {s['calls']} Bird calls ({s['writes']} writes"
+                               + (f", {s['writes_per_second']:.0f} writes/s" if s["writes_per_second"] else "")
+                               + ")")
+        calls = sum(s["calls"] for s in steps)
+        limited = sum(s["rate_limited"] for s in steps)
+        results.add(f"converge {label}: 'not in stock' failures", sum(s["not_in_stock"] for s in steps), "= 0")
+        results.add(f"converge {label}: 429s / Bird calls", 100 * limited / max(1, calls), "<= 1 %", "%",
+                    f"{limited} of {calls}, every one waited out")
+        results.add(f"converge {label}: emulator CPU per 1,000 requests", 1000 * emulator_cpu / max(1, served),
+                    "report", "s", f"{served} requests, {emulator_cpu:.1f} CPU s")
+        if smoke:
+            return
+        plan = noop_plan(emulator, specs, state_url, workspaces)
+        results.raw[f"noop-plan {label}"] = plan
+        results.add(f"no-op plan {label}: Bird calls / sum(ceil(items/99))", plan["calls"] / plan["lower_bound"],
+                    "= 1.00", detail=f"{plan['calls']} calls, bound {plan['lower_bound']}")
+        bound = "<= 3" if numbers >= 10_000 else "report"
+        results.add(f"no-op plan {label}: wall", plan["seconds"], bound, "s", f"{plan['cpu']:.2f} CPU s")
+        results.add(f"no-op plan {label}: peak RSS", plan["rss_mib"], "<= 300" if numbers >= 10_000 else "report",
+                    "MiB")
+        results.raw.setdefault("noop", []).append({"numbers": numbers, **plan})
+
+
+def linear_growth(results: Results) -> None:
+    runs = results.raw.get("noop", [])
+    if len(runs) < 2:
+        return
+    small, big = runs[0], runs[-1]
+    per_small, per_big = small["seconds"] / small["numbers"], big["seconds"] / big["numbers"]
+    results.add(f"no-op plan: wall per number, {big['numbers']} vs {small['numbers']}", per_big / per_small,
+                "<= 1.2", "x", "linear: the larger world costs no more per number ("
+                + ", ".join(f"{r['numbers']}: {r['seconds']:.2f} s" for r in runs) + ")")
+
+
+# ------------------------------------------------------------------------------------------- limits
+
+
+def bench_limits(results: Results, tmp: Path) -> None:
+    """Where the limit is the bottleneck: one workspace whose writes are limited to 100 POST/s."""
+    from controller import engine  # noqa: F401 - imported before timing
+
+    print("\n== rate limits (1 workspace, 200 numbers, POST limited to 100/s, GET 50/s)", flush=True)
+    base = tmp / "limits"
+    base.mkdir()
+    post_limit = 100
+    world_file = bench_world.write_world(base / "world.yaml", 1, 200, rate_limits={"GET": 50, "POST": post_limit})
+    specs = bench_world.write_specs(base / "specs", 1, 200)
+    state_url = f"sqlite:///{base / 'state.db'}"
+    log = CallLog()
+    with Emulator(world_file) as emulator:
+        steps = asyncio.run(converge(emulator, specs, state_url, log, bird_post_rate=post_limit))
+        campaign = next(s for s in steps if s["step"] == "campaign approved")
+        busy = (campaign["writes_per_second"] or 0) / post_limit
+        results.add("apply at a 100 POST/s limit: share of the limit kept busy", 100 * busy, ">= 90 %", "%",
+                    f"{campaign['writes']} writes at {campaign['writes_per_second'] or 0:.1f}/s")
+        calls = sum(s["calls"] for s in steps)
+        limited = sum(s["rate_limited"] for s in steps)
+        results.add("apply at the limit: 429s / Bird calls", 100 * limited / max(1, calls), "<= 1 %", "%",
+                    f"{limited} of {calls}")
+        results.raw["limits"] = steps
+    # GET: page through a workspace of 3,000 numbers at 50 GET/s.
+    world_file = bench_world.write_world(base / "world-get.yaml", 1, 0, owned=3000)
+    with Emulator(world_file) as emulator:
+        times = asyncio.run(page_numbers(emulator.url, bench_world.workspace_id(0)))
+    get_rate = rate(times) or 0
+    results.add("paging at the 50 GET/s limit: share of the limit kept busy", 100 * get_rate / 50, ">= 90 %", "%",
+                f"{len(times)} pages at {get_rate:.1f}/s")
+
+
+async def page_numbers(url: str, ws: str) -> list[float]:
+    from controller.bird import BirdClient
+
+    log = CallLog()
+    async with BirdClient(url, bench_world.ACCESS_KEY, on_response=log) as client:
+        await asyncio.gather(*(client.list_numbers(ws).__anext__() for _ in range(5)))  # spend the burst
+        log.take()
+        async for _ in client.list_numbers(ws):
+            pass
+    return [t for t, _, s in log.calls if s == 200]
+
+
+# ------------------------------------------------------------------------------------------- daemon
+
+
+class DaemonProcess:
+    def __init__(self, specs: Path, env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.lines: list[tuple[float, dict[str, Any]]] = []
+        self.proc = subprocess.Popen(senderctl("daemon", str(specs), "--listen", f"127.0.0.1:{port}",
+                                               "--resync", "1h"), env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with contextlib.suppress(ValueError):
+                self.lines.append((time.monotonic(), json.loads(line)))
+
+    def wait_for(self, predicate: Any, after: float, timeout: float = 600) -> float | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for at, line in list(self.lines):
+                if at >= after and predicate(line):
+                    return at
+            time.sleep(0.01)
+        return None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(20)
+
+
+def event_name(line: dict[str, Any]) -> str:
+    return str(line.get("event") or line.get("msg") or "")
+
+
+def inbound_body(i: int, to: str) -> bytes:
+    return json.dumps({"service": "channels", "event": "sms.inbound", "payload": {
+        "id": f"bench-message-{i}", "channelId": "bench-channel",
+        "sender": {"contact": {"identifierKey": "phonenumber", "identifierValue": "+12025550199"}},
+        "receiver": {"connector": {"identifierValue": to}}, "body": {"type": "text", "text": {"text": f"hi {i}"}},
+        "direction": "incoming"}}).encode()
+
+
+def post_signed(http: Any, url: str, body: bytes, request_id: str) -> int:
+    from controller.bird.signing import signed_headers
+
+    headers = signed_headers(SIGNING_KEY, str(int(time.time())), url, body, request_id)
+    return int(http.post(url, content=body, headers={**headers, "content-type": "application/json"}).status_code)
+
+
+def bench_daemon(results: Results, tmp: Path, workspaces: int, count: int) -> None:
     import httpx
 
-    from controller import engine
-    from controller.emulator.app import create_app
-    from controller.emulator.world import World as EmulatorWorld
+    print(f"\n== daemon ({workspaces} x {PER_WORKSPACE}, converged)", flush=True)
+    base = tmp / "daemon"
+    base.mkdir()
+    world_file = bench_world.write_world(base / "world.yaml", workspaces, PER_WORKSPACE)
+    specs = bench_world.write_specs(base / "specs", workspaces, PER_WORKSPACE)
+    state_url = f"sqlite:///{base / 'state.db'}"
+    with Emulator(world_file) as emulator:
+        asyncio.run(converge(emulator, specs, state_url, CallLog()))
+        some_number = next(n["number"] for n in emulator.admin("GET", "state")["numbers"])
+        port = free_port()
+        daemon = DaemonProcess(specs, bench_env(emulator.url, state_url), port)
+        try:
+            started = time.monotonic()
+            ready = daemon.wait_for(lambda line: event_name(line) == "reconcile.done", started)
+            if ready is None:
+                raise RuntimeError("the daemon never finished its first reconcile")
+            url = f"http://127.0.0.1:{port}/webhooks/bird"
+            cpu0 = cpu_seconds(daemon.proc.pid)
+            with httpx.Client(timeout=30) as http:
+                began = time.perf_counter()
+                statuses = Counter(post_signed(http, url, inbound_body(i, some_number), f"bench-{i}")
+                                   for i in range(count))
+                elapsed = time.perf_counter() - began
+            done = daemon.wait_for(lambda line: event_name(line) == "inbound.routed" and
+                                   line.get("bird_request_id") == f"bench-{count - 1}", began, timeout=120)
+            routed_in = (done or time.monotonic()) - (time.monotonic() - (time.perf_counter() - began))
+            cpu = cpu_seconds(daemon.proc.pid) - cpu0
+            results.add("daemon: signed sms.inbound webhooks accepted per second", count / elapsed, ">= 500", "/s",
+                        f"{count} on one connection, {dict(statuses)}, daemon CPU {100 * cpu / max(elapsed, 1e-9):.0f} %")
+            results.add("daemon: the same webhooks routed per second (until the last is routed)",
+                        count / max(routed_in, elapsed), ">= 500", "/s")
+            # A signed status webhook for one channel -> targeted reconcile done.
+            channel = next(c for c in emulator.admin("GET", "state")["channels"])
+            body = json.dumps({"service": "channels", "event": "channel.updated",
+                               "payload": {"id": channel["id"], "status": channel.get("status")}}).encode()
+            with httpx.Client(timeout=30) as http:
+                sent = time.monotonic()
+                post_signed(http, url, body, "bench-status")
+            done_at = daemon.wait_for(lambda line: event_name(line) == "reconcile.done"
+                                      and line.get("scope") == "targeted", sent, timeout=60)
+            results.add("daemon: signed webhook -> targeted reconcile done", None if done_at is None else done_at - sent,
+                        "<= 1", "s")
+            # A saved spec file (one more number in one workspace) -> plan, first Bird write.
+            first_writes, plans = [], []
+            target = specs / "ws-000.yaml"
+            for _ in range(5):
+                text = target.read_text()
+                text = re.sub(r"count: (\d+)", lambda m: f"count: {int(m.group(1)) + 1}", text, count=1)
+                saved = time.monotonic()
+                target.write_text(text)
+                start_at = daemon.wait_for(lambda line: event_name(line) == "reconcile.start", saved, timeout=120)
+                wrote = daemon.wait_for(lambda line: event_name(line) == "change.applied", saved, timeout=120)
+                daemon.wait_for(lambda line: event_name(line) == "reconcile.done", saved, timeout=300)
+                if start_at is not None:
+                    plans.append(start_at - saved)
+                if wrote is not None:
+                    first_writes.append(wrote - saved)
+            first_writes.sort()
+            p95 = first_writes[max(0, int(round(0.95 * len(first_writes))) - 1)] if first_writes else None
+            results.add("daemon: spec saved -> first Bird write, p95", p95, "<= 2", "s",
+                        ", ".join(f"{t:.2f}" for t in first_writes))
+            results.raw["daemon"] = {"first_writes": first_writes, "reconcile_starts": plans}
+        finally:
+            daemon.stop()
 
-    world = EmulatorWorld.from_dict({
-        "organizations": [{"id": ORG_ID, "stock": [{"country": "US", "type": "local", "count": 10}],
-                           "workspaces": [{"id": WS, "wallet": "1000.00", "ownedNumbers": n}]}],
-        "accessKeys": [{"key": "bench-key", "organizations": [ORG_ID]}],
-    })
-    app = create_app(world)
-    owned = sorted(app.state.emulator.dump()["numbers"], key=lambda o: o["number"])
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "specs.yaml").write_text(spec_text(n))
-        state_url = f"sqlite:///{tmp}/state.db"
-        seed_converged_state(state_url, n, owned)
-        settings = engine.Settings(state_url=state_url, bird_url="http://bird.test", access_key="bench-key",
-                                   transport=httpx.ASGITransport(app=app), requests_per_second=100_000)
-        tracemalloc.start()
-        started = time.perf_counter()
-        computed = await engine.plan([f"{tmp}/specs.yaml"], settings)
-        elapsed = time.perf_counter() - started
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    assert not computed.plan.changes, computed.plan.changes[:3]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bird.test") as admin:
-        requests = (await admin.get("/_emulator/requests")).json()
-    return {"seconds": elapsed, "requests": requests["total"], "peak_mib": peak / 2**20}
+
+# ------------------------------------------------------------------------------------------ startup
 
 
-def main() -> None:
+def bench_startup(results: Results, tmp: Path) -> None:
+    print("\n== start-up", flush=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for name, args in (("--help", ["--help"]), ("validate", ["validate", str(ROOT / "examples" / "quickstart")])):
+        runs = sorted(run_measured(senderctl(*args), env)["seconds"] for _ in range(5))
+        results.add(f"start-up: senderctl {name}", runs[len(runs) // 2], "<= 0.3", "s", "median of 5")
+    imported = subprocess.run([sys.executable, "-X", "importtime", "-c", "import cli; import controller.commands"],
+                              env=env, capture_output=True, text=True).stderr
+    heavy = [m for m in ("sqlalchemy", "alembic", "uvicorn", "starlette", "prometheus_client", "watchfiles",
+                         "controller.emulator", "controller.daemon") if re.search(rf"\| +{re.escape(m)}$", imported, re.M)]
+    results.add("start-up: plan's modules that plan does not use", len(heavy), "= 0", "",
+                ", ".join(heavy) or "none of the daemon, emulator or migrations")
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--sizes", default="1000,3000,10000", help="numbers per world (100 per workspace)")
+    parser.add_argument("--only", default="converge,limits,daemon,startup",
+                        help="comma-separated: converge (with noop-plan), limits, daemon, startup")
+    parser.add_argument("--smoke", action="store_true", help="a 1 %% world (10 x 10): call counts only")
+    parser.add_argument("--daemon-workspaces", type=int, default=10)
+    parser.add_argument("--webhooks", type=int, default=2000)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    parser.add_argument("--write-doc", action="store_true", help="put the table into docs/PERFORMANCE.md")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    base = None
-    for n in sizes:
-        f = bench_plan_core(n)
-        base = base or f["us_per_resource"]
-        print(f"plan-core n={n:>6}: {f['seconds']:.3f} s, {f['us_per_resource']:.0f} µs/resource "
-              f"(x{f['us_per_resource'] / base:.2f} per resource vs n={sizes[0]}), peak {f['peak_mib']:.1f} MiB")
-    base = None
-    for n in sizes:
-        f = asyncio.run(bench_plan_e2e(n))
-        per = f["seconds"] / n * 1e6
-        base = base or per
-        print(f"plan-e2e  n={n:>6}: {f['seconds']:.3f} s, {per:.0f} µs/number (x{per / base:.2f} per number vs "
-              f"n={sizes[0]}), {f['requests']} Bird requests, peak {f['peak_mib']:.1f} MiB")
+    only = set(args.only.split(","))
+    results = Results()
+    print(f"{'figure':<60} {'value':>9} {'unit':<8} {'bound':<10} met", flush=True)
+    with tempfile.TemporaryDirectory(prefix="senderctl-bench-") as raw_tmp:
+        tmp = Path(raw_tmp)
+        if "converge" in only:
+            sizes = [100] if args.smoke else [int(s) for s in args.sizes.split(",")]
+            for numbers in sizes:
+                if args.smoke:
+                    smoke_size(results, tmp)
+                else:
+                    bench_size(results, numbers, tmp, smoke=False)
+            linear_growth(results)
+        if "limits" in only and not args.smoke:
+            bench_limits(results, tmp)
+        if "daemon" in only and not args.smoke:
+            bench_daemon(results, tmp, args.daemon_workspaces, args.webhooks)
+        if "startup" in only and not args.smoke:
+            bench_startup(results, tmp)
+    document = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+                "figures": [{**vars(f), "ok": f.ok} for f in results.figures], "raw": results.raw}
+    Path(args.out).write_text(json.dumps(document, indent=2, default=str) + "\n")
+    print(f"\nwrote {args.out}")
+    if args.write_doc:
+        write_doc(results, document)
+    return 0 if all(f.ok is not False for f in results.figures) else 1
+
+
+def smoke_size(results: Results, tmp: Path) -> None:
+    """10 workspaces x 10 numbers: converge and check the call-count ratio of a no-op plan."""
+    base = tmp / "smoke"
+    base.mkdir()
+    world_file = bench_world.write_world(base / "world.yaml", 10, 10)
+    specs = bench_world.write_specs(base / "specs", 10, 10)
+    state_url = f"sqlite:///{base / 'state.db'}"
+    with Emulator(world_file) as emulator:
+        steps = asyncio.run(converge(emulator, specs, state_url, CallLog()))
+        for s in steps:
+            results.add(f"smoke 10 x 10: applies, step '{s['step']}'", s["applies"], "= 1")
+        results.add("smoke 10 x 10: 'not in stock' failures", sum(s["not_in_stock"] for s in steps), "= 0")
+        plan = noop_plan(emulator, specs, state_url, 10, runs=1)
+        results.add("smoke 10 x 10: no-op plan Bird calls / sum(ceil(items/99))", plan["calls"] / plan["lower_bound"],
+                    "= 1.00", detail=f"{plan['calls']} calls")
+        results.raw["smoke"] = {"steps": steps, "plan": plan}
+
+
+def machine() -> str:
+    return f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, " \
+           f"load {os.getloadavg()[0]:.1f}"
+
+
+def write_doc(results: Results, document: dict[str, Any]) -> None:
+    path = ROOT / "docs" / "PERFORMANCE.md"
+    text = path.read_text() if path.exists() else "# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n"
+    table = (f"<!-- bench:start -->\nLast run: {document['when']} ({document['machine']}), "
+             f"`python bench/run.py`.\n\n{results.table()}\n<!-- bench:end -->")
+    text = re.sub(r"<!-- bench:start -->.*<!-- bench:end -->", lambda _: table, text, flags=re.S)
+    path.write_text(text)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -29,8 +29,8 @@ from controller.resources.phone_number import StockKey, number_of, stock_key, st
 STOCK_MARGIN = 5
 
 
-async def collect(items: AsyncIterator[Any]) -> list[dict[str, Any]]:
-    return [item.model_dump(mode="json", by_alias=True) async for item in items]
+async def collect(pages: AsyncIterator[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [item async for page in pages for item in page]
 
 
 def read_state(store: Any) -> tuple[dict[str, RecordView], list[OperationView], TenantView]:
@@ -41,7 +41,7 @@ def read_state(store: Any) -> tuple[dict[str, RecordView], list[OperationView], 
         for address, r in store.records().items()
     }
     ops = [OperationView(o.id, o.address, o.action, o.key, dict(o.request or {})) for o in store.open_operations()]
-    return records, ops, tenant_view(tenant.snapshot(store))
+    return records, ops, tenant_view(tenant.plan_snapshot(store))
 
 
 def tenant_view(snap: Any) -> TenantView:
@@ -109,9 +109,9 @@ class Observer:
         assert self.client is not None
         scope = f"workspace {ws}"
         numbers, brands, connectors = await asyncio.gather(
-            self.guarded(scope, collect(self.client.list_numbers(ws))),
-            self.guarded(scope, collect(self.client.list_brands(ws))),
-            self.guarded(scope, collect(self.client.list_connectors(ws))),
+            self.guarded(scope, collect(self.client.json_pages("numbers", workspaceId=ws))),
+            self.guarded(scope, collect(self.client.json_pages("brands", workspaceId=ws))),
+            self.guarded(scope, collect(self.client.json_pages("connectors", workspaceId=ws))),
         )
         if scope in self.world.unreachable:
             return
@@ -123,7 +123,7 @@ class Observer:
             self.world.channels[ws] = channels
         if any(d.kind == "Campaign" and d.fields.get("resellerId") and d.context["workspaceId"] == ws
                for d in self.desired):
-            self.world.resellers[ws] = await collect(self.client.list_resellers(ws))
+            self.world.resellers[ws] = await collect(self.client.json_pages("resellers", workspaceId=ws))
         await asyncio.gather(*(self.observe_brand(ws, brand_id) for brand_id in self.relevant_brands(ws, brands)))
 
     def relevant_brands(self, ws: str, brands: list[dict[str, Any]]) -> set[str]:
@@ -139,15 +139,15 @@ class Observer:
     async def observe_brand(self, ws: str, brand_id: str) -> None:
         assert self.client is not None
         campaigns, vettings = await asyncio.gather(
-            collect(self.client.list_campaigns(ws, brand_id)),
-            collect(self.client.list_vettings(ws, brand_id)),
+            collect(self.client.json_pages("campaigns", workspaceId=ws, brandId=brand_id)),
+            collect(self.client.json_pages("vettings", workspaceId=ws, brandId=brand_id)),
         )
         self.world.campaigns[(ws, brand_id)] = campaigns
         self.world.vettings[(ws, brand_id)] = vettings
 
     async def observe_subscriptions(self, org: str, ws: str) -> None:
         assert self.client is not None
-        subs = await self.guarded(f"workspace {ws}", collect(self.client.list_webhook_subscriptions(org, ws)))
+        subs = await self.guarded(f"workspace {ws}", collect(self.client.json_pages("webhook-subscriptions", organizationId=org, workspaceId=ws)))
         if subs is not None:
             self.world.subscriptions[(org, ws)] = subs
 

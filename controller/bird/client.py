@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -27,7 +28,7 @@ from urllib.parse import quote
 
 import httpx
 import phonenumbers
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 from tenacity.wait import wait_random_exponential
 
@@ -78,6 +79,22 @@ REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-bird-request-id", "messag
 
 # on_response(method, route_template, status, request_id); status is None when no answer came back.
 ResponseHook = Callable[[str, str, int | None, str | None], None]
+
+
+JSON_LISTS: dict[str, tuple[type[BaseModel], str]] = {
+    "numbers": (Number, routes.NUMBERS_LIST),
+    "brands": (Brand, routes.BRANDS_LIST),
+    "connectors": (Connector, routes.CONNECTORS_LIST),
+    "campaigns": (Campaign, routes.CAMPAIGNS_LIST),
+    "vettings": (Vetting, routes.VETTINGS_LIST),
+    "resellers": (Reseller, routes.RESELLERS_LIST),
+    "webhook-subscriptions": (WebhookSubscription, routes.WEBHOOK_SUBSCRIPTIONS_LIST),
+}
+
+
+@functools.cache
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 class _AccessKeyAuth(httpx.Auth):
@@ -408,6 +425,28 @@ class BirdClient:
         while True:
             results, token = self._page(await self._call("GET", route, path_params, params=query), route)
             yield [self._parse(model, item, "GET", route) for item in results]
+            if not token:
+                return
+            if token in seen_tokens:
+                raise BirdResponseError(method="GET", route=route, problem="pagination token repeated (loop)")
+            seen_tokens.add(token)
+            query["pageToken"] = token
+
+    async def json_pages(self, what: str, **path_params: str) -> AsyncIterator[list[dict[str, Any]]]:
+        """A whole Bird list as JSON dicts, page by page (``what``: numbers, brands, connectors, campaigns,
+        vettings, resellers, webhook-subscriptions). Each page is validated against the model and dumped back
+        with Bird's field names in one call each (what observing thousands of objects costs most)."""
+        model, route = JSON_LISTS[what]
+        adapter = _list_adapter(model)
+        query: dict[str, Any] = {"limit": PAGE_SIZE}
+        seen_tokens: set[str] = set()
+        while True:
+            results, token = self._page(await self._call("GET", route, path_params, params=query), route)
+            try:
+                parsed = adapter.validate_python(results)
+            except ValidationError as exc:
+                raise BirdResponseError(method="GET", route=route, problem=_validation_summary(exc)) from None
+            yield adapter.dump_python(parsed, mode="json", by_alias=True)
             if not token:
                 return
             if token in seen_tokens:

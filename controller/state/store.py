@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from controller.state.sql import upsert
 from controller.state.tables import ConditionRow, OperationRow, ResourceRow
 
 OUTCOMES = ("succeeded", "failed", "abandoned")
+RECORD_COLUMNS = ("address", "kind", "bird_id", "natural_key", "spec_hash", "spec", "data", "created_at", "updated_at")
 CONDITION_STATUSES = ("Ready", "Waiting", "Failed", "Paused")
 
 
@@ -28,6 +30,10 @@ class StateStore:
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
+        # SQLite takes one writer at a time and makes the others poll (sleeping 1, 2, 5, 10 ... 100 ms
+        # between tries): threads of one process that write at once (the daemon's webhook inbox, its
+        # inbound routing and a reconcile) queue on this lock instead, which wakes the next one at once.
+        self._writer = threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
     @classmethod
     def open(cls, url: str) -> StateStore:
@@ -61,15 +67,18 @@ class StateStore:
         """One transaction: committed on success, rolled back on any exception."""
         # The crash-safety tests may die right after any commit ("commit:<caller>:<Kind>").
         label = crashpoints.caller_name(2) if crashpoints.ARMED else ""
-        with self.session() as session, session.begin():
+        with self._writer, self.session() as session, session.begin():
             yield session
         crashpoints.point("commit", label)
 
     # --- resource records ----------------------------------------------------------------------
     def records(self) -> dict[str, ResourceRecord]:
-        with self.session() as session:
-            rows = session.execute(select(ResourceRow)).scalars().all()
-            return {row.address: to_record(row) for row in rows}
+        # Columns, not ORM objects: a plan reads every record, and the identity map cost more than the rows.
+        columns = [getattr(ResourceRow, name) for name in RECORD_COLUMNS]
+        with self.engine.connect() as connection:  # Core rows: no ORM loading
+            rows = connection.execute(select(*columns)).all()
+        return {row.address: ResourceRecord(**{**row._mapping, "spec": dict(row.spec or {}),
+                                               "data": dict(row.data or {})}) for row in rows}
 
     def save_record(self, rec: ResourceRecord) -> None:
         with self.transaction() as session:

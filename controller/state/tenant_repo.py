@@ -112,6 +112,20 @@ def insert_linked_phones(session: Session, org: str, workspace: str,
         raise Conflict(f"some of {len(items)} numbers were recorded by a concurrent change; re-read and retry") from None
 
 
+def held_numbers(session: Session) -> dict[str, str]:
+    """number -> organization of every live holding: two columns, no ORM objects (plan reads them all)."""
+    query = (select(ProviderPhoneRow.number, ProviderPhoneRow.organization)
+             .where(ProviderPhoneRow.released_at.is_(None)))  # type: ignore[union-attr]
+    return {number: org for number, org in session.execute(query)}
+
+
+def active_assignees(session: Session) -> dict[str, str]:
+    """number -> user of every active assignment: two columns, no ORM objects."""
+    query = (select(AssignmentRow.number, AssignmentRow.user)
+             .where(AssignmentRow.unassigned_at.is_(None)).order_by(AssignmentRow.id))  # type: ignore[union-attr]
+    return {number: user for number, user in session.execute(query)}
+
+
 def released_numbers(session: Session) -> set[str]:
     """Numbers with a released holding and no live one."""
     released = set(session.exec(select(ProviderPhoneRow.number)

@@ -40,6 +40,7 @@ from controller.tenant.numbers import (
     list_workspace_phones,
     move,
     org_config,
+    plan_snapshot,
     record_number_acquired,
     record_numbers_acquired,
     sender_for,
@@ -57,6 +58,6 @@ __all__ = [
     "active_assignments", "archive_blockers", "archive_number", "archived_workspace_phones", "assign", "assignment_history",
     "create_workspace_phone", "handle_inbound_webhook", "held_numbers", "inbox", "iso_week", "link",
     "linkable_phones", "list_workspace_phones", "move", "org_config", "previous_week", "record_number_acquired", "record_numbers_acquired",
-    "route_inbound", "run_billing", "sender_for", "set_ten_dlc_active", "snapshot", "sync_org_config", "unassign",
+    "route_inbound", "run_billing", "sender_for", "set_ten_dlc_active", "plan_snapshot", "snapshot", "sync_org_config", "unassign",
     "unrouted", "usage_logs", "week_bounds",
 ]

@@ -341,6 +341,18 @@ def archive_number(store: StateStore, org: str, number: str, *, at: datetime) ->
 # --- the read model plan uses --------------------------------------------------------------------
 
 
+def plan_snapshot(store: StateStore) -> TenantSnapshot:
+    """The part of the snapshot plan reads (organizations, holdings, assignments, archived numbers), in
+    four column queries: plan never needs the provider phones' or workspace phones' rows, nor the
+    archive blockers (the planner derives those from the observed world)."""
+    with store.transaction() as tx:
+        orgs = {r.name: convert.org_config(r) for r in repo.org_configs(tx)}
+        held = repo.held_numbers(tx)
+        assignments = repo.active_assignees(tx)
+        released = repo.released_numbers(tx)
+    return TenantSnapshot(orgs=orgs, assignments=assignments, held_numbers=held, archived_numbers=frozenset(released))
+
+
 def snapshot(store: StateStore) -> TenantSnapshot:
     with store.transaction() as tx:
         orgs = {r.name: convert.org_config(r) for r in repo.org_configs(tx)}

@@ -1,0 +1,33 @@
+"""The benchmark at 1 % size (10 workspaces x 10 numbers), over real HTTP against a `senderctl emulator`
+subprocess that enforces Bird's rate limits: convergence in one apply per 10DLC step, never 'not in
+stock', and a no-op plan that makes exactly sum(ceil(items/99)) Bird calls. No timings: those are in
+bench/ (python bench/run.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bench import run as bench
+from bench import world as bench_world
+
+WORKSPACES, NUMBERS = 10, 10
+
+
+@pytest.mark.slow
+def test_ten_workspaces_converge_in_one_apply_per_step_and_a_noop_plan_reads_the_minimum(tmp_path: Path) -> None:
+    world_file = bench_world.write_world(tmp_path / "world.yaml", WORKSPACES, NUMBERS, stock_margin=5)
+    specs = bench_world.write_specs(tmp_path / "specs", WORKSPACES, NUMBERS)
+    state_url = f"sqlite:///{tmp_path / 'state.db'}"
+    with bench.Emulator(world_file) as emulator:
+        steps = asyncio.run(bench.converge(emulator, specs, state_url, bench.CallLog()))
+        assert [(s["step"], s["applies"]) for s in steps] == [(name, 1) for name, _ in bench.STEPS], steps
+        assert sum(s["not_in_stock"] for s in steps) == 0
+        state = emulator.admin("GET", "state")
+        owned = [n["number"] for n in state["numbers"]]
+        assert len(owned) == len(set(owned)) == WORKSPACES * NUMBERS, "every number bought once, none twice"
+        assert {c["status"] for c in state["channels"]} == {"active"}
+        plan = bench.noop_plan(emulator, specs, state_url, WORKSPACES, runs=1)
+    assert plan["calls"] == plan["lower_bound"], plan
