@@ -464,13 +464,13 @@ def bench_daemon(results: Results, tmp: Path, workspaces: int, count: int) -> No
             url = f"http://127.0.0.1:{port}/webhooks/bird"
             cpu0 = cpu_seconds(daemon.proc.pid)
             with httpx.Client(timeout=30) as http:
-                began = time.perf_counter()
+                began = time.monotonic()
                 statuses = Counter(post_signed(http, url, inbound_body(i, some_number), f"bench-{i}")
                                    for i in range(count))
-                elapsed = time.perf_counter() - began
+                elapsed = time.monotonic() - began
             done = daemon.wait_for(lambda line: event_name(line) == "inbound.routed" and
                                    line.get("bird_request_id") == f"bench-{count - 1}", began, timeout=120)
-            routed_in = (done or time.monotonic()) - (time.monotonic() - (time.perf_counter() - began))
+            routed_in = (done - began) if done is not None else float("inf")
             cpu = cpu_seconds(daemon.proc.pid) - cpu0
             results.add("daemon: signed sms.inbound webhooks accepted per second", count / elapsed, ">= 500", "/s",
                         f"{count} on one connection, {dict(statuses)}, daemon CPU {100 * cpu / max(elapsed, 1e-9):.0f} %")

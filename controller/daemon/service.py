@@ -37,7 +37,7 @@ from controller.state import StateLocked, StateStore
 from controller.state.leader import Leadership
 from controller.state.webhook_inbox import (
     WebhookEvent,
-    mark_webhook_handled,
+    mark_webhooks_handled,
     pending_webhooks,
     prune_webhooks,
     record_webhook,
@@ -408,6 +408,10 @@ class Daemon:
             if self.role != "leader" or self.stopping.is_set():
                 continue
             try:
+                # The batch is marked handled in one transaction: a crash before it re-handles the batch,
+                # which is harmless (inbound routing is idempotent per message id; a status event only
+                # queues a reconcile).
+                handled: list[tuple[int, str]] = []
                 for item in await asyncio.to_thread(pending_webhooks, self.store):
                     try:
                         outcome = await self.handle(item)
@@ -415,7 +419,8 @@ class Daemon:
                         outcome = f"failed: {exc}"
                         event("webhook.failed", f"handling {item.event} failed: {exc}", logging.ERROR,
                               webhook_event=item.event, bird_request_id=item.request_id)
-                    await asyncio.to_thread(mark_webhook_handled, self.store, item.id, outcome=outcome, at=utcnow())
+                    handled.append((item.id, outcome))
+                await asyncio.to_thread(mark_webhooks_handled, self.store, handled, at=utcnow())
                 if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
                     last_prune = time.monotonic()
                     await asyncio.to_thread(prune_webhooks, self.store, handled_before=utcnow() - INBOX_RETENTION)

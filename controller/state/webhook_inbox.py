@@ -69,6 +69,16 @@ def mark_webhook_handled(store: Any, event_id: int, *, outcome: str, at: datetim
                         .values(handled_at=at, outcome=outcome[:500]))
 
 
+def mark_webhooks_handled(store: Any, outcomes: list[tuple[int, str]], *, at: datetime) -> None:
+    """Mark a batch handled in one transaction (a drained batch is one commit, not one per event)."""
+    if not outcomes:
+        return
+    with store.transaction() as session:
+        for event_id, outcome in outcomes:
+            session.execute(update(WebhookEventRow).where(WebhookEventRow.id == event_id)  # type: ignore[arg-type]
+                            .values(handled_at=at, outcome=outcome[:500]))
+
+
 def prune_webhooks(store: Any, *, handled_before: datetime) -> int:
     """Forget handled events older than the replay window needs; returns how many."""
     with store.transaction() as session:
