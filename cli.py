@@ -411,6 +411,62 @@ def billing_run(week: str, output: str, state: str) -> None:
     sys.exit(commands.billing_run(state, week, output))
 
 
+# --- platform API tokens (state database only) ------------------------------------------------------
+
+
+@cli.group()
+def tokens() -> None:
+    """Tokens for the daemon's platform API (shown once, stored only as hashes)."""
+
+
+def _expires(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    from controller.api.commands import parse_expires
+
+    return parse_expires(value)
+
+
+@tokens.command(name="create")
+@org_option
+@click.option("--user", required=True, help="The user the token acts for (e-mail).")
+@click.option("--role", required=True, type=click.Choice(["admin", "member"]),
+              help="admin: seed 000's 'Admin only' routes too; member: any authenticated user.")
+@click.option("--scopes", help="Comma-separated: phones:read,phones:write,phones:admin "
+              "(default: phones:read for a member, all three for an admin).")
+@click.option("--workspace", help="Limit the token to this Workspace (metadata.name).")
+@click.option("--expires", callback=_expires, help="Lifetime, e.g. 30d, 12h, 2w (default: until revoked).")
+@output_option
+@state_option
+def tokens_create(org: str, user: str, role: str, scopes: str | None, workspace: str | None,
+                  expires: float | None, output: str, state: str) -> None:
+    """Make a token and print it once, alone on its line."""
+    from controller.api import commands
+
+    sys.exit(commands.create(state, org=org, user=user, role=role, scopes=scopes, workspace=workspace,
+                             expires=expires, output=output))
+
+
+@tokens.command(name="list")
+@org_option
+@output_option
+@state_option
+def tokens_list(org: str, output: str, state: str) -> None:
+    """The organization's tokens (ids and first characters, never the tokens)."""
+    from controller.api import commands
+
+    sys.exit(commands.list_(state, org, output))
+
+
+@tokens.command(name="revoke")
+@click.argument("token_id")
+@output_option
+@state_option
+def tokens_revoke(token_id: str, output: str, state: str) -> None:
+    """End a token at once (by the id `tokens list` shows)."""
+    from controller.api import commands
+
+    sys.exit(commands.revoke(state, token_id, output))
+
+
 # --- the reconcile daemon -------------------------------------------------------------------------------
 
 
@@ -436,7 +492,7 @@ def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @cli.command()
 @paths_argument
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, callback=_listen,
-              help="HOST:PORT for /healthz, /readyz, /metrics and POST /webhooks/bird.")
+              help="HOST:PORT for /healthz, /readyz, /metrics, POST /webhooks/bird and the platform API.")
 @click.option("--resync", default="10m", show_default=True, callback=_duration,
               help="Full reconcile interval (±10 % jitter), e.g. 30s, 10m, 1h.")
 @click.option("--public-url", envvar="SENDERCTL_PUBLIC_URL",

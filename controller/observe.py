@@ -61,6 +61,8 @@ def tenant_view(snap: Any) -> TenantView:
         assignments=dict(snap.assignments),
         held_numbers=dict(snap.held_numbers),
         archived_numbers=frozenset(snap.archived_numbers),
+        api_numbers=frozenset(snap.api_numbers),
+        api_assignments=frozenset(snap.api_assignments),
     )
 
 

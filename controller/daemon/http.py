@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from controller.daemon.config import WEBHOOK_PATH
 from controller.daemon.logs import event
@@ -77,7 +77,21 @@ def create_app(daemon: Daemon) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route(WEBHOOK_PATH, webhook, methods=["POST"]),
+        # The platform API (seeds 000 and 002) and its /openapi.json: everything else.
+        Mount("", app=platform_api(daemon)),
     ])
+
+
+def platform_api(daemon: Daemon) -> Starlette:
+    from controller.api import ApiContext, create_api
+
+    def specs_in_force() -> object:
+        return daemon.view.specs if daemon.view is not None else None
+
+    def log(name: str, message: str, **fields: object) -> None:
+        event(name, message, role=daemon.role, **fields)
+
+    return create_api(ApiContext(store=daemon.store, specs=specs_in_force, settings=daemon.settings, log=log))
 
 
 def answer(daemon: Daemon, verdict: Verdict) -> Response:

@@ -90,6 +90,8 @@ def removal(record: RecordView, ctx: Context) -> Outcome:
     the platform API has no Assignment record and is never touched for being absent from the specs."""
     number = record.data.get("number", "")
     current = ctx.world.tenant.assignments.get(number)
+    if number in ctx.world.tenant.api_assignments:
+        return Outcome("Ready")  # the platform API made the current assignment: the API owns it
     if renamed_with(KIND, number, ctx):
         return Outcome("Ready", f"{number} stays assigned to {current}, kept by {ctx.claimed_numbers[number]}")
     if current is None or current != record.spec.get("user"):

@@ -99,6 +99,9 @@ class TenantView:
     # number -> organization, for numbers the org holds (not archived)
     held_numbers: dict[str, str] = field(default_factory=dict)
     archived_numbers: frozenset[str] = frozenset()
+    # Made through the platform API (the API owns them; the reconciler leaves them alone).
+    api_numbers: frozenset[str] = frozenset()
+    api_assignments: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -25,7 +25,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. Opening an up-to-date state compares against this and never imports alembic
 # (a third of a command's start-up); tests/state checks it against the migrations directory, so a new
 # migration fails that test until this names it.
-HEAD_REVISION = "0002_webhook_events"
+HEAD_REVISION = "api_0003_platform_api"
 # Any constant works; it only has to be the same for every senderctl process on the database.
 MIGRATION_LOCK_KEY = 0x5E4D_0001
 BUSY_TIMEOUT_SECONDS = 60

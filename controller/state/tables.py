@@ -105,6 +105,9 @@ class ProviderPhoneRow(SQLModel, table=True):
     monthly_price: Decimal | None = Field(default=None, sa_type=Money)
     workspace: str | None = Field(default=None, max_length=63)
     workspace_phone_id: int | None = None
+    # Who made the holding: "specs" (the reconciler) or "api" (the platform API, which the reconciler
+    # never forgets or archives for being absent from the specs).
+    owner: str = Field(default="specs", max_length=8, sa_column_kwargs={"server_default": "specs"})
     acquired_at: datetime = Field(sa_type=UTCDateTime)
     released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -122,6 +125,8 @@ class WorkspacePhoneRow(SQLModel, table=True):
     organization: str = Field(max_length=63)
     number: str = Field(max_length=20)
     provider_phone_id: int | None = None
+    label: str | None = Field(default=None, max_length=200)
+    owner: str = Field(default="specs", max_length=8, sa_column_kwargs={"server_default": "specs"})
     is_archived: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime)
     archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -140,6 +145,8 @@ class AssignmentRow(SQLModel, table=True):
     organization: str = Field(max_length=63, index=True)
     number: str = Field(max_length=20)
     user: str = Field(max_length=320)
+    # "specs" or "api": the reconciler ends only the assignments the specs made.
+    owner: str = Field(default="specs", max_length=8, sa_column_kwargs={"server_default": "specs"})
     assigned_at: datetime = Field(sa_type=UTCDateTime)
     unassigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -183,3 +190,50 @@ class UsageLogRow(SQLModel, table=True):
     currency: str = Field(max_length=3)
     week: str = Field(max_length=8, index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- the platform API -------------------------------------------------------------------------------
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """A platform API token. Only its SHA-256 is stored: the token itself is shown once, at creation."""
+
+    __tablename__ = "api_tokens"
+
+    id: str = Field(primary_key=True, max_length=32)
+    organization: str = Field(max_length=63, index=True)
+    user: str = Field(max_length=320)
+    role: str = Field(max_length=16)
+    scopes: str = Field(max_length=200)  # comma-separated
+    workspace: str | None = Field(default=None, max_length=63)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)  # the token's first characters, to recognise it in a list
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiPurchaseRow(SQLModel, table=True):
+    """One purchase asked of the platform API: its Idempotency-Key, and a pending row holds a slot of
+    the organization's number limit until the purchase succeeds or definitely fails."""
+
+    __tablename__ = "api_purchases"
+    __table_args__ = (UniqueConstraint("organization", "idempotency_key", name="uq_api_purchases_org_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization: str = Field(max_length=63, index=True)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_hash: str = Field(max_length=64)
+    request: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(max_length=16, index=True)  # pending | succeeded | failed
+    requested_by: str = Field(max_length=320)
+    workspace: str | None = Field(default=None, max_length=63)
+    number: str | None = Field(default=None, max_length=20)
+    bird_number_id: str | None = Field(default=None, max_length=200)
+    connector_id: str | None = Field(default=None, max_length=200)
+    channel_id: str | None = Field(default=None, max_length=200)
+    error: str | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    # A pending purchase is being worked on until then; after it, a retry with the key may resume it.
+    lease_until: datetime = Field(sa_type=UTCDateTime)

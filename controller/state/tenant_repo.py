@@ -84,7 +84,7 @@ def live_workspace_phones_for(session: Session, workspace: str, numbers: Sequenc
 
 
 def insert_linked_phones(session: Session, org: str, workspace: str,
-                         items: Sequence[tuple[str, str | None, Any]], at: datetime) -> None:
+                         items: Sequence[tuple[str, str | None, Any]], at: datetime, owner: str = "specs") -> None:
     """New holdings and their workspace phone numbers, linked both ways, in a few set-based statements.
     items: (number, bird_number_id, monthly_price) for numbers with neither a live holding nor a live
     workspace phone number."""
@@ -96,13 +96,13 @@ def insert_linked_phones(session: Session, org: str, workspace: str,
         phone_ids: dict[str, int] = {}
         for chunk in _chunks(list(items), 100):
             rows = [{"organization": org, "number": n, "bird_number_id": b, "monthly_price": p, "workspace": workspace,
-                     "acquired_at": at} for n, b, p in chunk]
+                     "owner": owner, "acquired_at": at} for n, b, p in chunk]
             phone_ids.update({r.number: r.id for r in conn.execute(
                 insert(phones).values(rows).returning(phones.c.id, phones.c.number))})
         ws_ids: dict[str, int] = {}
         for chunk in _chunks(list(items), 100):
             rows = [{"workspace": workspace, "organization": org, "number": n, "provider_phone_id": phone_ids[n],
-                     "is_archived": False, "created_at": at} for n, _, _ in chunk]
+                     "owner": owner, "is_archived": False, "created_at": at} for n, _, _ in chunk]
             ws_ids.update({r.number: r.id for r in conn.execute(
                 insert(ws_phones).values(rows).returning(ws_phones.c.id, ws_phones.c.number))})
         conn.execute(update(phones).where(phones.c.id == bindparam("phone_id"))
@@ -227,8 +227,8 @@ def assignments_during(session: Session, start: datetime, end: datetime) -> list
     return list(session.exec(query.order_by(AssignmentRow.assigned_at, AssignmentRow.id)))
 
 
-def add_assignment(session: Session, org: str, number: str, user: str, at: datetime) -> None:
-    _flush(session, AssignmentRow(organization=org, number=number, user=user, assigned_at=at),
+def add_assignment(session: Session, org: str, number: str, user: str, at: datetime, owner: str = "specs") -> None:
+    _flush(session, AssignmentRow(organization=org, number=number, user=user, owner=owner, assigned_at=at),
            f"{number} or {user} already has an active assignment in organization {org}")
 
 

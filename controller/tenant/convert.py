@@ -17,18 +17,19 @@ def provider_phone(row: Any) -> ProviderPhone:
     return ProviderPhone(id=row.id, organization=row.organization, number=row.number,
                          bird_number_id=row.bird_number_id, monthly_price=row.monthly_price,
                          workspace=row.workspace, workspace_phone_id=row.workspace_phone_id,
-                         acquired_at=row.acquired_at, released_at=row.released_at)
+                         acquired_at=row.acquired_at, released_at=row.released_at, owner=row.owner)
 
 
 def workspace_phone(row: Any) -> WorkspacePhone:
     return WorkspacePhone(id=row.id, workspace=row.workspace, organization=row.organization, number=row.number,
                           provider_phone_id=row.provider_phone_id, is_archived=row.is_archived,
-                          created_at=row.created_at, archived_at=row.archived_at)
+                          created_at=row.created_at, archived_at=row.archived_at, label=row.label,
+                          owner=row.owner)
 
 
 def assignment(row: Any) -> Assignment:
     return Assignment(organization=row.organization, number=row.number, user=row.user,
-                      assigned_at=row.assigned_at, unassigned_at=row.unassigned_at)
+                      assigned_at=row.assigned_at, unassigned_at=row.unassigned_at, owner=row.owner)
 
 
 def operation_facts(row: Any) -> dict[str, Any]:

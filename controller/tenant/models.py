@@ -77,6 +77,7 @@ class ProviderPhone:
     workspace_phone_id: int | None
     acquired_at: datetime
     released_at: datetime | None
+    owner: str = "specs"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class WorkspacePhone:
     is_archived: bool
     created_at: datetime
     archived_at: datetime | None
+    label: str | None = None
+    owner: str = "specs"
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Assignment:
     user: str
     assigned_at: datetime
     unassigned_at: datetime | None
+    owner: str = "specs"
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,10 @@ class TenantSnapshot:
     workspace_phones: tuple[WorkspacePhone, ...] = ()
     # number -> what keeps it from being archived (only numbers with blockers)
     blockers: dict[str, list[str]] = field(default_factory=dict)
+    # Numbers held, and active assignments (by number), that the platform API made: the API owns
+    # them, so the reconciler never forgets, unassigns or archives them for being absent from the specs.
+    api_numbers: frozenset[str] = frozenset()
+    api_assignments: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -76,14 +76,17 @@ def unknown_org(tx: Any, org: str) -> UnknownOrganization:
 
 
 def record_number_acquired(store: StateStore, org: str, workspace: str, number: str, *, bird_number_id: str,
-                           monthly_price: Decimal | None, at: datetime) -> None:
+                           monthly_price: Decimal | None, at: datetime, owner: str = "specs") -> None:
     """The organization now holds the number (bought or adopted), linked to a workspace phone number.
-    Idempotent: recording the same number again only refreshes its Bird id and price."""
-    record_numbers_acquired(store, org, workspace, [(number, bird_number_id, monthly_price)], at=at)
+    Idempotent: recording the same number again only refreshes its Bird id and price.
+    owner: "specs" (the reconciler) or "api" (the platform API). The specs adopting a number the
+    API made take it over: what the specs declare, the specs own."""
+    record_numbers_acquired(store, org, workspace, [(number, bird_number_id, monthly_price)], at=at, owner=owner)
 
 
 def record_numbers_acquired(store: StateStore, org: str, workspace: str,
-                            numbers: Sequence[tuple[str, str, Decimal | None]], *, at: datetime) -> None:
+                            numbers: Sequence[tuple[str, str, Decimal | None]], *, at: datetime,
+                            owner: str = "specs") -> None:
     """record_number_acquired for many (number, bird_number_id, monthly_price) at once, in one transaction."""
     at = rules.aware(at)
     wanted = [(rules.e164(n), bird_id, price) for n, bird_id, price in numbers]
@@ -93,29 +96,31 @@ def record_numbers_acquired(store: StateStore, org: str, workspace: str,
         in_workspace = repo.live_workspace_phones_for(tx, workspace, numbers_wanted)
         fresh = [w for w in wanted if w[0] not in held and w[0] not in in_workspace]
         fresh = list({n: (n, b, p) for n, b, p in fresh}.values())  # a number listed twice is recorded once
-        repo.insert_linked_phones(tx, org, workspace, fresh, at)
+        repo.insert_linked_phones(tx, org, workspace, fresh, at, owner)
         for number, bird_number_id, monthly_price in wanted:
             if number in held or number in in_workspace:
-                acquire(tx, org, workspace, number, bird_number_id, monthly_price, at)
+                acquire(tx, org, workspace, number, bird_number_id, monthly_price, at, owner)
 
 
 def acquire(tx: Any, org: str, workspace: str, number: str, bird_number_id: str, monthly_price: Decimal | None,
-            at: datetime) -> None:
+            at: datetime, owner: str = "specs") -> None:
     phone = repo.live_phone(tx, number)
     if phone is not None and phone.organization != org:
         raise NumberNotHeld(f"{number} is held by organization {phone.organization}, not {org}; "
                             "a number belongs to one organization at a time")
     if phone is None:
         phone = repo.add_phone(tx, ProviderPhoneRow(organization=org, number=number, bird_number_id=bird_number_id,
-                                                    monthly_price=monthly_price, acquired_at=at))
+                                                    monthly_price=monthly_price, owner=owner, acquired_at=at))
     else:
         phone.bird_number_id = bird_number_id
+        if owner == "specs":
+            phone.owner = owner
         if monthly_price is not None:
             phone.monthly_price = monthly_price
     ws_phone = repo.live_workspace_phone(tx, workspace, number)
     if ws_phone is None:
         ws_phone = repo.add_workspace_phone(tx, WorkspacePhoneRow(workspace=workspace, organization=org,
-                                                                  number=number, created_at=at))
+                                                                  number=number, owner=owner, created_at=at))
     link_rows(tx, ws_phone, phone)
 
 
@@ -166,7 +171,8 @@ def linkable_phones(store: StateStore, org: str, workspace: str) -> list[Provide
         return [convert.provider_phone(r) for r in repo.live_phones(tx, org) if r.workspace in (None, workspace)]
 
 
-def create_workspace_phone(store: StateStore, workspace: str, org: str, number: str, *, at: datetime) -> WorkspacePhone:
+def create_workspace_phone(store: StateStore, workspace: str, org: str, number: str, *, at: datetime,
+                           owner: str = "specs", label: str | None = None) -> WorkspacePhone:
     """A workspace phone number for one of the organization's numbers, linked to it when it is linkable."""
     number, at = rules.e164(number), rules.aware(at)
     with store.transaction() as tx:
@@ -176,7 +182,8 @@ def create_workspace_phone(store: StateStore, workspace: str, org: str, number: 
         if repo.live_workspace_phone(tx, workspace, number) is not None:
             raise WorkspacePhoneError(f"workspace {workspace} already has a phone number {number}")
         ws_phone = repo.add_workspace_phone(tx, WorkspacePhoneRow(workspace=workspace, organization=org,
-                                                                  number=number, created_at=at))
+                                                                  number=number, owner=owner, label=label,
+                                                                  created_at=at))
         if phone.workspace in (None, workspace):
             link_rows(tx, ws_phone, phone)
         return convert.workspace_phone(ws_phone)
@@ -210,9 +217,11 @@ def link(store: StateStore, workspace: str, phone_id: int, number: str | None) -
 # --- assignments -----------------------------------------------------------------------------------
 
 
-def assign(store: StateStore, org: str, number: str, user: str, *, at: datetime, release: str | None = None) -> None:
+def assign(store: StateStore, org: str, number: str, user: str, *, at: datetime, release: str | None = None,
+           owner: str = "specs") -> None:
     """Give the number to the user. Idempotent; refuses a second owner or a second number for the user.
-    release: the user's previous number, taken back from them in the same transaction."""
+    release: the user's previous number, taken back from them in the same transaction.
+    owner: who made the assignment, "specs" or "api" (the reconciler ends only its own)."""
     number, at = rules.e164(number), rules.aware(at)
     with store.transaction() as tx:
         require_held(tx, org, number)
@@ -222,7 +231,7 @@ def assign(store: StateStore, org: str, number: str, user: str, *, at: datetime,
         if current is not None:
             raise AssignmentConflict(f"{number} is assigned to {current.user}; unassign it first, or move it to {user}")
         release_previous(tx, org, user, release, at)
-        open_assignment(tx, org, number, user, at)
+        open_assignment(tx, org, number, user, at, owner)
 
 
 def unassign(store: StateStore, org: str, number: str, *, at: datetime) -> str | None:
@@ -261,13 +270,13 @@ def release_previous(tx: Any, org: str, user: str, number: str | None, at: datet
         repo.close_assignment(tx, held, at)
 
 
-def open_assignment(tx: Any, org: str, number: str, user: str, at: datetime) -> None:
+def open_assignment(tx: Any, org: str, number: str, user: str, at: datetime, owner: str = "specs") -> None:
     other = repo.active_assignment_of_user(tx, org, user)
     if other is not None:
         raise AssignmentConflict(f"{user} already has {other.number} in organization {org}; a user has one "
                                  f"number: unassign {other.number} first")
     try:
-        repo.add_assignment(tx, org, number, user, at)
+        repo.add_assignment(tx, org, number, user, at, owner)
     except Conflict as exc:
         raise AssignmentConflict(str(exc)) from None
 
@@ -338,6 +347,28 @@ def archive_number(store: StateStore, org: str, number: str, *, at: datetime) ->
         tx.add(phone)
 
 
+def archive_workspace_phone(store: StateStore, workspace: str, phone_id: int, *, at: datetime) -> WorkspacePhone:
+    """Seed 002: archive one workspace phone number. Linked to the organization's number, it releases
+    that number (archive_number: blockers checked, history kept); unlinked, only this record is
+    archived. Cannot be undone; archiving an archived one returns it unchanged."""
+    at = rules.aware(at)
+    with store.transaction() as tx:
+        ws_phone = repo.workspace_phone(tx, phone_id)
+        if ws_phone is None or ws_phone.workspace != workspace:
+            raise WorkspacePhoneError(f"workspace {workspace} has no phone number with id {phone_id}")
+        if ws_phone.is_archived:
+            return convert.workspace_phone(ws_phone)
+        linked = ws_phone.provider_phone_id is not None
+        if not linked:
+            ws_phone.is_archived, ws_phone.archived_at = True, at
+            tx.add(ws_phone)
+            return convert.workspace_phone(ws_phone)
+        org, number = ws_phone.organization, ws_phone.number
+    archive_number(store, org, number, at=at)
+    with store.transaction() as tx:
+        return convert.workspace_phone(repo.workspace_phone(tx, phone_id))
+
+
 # --- the read model plan uses --------------------------------------------------------------------
 
 
@@ -383,6 +414,8 @@ def snapshot(store: StateStore) -> TenantSnapshot:
         assignments={n: a.user for n, a in assignments.items()},
         held_numbers={n: p.organization for n, p in phones.items()},
         archived_numbers=frozenset(released),
+        api_numbers=frozenset(n for n, p in phones.items() if p.owner == "api"),
+        api_assignments=frozenset(n for n, a in assignments.items() if a.owner == "api"),
         workspace_phones=ws_phones,
         blockers=blockers,
     )

@@ -1,0 +1,171 @@
+"""SQL for the platform API: tokens, purchases, and the paginated number lists.
+
+controller.api holds the rules; this module only reads and writes rows. Every function takes the
+session of a transaction opened with StateStore.transaction().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, func, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from controller.state.errors import Conflict
+from controller.state.tables import (
+    ApiPurchaseRow,
+    ApiTokenRow,
+    AssignmentRow,
+    OrgConfigRow,
+    ProviderPhoneRow,
+    ResourceRow,
+    WorkspacePhoneRow,
+)
+
+# --- tokens ------------------------------------------------------------------------------------------
+
+
+def add_token(session: Session, row: ApiTokenRow) -> None:
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("a token with this id or hash exists already; create it again") from None
+
+
+def token_by_hash(session: Session, token_hash: str) -> ApiTokenRow | None:
+    return session.exec(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash)).first()
+
+
+def token(session: Session, token_id: str) -> ApiTokenRow | None:
+    return session.get(ApiTokenRow, token_id)
+
+
+def tokens(session: Session, org: str) -> list[ApiTokenRow]:
+    return list(session.exec(select(ApiTokenRow).where(ApiTokenRow.organization == org)
+                             .order_by(ApiTokenRow.created_at, ApiTokenRow.id)))
+
+
+# --- the organization lock ---------------------------------------------------------------------------
+
+
+def lock_org(session: Session, org: str) -> OrgConfigRow | None:
+    """The organization's configuration row, locked until the transaction ends: purchases of one
+    organization queue here, on every replica. PostgreSQL: a row lock (SELECT ... FOR UPDATE).
+    SQLite: every transaction starts with BEGIN IMMEDIATE, so writers are serialised already."""
+    query = select(OrgConfigRow).where(OrgConfigRow.name == org)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def held_count(session: Session, org: str) -> int:
+    return session.exec(select(func.count()).select_from(ProviderPhoneRow).where(
+        ProviderPhoneRow.organization == org, ProviderPhoneRow.released_at.is_(None))).one()  # type: ignore[union-attr]
+
+
+def pending_purchases(session: Session, org: str) -> int:
+    return session.exec(select(func.count()).select_from(ApiPurchaseRow).where(
+        ApiPurchaseRow.organization == org, ApiPurchaseRow.status == "pending")).one()
+
+
+# --- purchases ---------------------------------------------------------------------------------------
+
+
+def purchase_by_key(session: Session, org: str, key: str) -> ApiPurchaseRow | None:
+    return session.exec(select(ApiPurchaseRow).where(ApiPurchaseRow.organization == org,
+                                                     ApiPurchaseRow.idempotency_key == key)).first()
+
+
+def purchase(session: Session, purchase_id: int) -> ApiPurchaseRow | None:
+    return session.get(ApiPurchaseRow, purchase_id)
+
+
+def add_purchase(session: Session, row: ApiPurchaseRow) -> ApiPurchaseRow:
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"a purchase with Idempotency-Key {row.idempotency_key!r} was just started by a concurrent "
+                       "request") from None
+    return row
+
+
+def purchases_of_numbers(session: Session, numbers: Sequence[str]) -> dict[str, ApiPurchaseRow]:
+    if not numbers:
+        return {}
+    query = select(ApiPurchaseRow).where(ApiPurchaseRow.number.in_(list(numbers)),  # type: ignore[union-attr]
+                                         ApiPurchaseRow.status == "succeeded")
+    return {row.number: row for row in session.exec(query) if row.number}
+
+
+# --- paginated reads ---------------------------------------------------------------------------------
+
+
+def phones_page(session: Session, org: str, *, after_id: int, limit: int, workspace: str | None = None,
+                unassigned_only: bool = False) -> list[tuple[ProviderPhoneRow, AssignmentRow | None]]:
+    """The organization's live numbers after `after_id` (by id), with their active assignment."""
+    live_assignment = and_(AssignmentRow.number == ProviderPhoneRow.number,
+                           AssignmentRow.unassigned_at.is_(None))  # type: ignore[union-attr]
+    query = (select(ProviderPhoneRow, AssignmentRow).outerjoin(AssignmentRow, live_assignment)
+             .where(ProviderPhoneRow.organization == org, ProviderPhoneRow.released_at.is_(None),  # type: ignore[union-attr]
+                    ProviderPhoneRow.id > after_id))  # type: ignore[operator]
+    if workspace is not None:
+        query = query.where(ProviderPhoneRow.workspace == workspace)
+    if unassigned_only:
+        query = query.where(AssignmentRow.id.is_(None))  # type: ignore[union-attr]
+    return list(session.exec(query.order_by(ProviderPhoneRow.id).limit(limit)))  # type: ignore[arg-type]
+
+
+def workspace_phones_page(session: Session, workspace: str, *, after_id: int, limit: int,
+                          is_archived: bool | None) -> list[WorkspacePhoneRow]:
+    query = select(WorkspacePhoneRow).where(WorkspacePhoneRow.workspace == workspace,
+                                            WorkspacePhoneRow.id > after_id)  # type: ignore[operator]
+    if is_archived is not None:
+        query = query.where(WorkspacePhoneRow.is_archived == is_archived)
+    return list(session.exec(query.order_by(WorkspacePhoneRow.id).limit(limit)))  # type: ignore[arg-type]
+
+
+def provider_phones_by_id(session: Session, ids: Sequence[int]) -> dict[int, ProviderPhoneRow]:
+    if not ids:
+        return {}
+    query = select(ProviderPhoneRow).where(ProviderPhoneRow.id.in_(list(ids)))  # type: ignore[union-attr]
+    return {row.id: row for row in session.exec(query) if row.id is not None}
+
+
+def live_phone_by_bird_id(session: Session, bird_number_id: str) -> ProviderPhoneRow | None:
+    return session.exec(select(ProviderPhoneRow).where(ProviderPhoneRow.bird_number_id == bird_number_id,
+                                                       ProviderPhoneRow.released_at.is_(None))).first()  # type: ignore[union-attr]
+
+
+def set_label(session: Session, phone_id: int, label: str | None) -> WorkspacePhoneRow | None:
+    row = session.get(WorkspacePhoneRow, phone_id)
+    if row is not None:
+        row.label = label
+        session.add(row)
+        session.flush()
+    return row
+
+
+def set_workspace_phone_owner(session: Session, phone_id: int, owner: str) -> None:
+    row = session.get(WorkspacePhoneRow, phone_id)
+    if row is not None:
+        row.owner = owner
+        session.add(row)
+
+
+# --- what the reconciler's records say --------------------------------------------------------------
+
+
+def records_of_kinds(session: Session, kinds: Sequence[str]) -> list[ResourceRow]:
+    return list(session.exec(select(ResourceRow).where(ResourceRow.kind.in_(list(kinds)))))  # type: ignore[attr-defined]
+
+
+def number_records_holding(session: Session, number: str) -> list[ResourceRow]:
+    """PhoneNumber / NumberPool records whose number is `number` (JSON column: filtered in Python,
+    after narrowing by the number's text in the serialised data)."""
+    like = f"%{number}%"
+    query = select(ResourceRow).where(ResourceRow.kind.in_(["PhoneNumber", "NumberPool", "Assignment"]),  # type: ignore[attr-defined]
+                                      text("CAST(data AS TEXT) LIKE :like").bindparams(like=like))
+    return [r for r in session.exec(query) if (r.data or {}).get("number") == number]
