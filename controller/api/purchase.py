@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 # with the same key takes it over (the first request died, or its replica did).
 LEASE = timedelta(seconds=60)
 STOCK_CANDIDATES = 25
+BUY_ATTEMPTS = 5
 CHANNEL_TEMPLATE = "sms-messagebird:1"
 
 
@@ -212,28 +213,41 @@ async def resume_open_intent(ctx: ApiContext, io: ApplyIO, row: ApiPurchaseRow, 
 
 async def buy_new(ctx: ApiContext, io: ApplyIO, row: ApiPurchaseRow, ws: Workspace,
                   request: dict[str, Any]) -> tuple[str, str, Decimal | None]:
+    """Buy the first free stock number; one that Bird refuses (a concurrent purchase took it) is
+    passed over for the next. An ambiguous answer stops here: the intent stays open."""
     country, kind, prefix = request.get("country", "US"), request.get("type", "local"), request.get("prefix")
-    candidate = await pick_stock(ctx, io, ws, country, kind, prefix)
-    if candidate is None:
+    candidates = await pick_stock(ctx, io, ws, country, kind, prefix)
+    if not candidates:
         what = " ".join(v for v in (country, kind, prefix) if v)
         raise conflict(f"no {what} number is in Bird's stock for workspace {ws.name}", code="no_stock")
-    number = candidate.number
-    change = change_for(row, number, country, ws.uuid)
+    refused: list[str] = []
+    for candidate in candidates[:BUY_ATTEMPTS]:
+        number = candidate.number
+        change = change_for(row, number, country, ws.uuid)
 
-    async def probe() -> Any:
-        async for owned in io.client.list_numbers(ws.uuid):
-            if owned.number == number:
-                return owned
-        return None
+        async def probe(number: str = number) -> Any:
+            async for owned in io.client.list_numbers(ws.uuid):
+                if owned.number == number:
+                    return owned
+            return None
 
-    bought = await io.journaled(change, request={"number": number, "country": country, "purchase": row.id},
-                                call=lambda: io.client.buy_numbers(ws.uuid, [(number, country)]), probe=probe)
-    got = bought[0] if isinstance(bought, list) else bought
-    return got.number or number, got.id, price_of(got) or price_of(candidate)
+        try:
+            bought = await io.journaled(change, request={"number": number, "country": country, "purchase": row.id},
+                                        call=lambda number=number: io.client.buy_numbers(ws.uuid, [(number, country)]),
+                                        probe=probe)
+        except ApplyError as exc:
+            if await asyncio.to_thread(has_open_intent, ctx, row):
+                raise
+            refused.append(str(exc))
+            continue
+        got = bought[0] if isinstance(bought, list) else bought
+        return got.number or number, got.id, price_of(got) or price_of(candidate)
+    raise ApplyError(f"Bird refused {len(refused)} stock numbers in a row; the last: {refused[-1]}")
 
 
 async def pick_stock(ctx: ApiContext, io: ApplyIO, ws: Workspace, country: str, kind: str,
-                     prefix: str | None) -> Any:
+                     prefix: str | None) -> list[Any]:
+    """Stock numbers nobody holds and no other purchase is buying right now (its intent names it)."""
     candidates = []
     async for item in io.client.available_numbers(ws.uuid, country=country, type=kind, prefix=prefix,
                                                   limit=STOCK_CANDIDATES):
@@ -241,12 +255,13 @@ async def pick_stock(ctx: ApiContext, io: ApplyIO, ws: Workspace, country: str, 
         if len(candidates) >= STOCK_CANDIDATES:
             break
 
-    def first_free() -> Any:
+    def free() -> list[Any]:
         with ctx.store.transaction() as tx:
             held = tenant_repo.live_phones_for(tx, [c.number for c in candidates if c.number])
-        return next((c for c in candidates if c.number and c.number not in held), None)
+        buying = {op.request.get("number") for op in ctx.store.open_operations()}
+        return [c for c in candidates if c.number and c.number not in held and c.number not in buying]
 
-    return await asyncio.to_thread(first_free)
+    return await asyncio.to_thread(free)
 
 
 def price_of(item: Any) -> Decimal | None:
@@ -348,8 +363,6 @@ def save_channel(ctx: ApiContext, row: ApiPurchaseRow, connector: Any, campaign_
             return
         if connector is not None:
             fresh.connector_id, fresh.channel_id = connector.id, connector_channel_id(connector)
-        fresh.request = {**fresh.request, "campaignId": campaign_id} if fresh.request.get("campaignId") is None \
-            else fresh.request
         fresh.error = error
         tx.add(fresh)
 
@@ -364,9 +377,11 @@ def response(ctx: ApiContext, row: ApiPurchaseRow, directory: Directory) -> Purc
     if phone is None or config is None:
         raise not_found(f"{row.number}, bought by purchase {row.id}, is no longer held (archived since)")
     item = number_item(phone, assignment, directory, rules.money_text(config.weekly_price), config.currency)
+    ws = directory.by_name(row.workspace)
+    campaign = directory.campaign_in(ws.uuid) if ws else None
     return PurchaseResponse(**item.model_dump(), purchaseId=row.id or 0, idempotencyKey=row.idempotency_key,
                             channelId=row.channel_id, connectorId=row.connector_id,
-                            campaignId=row.request.get("campaignId"),
+                            campaignId=campaign.campaign_id if campaign and row.connector_id else None,
                             channelError=row.error if row.error and row.error.startswith("channel:") else None)
 
 

@@ -83,7 +83,7 @@ def create_app(daemon: Daemon) -> Starlette:
 
 
 def platform_api(daemon: Daemon) -> Starlette:
-    from controller.api import ApiContext, create_api
+    from controller.api.app import ApiContext, create_api
 
     def specs_in_force() -> object:
         return daemon.view.specs if daemon.view is not None else None

@@ -1,0 +1,145 @@
+"""Seed 000 purchase through the daemon: idempotency, prerequisites, the journal, concurrency."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import ORG, World, make_token
+
+BUY_ROUTE = "POST /workspaces/{workspaceId}/numbers"
+
+
+def buys(world: World) -> int:
+    return world.emulator.request_counts()["byRoute"].get(BUY_ROUTE, 0)
+
+
+def owned_numbers(world: World) -> set[str]:
+    return {n.get("number") or n.get("numberString") for n in world.emulator.state()["numbers"]}
+
+
+def purchase(client: httpx.Client, key: str | None = None, **body: Any) -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key else {}
+    return client.post("/v1/sms/phone-numbers/purchase", json={"country": "US", **body}, headers=headers)
+
+
+def test_a_purchase_retried_with_one_key_buys_once_and_installs_its_channel(
+        world_factory: Callable[..., World]) -> None:
+    world = world_factory()
+    member = world.client(make_token(world.state_url, "carol@acme.example", "member"))
+    before = owned_numbers(world)
+    world.emulator.zero_requests()
+
+    first = purchase(member, "order-1")
+    assert first.status_code == 201, first.text
+    bought = first.json()
+    assert bought["owner"] == "api" and bought["status"] == "available" and bought["weeklyPrice"] == "2.99"
+    retries = [purchase(member, "order-1") for _ in range(3)]
+    assert {r.status_code for r in retries} == {201}
+    assert {r.json()["number"] for r in retries} == {bought["number"]}
+    assert buys(world) == 1
+    assert owned_numbers(world) == before | {bought["number"]}
+
+    # The SMS channel is installed under the organization's 10DLC campaign.
+    connectors = [c for c in world.emulator.state()["connectors"]
+                  if (c.get("arguments") or {}).get("phoneNumberId") == bought["providerPhoneUuid"]]
+    assert len(connectors) == 1 and bought["connectorId"] == connectors[0]["id"]
+    assert connectors[0]["arguments"]["useCaseId"] == bought["campaignId"]
+
+    # The same key with a different body is refused, and buys nothing.
+    other = purchase(member, "order-1", prefix="+1212")
+    assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
+    # Another key is another purchase.
+    second = purchase(member, "order-2")
+    assert second.status_code == 201 and second.json()["number"] != bought["number"]
+    assert buys(world) == 2
+
+
+def test_an_ambiguous_answer_from_bird_is_resolved_by_re_reading_it(world_factory: Callable[..., World]) -> None:
+    """Bird buys the number and the connection drops: the journal's intent was written first, the
+    re-read finds the number, and it is adopted, never bought again."""
+    world = world_factory()
+    member = world.client(make_token(world.state_url, "carol@acme.example", "member"))
+    world.emulator.fault(method="POST", route="/workspaces/{workspaceId}/numbers", effect="commit-then-fail",
+                         times=1)
+    world.emulator.zero_requests()
+    answer = purchase(member, "order-ambiguous")
+    assert answer.status_code == 201, answer.text
+    assert buys(world) == 1
+    assert purchase(member, "order-ambiguous").json()["number"] == answer.json()["number"]
+    assert buys(world) == 1
+    with world.store() as store:
+        ops = [op for op in store.operations(limit=50) if op.address.startswith("api:purchase/")]
+    assert ops and all(op.status == "succeeded" for op in ops)
+    assert ops[-1].request["number"] == answer.json()["number"]  # the intent named the number before the call
+
+
+def test_prerequisites_refuse_with_409_and_the_reason(world_factory: Callable[..., World]) -> None:
+    from controller import tenant
+
+    world = world_factory(limit=3)
+    member = world.client(make_token(world.state_url, "carol@acme.example", "member"))
+    with world.store() as store:
+        config = tenant.org_config(store, ORG)
+
+        def configure(enabled: bool = True, limit: int = 3) -> None:
+            tenant.sync_org_config(store, ORG, bird_organization_id=config.bird_organization_id, enabled=enabled,
+                                   limit=limit, weekly_price=Decimal("2.99"))
+
+        world.emulator.zero_requests()
+        configure(enabled=False)  # (sync_org_config keeps the 10DLC flag as it was: active)
+        refused = purchase(member)
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "multi_sms_disabled"
+        assert "enable_multi_sms_numbers" in refused.json()["error"]["message"]
+
+        configure()
+        tenant.set_ten_dlc_active(store, ORG, False)
+        refused = purchase(member)
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "ten_dlc_inactive"
+
+        tenant.set_ten_dlc_active(store, ORG, True)
+        configure(limit=2)
+        refused = purchase(member)
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "limit_reached"
+        assert "limit is 2" in refused.json()["error"]["message"]
+        assert buys(world) == 0 and len(owned_numbers(world)) == 2  # the refusals bought nothing
+
+        configure(limit=3)
+        assert purchase(member).status_code == 201
+
+
+def race(clients: list[httpx.Client], count: int) -> list[httpx.Response]:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(purchase, clients[i % len(clients)], f"race-{i}") for i in range(count)]
+        return [f.result() for f in futures]
+
+
+def test_concurrent_purchases_with_room_for_one_buy_exactly_one(world_factory: Callable[..., World]) -> None:
+    world = world_factory(limit=3)  # the specs hold 2: room for one
+    member = world.client(make_token(world.state_url, "carol@acme.example", "member"))
+    answers = race([member], 6)
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 5, [r.text for r in answers]
+    assert {r.json()["error"]["code"] for r in answers if r.status_code == 409} == {"limit_reached"}
+    assert len(owned_numbers(world)) == 3
+
+
+@pytest.mark.postgres
+def test_two_daemons_on_one_postgresql_never_overrun_the_limit(world_factory: Callable[..., World],
+                                                                postgres_url: str) -> None:
+    world = world_factory(state_url=postgres_url, limit=4)  # room for two
+    second = world.start_daemon()
+    token = make_token(world.state_url, "carol@acme.example", "member")
+    clients = [world.client(token), world.client(token, second)]
+    answers = race(clients, 8)
+    assert sorted(r.status_code for r in answers) == [201, 201] + [409] * 6, [(r.status_code, r.text[-200:]) for r in answers]
+    assert len(owned_numbers(world)) == 4
+    # A write through one replica is seen by the other.
+    numbers = {r.json()["number"] for r in answers if r.status_code == 201}
+    for client in clients:
+        listed = client.get("/v1/sms/phone-numbers").json()["results"]
+        assert {n["number"] for n in listed if n["owner"] == "api"} == numbers
