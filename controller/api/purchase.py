@@ -29,6 +29,7 @@ from controller.api.errors import ApiError, conflict, invalid, not_found
 from controller.api.models import PhoneNumberResponse, PurchaseRequest, PurchaseResponse
 from controller.apply import ApplyError, ApplyIO
 from controller.bird import BirdError
+from controller.bird.errors import BirdHTTPError
 from controller.plan import Change
 from controller.state import Conflict, tenant_repo
 from controller.state import api_repo as repo
@@ -183,6 +184,13 @@ async def buy(ctx: ApiContext, who: Principal, row: ApiPurchaseRow, directory: D
     except ApiError as exc:
         await asyncio.to_thread(mark, ctx, row, "failed", exc.message)
         raise
+    except BirdHTTPError as exc:
+        if exc.status in (401, 403, 429) or exc.status >= 500:
+            await asyncio.to_thread(mark, ctx, row, "failed", str(exc))
+            raise ApiError(503, "bird_unavailable", f"Bird cannot be used now: {exc}; retry later") from None
+        # Bird refuses the search itself (a country or type it does not sell): the request is at fault.
+        await asyncio.to_thread(mark, ctx, row, "failed", str(exc))
+        raise ApiError(422, "invalid", f"Bird does not sell such a number: {exc}") from None
     except (ApplyError, BirdError) as exc:
         unknown = await asyncio.to_thread(has_open_intent, ctx, row)
         if unknown:

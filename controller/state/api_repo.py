@@ -7,6 +7,7 @@ session of a transaction opened with StateStore.transaction().
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import and_, func, text
 from sqlalchemy.exc import IntegrityError
@@ -104,27 +105,34 @@ def purchases_of_numbers(session: Session, numbers: Sequence[str]) -> dict[str, 
 
 
 def phones_page(session: Session, org: str, *, after_id: int, limit: int, workspace: str | None = None,
-                unassigned_only: bool = False) -> list[tuple[ProviderPhoneRow, AssignmentRow | None]]:
-    """The organization's live numbers after `after_id` (by id), with their active assignment."""
-    live_assignment = and_(AssignmentRow.number == ProviderPhoneRow.number,
-                           AssignmentRow.unassigned_at.is_(None))  # type: ignore[union-attr]
-    query = (select(ProviderPhoneRow, AssignmentRow).outerjoin(AssignmentRow, live_assignment)
-             .where(ProviderPhoneRow.organization == org, ProviderPhoneRow.released_at.is_(None),  # type: ignore[union-attr]
-                    ProviderPhoneRow.id > after_id))  # type: ignore[operator]
+                unassigned_only: bool = False) -> list[Any]:
+    """The organization's live numbers after `after_id` (by id), with their active assignee: plain rows
+    (id, number, workspace, bird_number_id, monthly_price, owner, acquired_at, assignee), one query."""
+    phones, assignments = ProviderPhoneRow.__table__, AssignmentRow.__table__  # type: ignore[attr-defined]
+    live_assignment = and_(assignments.c.number == phones.c.number, assignments.c.unassigned_at.is_(None))
+    query = (select(phones.c.id, phones.c.number, phones.c.workspace, phones.c.bird_number_id,
+                    phones.c.monthly_price, phones.c.owner, phones.c.acquired_at,
+                    assignments.c.user.label("assignee"))
+             .select_from(phones.outerjoin(assignments, live_assignment))
+             .where(phones.c.organization == org, phones.c.released_at.is_(None), phones.c.id > after_id))
     if workspace is not None:
-        query = query.where(ProviderPhoneRow.workspace == workspace)
+        query = query.where(phones.c.workspace == workspace)
     if unassigned_only:
-        query = query.where(AssignmentRow.id.is_(None))  # type: ignore[union-attr]
-    return list(session.exec(query.order_by(ProviderPhoneRow.id).limit(limit)))  # type: ignore[arg-type]
+        query = query.where(assignments.c.id.is_(None))
+    return list(session.execute(query.order_by(phones.c.id).limit(limit)))
 
 
 def workspace_phones_page(session: Session, workspace: str, *, after_id: int, limit: int,
-                          is_archived: bool | None) -> list[WorkspacePhoneRow]:
-    query = select(WorkspacePhoneRow).where(WorkspacePhoneRow.workspace == workspace,
-                                            WorkspacePhoneRow.id > after_id)  # type: ignore[operator]
+                          is_archived: bool | None) -> list[Any]:
+    """Plain rows of the workspace's phone numbers after `after_id`, with the linked provider phone's
+    Bird id as provider_uuid, in one query."""
+    ws_phones, phones = WorkspacePhoneRow.__table__, ProviderPhoneRow.__table__  # type: ignore[attr-defined]
+    query = (select(ws_phones, phones.c.bird_number_id.label("provider_uuid"))
+             .select_from(ws_phones.outerjoin(phones, phones.c.id == ws_phones.c.provider_phone_id))
+             .where(ws_phones.c.workspace == workspace, ws_phones.c.id > after_id))
     if is_archived is not None:
-        query = query.where(WorkspacePhoneRow.is_archived == is_archived)
-    return list(session.exec(query.order_by(WorkspacePhoneRow.id).limit(limit)))  # type: ignore[arg-type]
+        query = query.where(ws_phones.c.is_archived == is_archived)
+    return list(session.execute(query.order_by(ws_phones.c.id).limit(limit)))
 
 
 def provider_phones_by_id(session: Session, ids: Sequence[int]) -> dict[int, ProviderPhoneRow]:
