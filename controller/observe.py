@@ -63,6 +63,7 @@ def tenant_view(snap: Any) -> TenantView:
         archived_numbers=frozenset(snap.archived_numbers),
         api_numbers=frozenset(snap.api_numbers),
         api_assignments=frozenset(snap.api_assignments),
+        api_purchases_pending=dict(snap.api_purchases_pending),
     )
 
 

@@ -61,7 +61,8 @@ class Context:
         counts = self.indexes.get((0, "held"))
         if counts is None:
             counts = self.indexes[(0, "held")] = dict(Counter(self.world.tenant.held_numbers.values()))
-        return counts.get(organization, 0)
+        # Purchases the platform API is carrying out hold a slot of the limit too.
+        return counts.get(organization, 0) + self.world.tenant.api_purchases_pending.get(organization, 0)
 
     def outcome(self, address: str) -> Outcome | None:
         return self.outcomes.get(address)

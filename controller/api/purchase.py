@@ -182,7 +182,10 @@ async def buy(ctx: ApiContext, who: Principal, row: ApiPurchaseRow, directory: D
             await asyncio.to_thread(record_bought, ctx, row, ws, number or "", number_id, price)
             await asyncio.to_thread(io.settle, address_of(row.id or 0))
     except ApiError as exc:
-        await asyncio.to_thread(mark, ctx, row, "failed", exc.message)
+        if await asyncio.to_thread(has_open_intent, ctx, row):
+            await asyncio.to_thread(release_lease, ctx, row)  # still unknown: the slot stays taken
+        else:
+            await asyncio.to_thread(mark, ctx, row, "failed", exc.message)
         raise
     except BirdHTTPError as exc:
         if exc.status in (401, 403, 429) or exc.status >= 500:
@@ -214,6 +217,10 @@ async def resume_open_intent(ctx: ApiContext, io: ApplyIO, row: ApiPurchaseRow, 
             if owned.number == wanted:
                 io.pending.setdefault(address, []).append(op.id)
                 return owned
+        if ctx.now() - op.started_at < LEASE:
+            # Bird may still complete the write: buying another number now could buy two.
+            raise ApiError(503, "outcome_unknown", f"Bird has not shown {wanted} yet after an unknown answer; "
+                           f"retry with the same Idempotency-Key in {int(LEASE.total_seconds())} s")
         await asyncio.to_thread(ctx.store.finish, op.id, "abandoned",
                                 result={"settledBy": "a retried API purchase: Bird does not hold the number"})
     return None

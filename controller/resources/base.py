@@ -102,6 +102,8 @@ class TenantView:
     # Made through the platform API (the API owns them; the reconciler leaves them alone).
     api_numbers: frozenset[str] = frozenset()
     api_assignments: frozenset[str] = frozenset()
+    # organization -> purchases the platform API has reserved a slot of the limit for and not finished
+    api_purchases_pending: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -10,13 +10,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import bindparam, func, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from controller.state.errors import Conflict
 from controller.state.sql import insert_new, upsert
 from controller.state.tables import (
+    ApiPurchaseRow,
     AssignmentRow,
     InboxMessageRow,
     OperationRow,
@@ -247,6 +248,13 @@ def channel_records(session: Session) -> list[ResourceRow]:
 
 def number_records(session: Session) -> list[ResourceRow]:
     return list(session.exec(select(ResourceRow).where(ResourceRow.kind.in_(["PhoneNumber", "NumberPool"]))))  # type: ignore[attr-defined]
+
+
+def pending_api_purchases(session: Session) -> dict[str, int]:
+    """organization -> platform API purchases reserved and not finished."""
+    query = (select(ApiPurchaseRow.organization, func.count()).where(ApiPurchaseRow.status == "pending")
+             .group_by(ApiPurchaseRow.organization))
+    return {org: count for org, count in session.exec(query)}
 
 
 def open_operations(session: Session) -> list[OperationRow]:

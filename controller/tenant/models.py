@@ -123,6 +123,8 @@ class TenantSnapshot:
     # them, so the reconciler never forgets, unassigns or archives them for being absent from the specs.
     api_numbers: frozenset[str] = frozenset()
     api_assignments: frozenset[str] = frozenset()
+    # organization -> platform API purchases in progress (each holds a slot of the number limit)
+    api_purchases_pending: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -394,6 +394,7 @@ def snapshot(store: StateStore) -> TenantSnapshot:
         channels = [convert.record_facts(r) for r in repo.channel_records(tx)]
         number_records = [convert.record_facts(r) for r in repo.number_records(tx)]
         ops = [convert.operation_facts(r) for r in repo.open_operations(tx)]
+        pending_purchases = repo.pending_api_purchases(tx)
     # Grouped once by number: looking them up per number keeps the snapshot linear in size.
     channels_of: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
     addresses_of: defaultdict[str, list[str]] = defaultdict(list)
@@ -416,6 +417,7 @@ def snapshot(store: StateStore) -> TenantSnapshot:
         archived_numbers=frozenset(released),
         api_numbers=frozenset(n for n, p in phones.items() if p.owner == "api"),
         api_assignments=frozenset(n for n, a in assignments.items() if a.owner == "api"),
+        api_purchases_pending=pending_purchases,
         workspace_phones=ws_phones,
         blockers=blockers,
     )

@@ -143,3 +143,21 @@ def test_two_daemons_on_one_postgresql_never_overrun_the_limit(world_factory: Ca
     for client in clients:
         listed = client.get("/v1/sms/phone-numbers").json()["results"]
         assert {n["number"] for n in listed if n["owner"] == "api"} == numbers
+
+
+def test_an_unknown_outcome_keeps_the_slot_and_never_buys_a_second_number(world_factory: Callable[..., World]) -> None:
+    """Bird times out without buying: the intent stays open, the answer is 503, and a prompt retry
+    with the key waits for Bird rather than buying another number."""
+    world = world_factory(limit=3)  # room for one
+    member = world.client(make_token(world.state_url, "carol@acme.example", "member"))
+    world.emulator.fault(method="POST", route="/workspaces/{workspaceId}/numbers", effect="timeout", times=1)
+    world.emulator.zero_requests()
+    first = purchase(member, "order-unknown")
+    assert first.status_code == 503 and first.json()["error"]["code"] == "outcome_unknown", first.text
+    again = purchase(member, "order-unknown")
+    assert again.status_code == 503 and again.json()["error"]["code"] == "outcome_unknown", again.text
+    other = purchase(member, "order-other")  # the open purchase holds the last slot
+    assert other.status_code == 409 and other.json()["error"]["code"] == "limit_reached"
+    assert buys(world) == 1 and len(owned_numbers(world)) == 2
+    with world.store() as store:
+        assert [op.request["purchase"] for op in store.open_operations() if op.address.startswith("api:")] == [1]
