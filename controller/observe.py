@@ -120,7 +120,7 @@ class Observer:
             return
         self.world.numbers[ws], self.world.brands[ws], self.world.connectors[ws] = numbers, brands, connectors
         if connectors:  # readiness is the channel's (Bird): one list, only where a channel can exist
-            channels = await self.guarded(scope, collect(self.client.list_channels(ws)))
+            channels = await self.guarded(scope, collect(self.client.json_pages("channels", workspaceId=ws)))
             if scope in self.world.unreachable:
                 return
             self.world.channels[ws] = channels

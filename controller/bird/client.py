@@ -85,6 +85,7 @@ JSON_LISTS: dict[str, tuple[type[BaseModel], str]] = {
     "numbers": (Number, routes.NUMBERS_LIST),
     "brands": (Brand, routes.BRANDS_LIST),
     "connectors": (Connector, routes.CONNECTORS_LIST),
+    "channels": (Channel, routes.CHANNELS_LIST),
     "campaigns": (Campaign, routes.CAMPAIGNS_LIST),
     "vettings": (Vetting, routes.VETTINGS_LIST),
     "resellers": (Reseller, routes.RESELLERS_LIST),
