@@ -10,7 +10,7 @@ import sys
 
 import click
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEFAULT_STATE = "sqlite:///.senderctl/state.db"
 DEFAULT_BIRD_URL = "https://api.bird.com"
 
@@ -18,7 +18,19 @@ OUTPUT = click.Choice(["text", "json"])
 output_option = click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Senderctl(click.Group):
+    """Ctrl-C ends any command with exit 130 and one line, never click's bare "Aborted!" (apply prints
+    what finished first, see controller.commands.interrupted)."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted; nothing more was done.", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
+
+@click.group(cls=Senderctl, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="senderctl")
 def cli() -> None:
     """Keep SMS sending infrastructure on Bird exactly as the YAML specs say."""
@@ -94,7 +106,7 @@ def schema() -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--world", type=click.Path(exists=True, dir_okay=False), help="World file (YAML).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for generated ids and numbers.")
 def emulator(host: str, port: int, world: str | None, seed: int) -> None:
@@ -233,12 +245,14 @@ def show(plan_file: str, output: str) -> None:
 
 
 @cli.command(name="force-unlock")
+@click.argument("lock_id")
+@click.option("--force", is_flag=True, help="Release it even though its holder still runs (a hung apply).")
 @state_option
-def force_unlock(state: str) -> None:
-    """Release the apply lock left by a process that can no longer release it."""
+def force_unlock(lock_id: str, force: bool, state: str) -> None:
+    """Release the apply lock LOCK_ID (printed in every "state is locked" message)."""
     from controller.commands import run_force_unlock
 
-    sys.exit(run_force_unlock(state))
+    sys.exit(run_force_unlock(state, lock_id, force))
 
 
 @cli.group(name="state")

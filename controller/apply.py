@@ -26,6 +26,7 @@ from controller.planner import change_order
 from controller.resources import KINDS
 from controller.resources.common import idempotency_key
 from controller.secrets import resolve_secret
+from controller.state.errors import LockLost
 
 T = TypeVar("T")
 
@@ -44,6 +45,12 @@ def crash_point(write: str) -> None:
     target = os.environ.get(CRASH_ENV)
     if target and write.startswith(target):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def failure_reason(change: Change, exc: BaseException) -> str:
+    """Never an empty reason: an exception without a message is named by its kind."""
+    text = str(exc).strip()
+    return text or f"{change.action} failed ({type(exc).__name__}, no message); run again, or report it"
 
 
 def utcnow() -> datetime:
@@ -171,6 +178,9 @@ class ApplyIO:
         return result
 
     def begin(self, address: str, action: str, request: dict[str, Any]) -> int:
+        check_lock = getattr(self.store, "check_lock", None)
+        if check_lock is not None:
+            check_lock()  # never write to Bird once the apply lock is lost (LockLost stops the run)
         base = idempotency_key(address, action, request)
         used = self.store.keys_taken(base)
         key = next(k for k in itertools.chain([base], (f"{base}.{n}" for n in itertools.count(2))) if k not in used)
@@ -196,12 +206,12 @@ async def execute(
                 with crashpoints.applying(change.kind):
                     await KINDS[change.kind].change(change, io)
                 result = ChangeResult(change)
-            except BirdAuthError:
-                raise  # the whole run stops: the key is wrong or not allowed (commands.report_failure)
+            except (BirdAuthError, LockLost):
+                raise  # the whole run stops: a wrong key, or the state's lock is gone (commands.report_failure)
             except (ApplyError, BirdError) as exc:
-                result = ChangeResult(change, str(exc))
+                result = ChangeResult(change, failure_reason(change, exc))
             except Exception as exc:  # a tenant rule (e.g. archive blockers) refused the change
-                result = ChangeResult(change, f"{change.address}: {exc}")
+                result = ChangeResult(change, f"{change.address}: {failure_reason(change, exc)}")
         report.results.append(result)
         if on_result:
             on_result(result)

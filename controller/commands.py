@@ -49,7 +49,8 @@ def err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def report_failure(exc: BaseException) -> int:
+def report_failure(exc: BaseException, state_url: str | None = None) -> int:
+    """One clear error line for whatever ended the command (never a traceback), and its exit code."""
     if isinstance(exc, SpecsInvalid):
         for e in exc.errors:
             err(str(e))
@@ -64,23 +65,22 @@ def report_failure(exc: BaseException) -> int:
     if isinstance(exc, EngineError | BirdError):
         err(f"error: {exc}")
         return EXIT_ERROR
-    state_error = state_failure(exc)
+    state_error = state_failure(exc, state_url)
     if state_error:
         err(f"error: {state_error}")
         return EXIT_ERROR
     raise exc
 
 
-def state_failure(exc: BaseException) -> str | None:
-    try:
-        from controller.state import StateError, StateLocked
-    except ImportError:  # pragma: no cover - the state package always ships
-        return None
+def state_failure(exc: BaseException, state_url: str | None = None) -> str | None:
+    from controller.state import StateError, StateLocked, database_failure
+
     if isinstance(exc, StateLocked):
-        return f"{exc}. Wait for it to finish, raise --lock-timeout, or run `senderctl force-unlock` if it is dead."
+        unlock = f"senderctl force-unlock {exc.holder.lock_id}" if exc.holder else "senderctl force-unlock LOCK_ID"
+        return f"{exc}. Wait for it to finish, raise --lock-timeout, or run `{unlock}` if it is dead."
     if isinstance(exc, StateError):
         return str(exc)
-    return None
+    return database_failure(exc, state_url)
 
 
 def render(p: Plan, fmt: str) -> str:
@@ -93,10 +93,19 @@ def run_plan(paths: Sequence[str], settings: Settings, output: str, out: str | N
     try:
         computed = asyncio.run(engine.plan(paths, settings))
     except Exception as exc:
-        return report_failure(exc)
+        return report_failure(exc, settings.state_url)
     p = computed.plan
     # `-o json` prints exactly what `--out` saves, so either can be given to `apply --plan`.
     text = plan_document(p, paths) if output == "json" else render(p, output)
+    if not computed.world.records:
+        banner = empty_state_banner(settings.state_url)
+        if output == "json":
+            err(banner)  # stdout stays the plan JSON alone
+        elif output == "markdown":  # under the comment's heading, above the summary
+            head, sep, rest = text.partition("\n\n")
+            text = f"{head}{sep}> **{banner}**\n\n{rest}" if sep else f"> **{banner}**\n\n{text}"
+        else:
+            text = f"{banner}\n\n{text}"
     click.echo(text, nl=not text.endswith("\n"))
     if out:
         try:
@@ -105,18 +114,25 @@ def run_plan(paths: Sequence[str], settings: Settings, output: str, out: str | N
             err(f"error: cannot save the plan to {out}: {exc.strerror or exc}; check that the directory exists "
                 "and is writable")
             return EXIT_ERROR
-    hard = [r for r in p.refusals if r.flag is None]
-    if hard:
-        return EXIT_ERROR
     if p.failed:
         # Bird refused to be read, or a resource cannot converge without a human: CI must not pass.
         report_failed_resources(p, listed_on_stdout=output == "text")
-        return EXIT_ERROR
     if p.refusals:
+        # The same plan is refused by apply (exit 3) before anything runs: plan says so with the same code.
         return EXIT_REFUSED
+    if p.failed:
+        return EXIT_ERROR
     if detailed and p.has_changes:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def empty_state_banner(state_url: str) -> str:
+    from controller.state.store import redact
+
+    return (f"Note: the state {redact(state_url)} holds no records (new or empty): this plan is computed from Bird "
+            "alone. If this state should hold records, check --state / SENDERCTL_STATE before applying; "
+            "`senderctl import PATH...` adopts what Bird already holds.")
 
 
 def report_failed_resources(p: Plan, *, listed_on_stdout: bool) -> None:
@@ -168,6 +184,7 @@ def with_saved_scope(settings: Settings, saved: Plan, plan_file: str) -> Setting
 
 def run_apply(paths: Sequence[str], settings: Settings, *, plan_file: str | None, auto_approve: bool,
               allow_archive: bool, force: bool) -> int:
+    finished: list[Any] = []  # what ran before an interrupt, for its summary
     try:
         saved, saved_paths, saved_data = load_saved_plan(plan_file) if plan_file else (None, [], None)
         if saved is not None:
@@ -176,17 +193,37 @@ def run_apply(paths: Sequence[str], settings: Settings, *, plan_file: str | None
         if not paths:
             raise EngineError(f"the saved plan {plan_file} does not record the spec paths it was computed from; "
                               f"give them: senderctl apply PATH... --plan {plan_file}")
+        settings.on_lock_wait = settings.on_lock_wait or announce_lock_wait
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
-        if saved is None and not auto_approve and not interactive:
-            raise Refused("apply refused: no terminal to ask for approval; pass --auto-approve "
-                          "(or apply a reviewed plan with --plan FILE)")
-        confirm = None if (auto_approve or saved is not None) else ask_approval
-        with progress_reporter(enabled=sys.stdout.isatty()) as on_result:
+        # Approval is asked only when there is something to approve: no changes is exit 0, as terraform.
+        confirm = None if (auto_approve or saved is not None) else ask_approval if interactive else no_terminal
+        with progress_reporter(enabled=sys.stdout.isatty()) as show:
+            def on_result(result: Any) -> None:
+                finished.append(result)
+                show(result)
+
             outcome = asyncio.run(engine.apply(paths, settings, allow_archive=allow_archive, force=force,
                                                saved=saved_data, confirm=confirm, on_result=on_result))
+    except KeyboardInterrupt:
+        return interrupted(finished)
     except Exception as exc:
-        return report_failure(exc)
+        return report_failure(exc, settings.state_url)
     return finish_apply(outcome)
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def interrupted(finished: Sequence[Any]) -> int:
+    """Ctrl-C mid-apply: say what finished (it is recorded) and what the next run does about the rest."""
+    done = [r for r in finished if r.ok]
+    failed = [r for r in finished if not r.ok]
+    err("")
+    err(f"Interrupted: {len(done)} done, {len(failed)} failed before the interrupt"
+        + (f" ({', '.join(r.change.address for r in done[:10])}{', ...' if len(done) > 10 else ''})" if done else "")
+        + ". What finished is recorded in the state; a Bird write that was in flight stays open in the journal and "
+        "the next apply re-reads Bird before writing again. Run `senderctl plan` to see what is left.")
+    return EXIT_INTERRUPTED
 
 
 @contextmanager
@@ -224,6 +261,12 @@ def progress_reporter(enabled: bool) -> Iterator[Callable[[Any], None]]:
             progress.stop()
 
 
+def no_terminal(p: Plan) -> bool:
+    click.echo(render(p, "text"))
+    raise Refused("apply refused: no terminal to ask for approval of the changes above; pass --auto-approve "
+                  "(or apply a reviewed plan with --plan FILE)")
+
+
 def ask_approval(p: Plan) -> bool:
     click.echo(render(p, "text"))
     return click.confirm("Apply these changes?", default=False)
@@ -240,14 +283,17 @@ def print_result(result: Any) -> None:
 def finish_apply(outcome: engine.ApplyOutcome) -> int:
     report = outcome.report
     final = outcome.final.plan if outcome.final else outcome.first_plan
+    failed_changes = {r.change.address for r in report.failed}
+    unconverged = [f for f in final.failed if f.address not in failed_changes]
     if not report.results and not outcome.first_plan.has_changes:
-        click.echo("No changes. Bird and the records match the specs.")
+        click.echo("No changes to apply." if final.failed else "No changes. Bird and the records match the specs.")
     for w in final.waiting:
         click.echo(f"waiting: {w.address}: {w.reason}")
     for f in final.failed:
-        err(f"failed: {f.address}: {f.reason}")
-    click.echo(f"Apply complete: {len(report.done)} done, {len(report.failed)} failed, "
-               f"{len(final.waiting)} waiting on Bird.")
+        err(f"failed: {f.address}: {f.reason or 'no reason given by Bird'}")
+    failed = len(report.failed) + len(unconverged)
+    head = "Apply complete" if not failed else "Apply finished with errors"
+    click.echo(f"{head}: {len(report.done)} done, {failed} failed, {len(final.waiting)} waiting on Bird.")
     remaining = sorted({c.address for c in final.changes}) if report.results else []
     if remaining:
         # e.g. a saved plan bought a number: assigning it is possible now, but was not in the approved plan.
@@ -260,7 +306,7 @@ def run_status(paths: Sequence[str], settings: Settings, output: str) -> int:
     try:
         lines = asyncio.run(engine.status(paths, settings))
     except Exception as exc:
-        return report_failure(exc)
+        return report_failure(exc, settings.state_url)
     if output == "json":
         click.echo(json.dumps([
             {"address": s.address, "status": s.status, "reason": s.reason,
@@ -273,10 +319,11 @@ def run_status(paths: Sequence[str], settings: Settings, output: str) -> int:
 
 
 def run_import(paths: Sequence[str], settings: Settings, output: str) -> int:
+    settings.on_lock_wait = settings.on_lock_wait or announce_lock_wait
     try:
         report, computed = asyncio.run(engine.import_existing(paths, settings))
     except Exception as exc:
-        return report_failure(exc)
+        return report_failure(exc, settings.state_url)
     adopted = [r.change.address for r in report.done]
     left = sorted({c.address for c in computed.plan.changes if c.action != "adopt"})
     if output == "json":
@@ -293,19 +340,37 @@ def run_import(paths: Sequence[str], settings: Settings, output: str) -> int:
     return EXIT_ERROR if report.failed else EXIT_OK
 
 
-def run_force_unlock(state_url: str) -> int:
-    from controller.state import StateStore
+def announce_lock_wait(holder: Any) -> None:
+    who = holder.describe() if holder is not None else "another process"
+    err(f"waiting for the state lock… (held by {who}; --lock-timeout bounds the wait)")
+
+
+def run_force_unlock(state_url: str, lock_id: str, force: bool) -> int:
+    from controller.state import LockHolderAlive, StateStore, check_state_location
 
     try:
+        check_state_location(state_url)
+        if engine.missing_sqlite_file(state_url):
+            click.echo("no lock is held: the state does not exist yet")
+            return EXIT_OK
         store = StateStore.open(state_url)
     except Exception as exc:
-        return report_failure(exc)
+        return report_failure(exc, state_url)
     try:
-        released = store.force_unlock()
+        holder = store.lock_holder()
+        released = store.force_unlock(lock_id, force=force)
+    except LockHolderAlive as exc:
+        err(f"force-unlock refused: {exc}")
+        return EXIT_REFUSED
+    except Exception as exc:
+        return report_failure(exc, state_url)
     finally:
         store.close()
-    click.echo("lock released; if the process that held it still runs, stop it before the next apply"
-               if released else "no lock was held")
+    if released:
+        who = f" (held by {holder.describe()})" if holder else ""
+        click.echo(f"lock {lock_id} released{who}; if that process still runs, stop it before the next apply")
+    else:
+        click.echo("no lock is held on this state; nothing to release")
     return EXIT_OK
 
 
@@ -327,14 +392,14 @@ def run_state_command(state_url: str, action: str, *args: Any, read_only: bool =
     try:
         store = engine.open_store(Settings(state_url=state_url), read_only=read_only)
     except Exception as exc:
-        return report_failure(exc)
+        return report_failure(exc, state_url)
     try:
         return getattr(state_commands, action)(store, *args)
     except state_commands.StateCommandError as exc:
         err(f"error: {exc}")
         return EXIT_ERROR
     except Exception as exc:
-        return report_failure(exc)
+        return report_failure(exc, state_url)
     finally:
         store.close()
 

@@ -39,12 +39,30 @@ def advance_clock(base_url: str, seconds: int) -> None:
 
 
 def run_demo(keep: str | None = None) -> int:
-    from controller.emulator.server import running_emulator
 
     if not QUICKSTART.is_dir():
         click.echo(f"error: the quick start specs are not at {QUICKSTART}; run the demo from a senderctl checkout",
                    err=True)
         return 1
+    if keep and (Path(keep) / "state.db").exists():
+        click.echo(f"error: --keep {keep} already holds a demo state ({Path(keep) / 'state.db'}) from an earlier run; "
+                   "each demo starts a new emulator, so that state describes a Bird that no longer exists. Give a new "
+                   "or empty directory, or delete that one", err=True)
+        return 1
+    if keep and Path(keep).exists() and not Path(keep).is_dir():
+        click.echo(f"error: --keep {keep} is a file; give a directory for the demo state", err=True)
+        return 1
+    try:
+        return _run(keep)
+    except Exception as exc:
+        from controller.commands import report_failure
+
+        return report_failure(exc)
+
+
+def _run(keep: str | None) -> int:
+    from controller.emulator.server import running_emulator
+
     started = time.monotonic()
     with running_emulator() as emulator, tempfile.TemporaryDirectory() as tmp:
         state_dir = Path(keep or tmp)

@@ -64,6 +64,8 @@ class Settings:
     # Part of the estate (--target ADDRESS..., --org NAME...): only these and their dependencies.
     targets: tuple[str, ...] = ()
     orgs: tuple[str, ...] = ()
+    # Called once with the holder when the state lock is busy and --lock-timeout makes us wait.
+    on_lock_wait: Any = None
 
     @classmethod
     def from_env(cls, state_url: str, bird_url: str | None = None, **kw: Any) -> Settings:
@@ -111,11 +113,12 @@ def specs_fingerprint(desired: Sequence[Desired]) -> str:
 def open_store(settings: Settings, *, read_only: bool = False) -> Any:
     """The state store. Read-only commands (plan, status) do not create a SQLite state that does not
     exist yet: they read an empty one in memory instead, so nothing is written to disk."""
-    from controller.state import StateStore
+    from controller.state import StateStore, check_state_location
 
     if read_only and missing_sqlite_file(settings.state_url):
+        check_state_location(settings.state_url)  # a mistyped directory is an error, not an empty state
         return StateStore.open("sqlite://")
-    return StateStore.open(settings.state_url)
+    return StateStore.open(settings.state_url, read_only=read_only)
 
 
 def missing_sqlite_file(url: str) -> bool:
@@ -294,7 +297,7 @@ async def apply(
     store = open_store(settings)
     try:
         with store.apply_lock(owner=f"{owner} pid={os.getpid()} host={socket.gethostname()}",
-                              timeout=settings.lock_timeout):
+                              timeout=settings.lock_timeout, on_wait=settings.on_lock_wait):
             async with bird_client(settings) as client:
                 return await _apply_locked(specs, client, store, settings, allow_archive=allow_archive, force=force,
                                            saved=saved, confirm=confirm, on_result=on_result, only=only)
@@ -436,7 +439,8 @@ async def import_existing(paths: Sequence[str], settings: Settings) -> tuple[App
     specs = load(paths)
     store = open_store(settings)
     try:
-        with store.apply_lock(owner=f"senderctl import pid={os.getpid()}", timeout=settings.lock_timeout):
+        with store.apply_lock(owner=f"senderctl import pid={os.getpid()} host={socket.gethostname()}",
+                              timeout=settings.lock_timeout, on_wait=settings.on_lock_wait):
             async with bird_client(settings) as client:
                 io = ApplyIO(client, store, environ=settings.environ)
                 total = ApplyReport()

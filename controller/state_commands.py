@@ -103,6 +103,12 @@ def show_record(store: Any, address: str, output: str) -> int:
     return EXIT_OK
 
 
+def announce_wait(holder: Any) -> None:
+    from controller.commands import announce_lock_wait
+
+    announce_lock_wait(holder)
+
+
 def owner(command: str) -> str:
     return f"senderctl state {command} pid={os.getpid()} host={socket.gethostname()}"
 
@@ -110,7 +116,7 @@ def owner(command: str) -> str:
 def remove_records(store: Any, addresses: Sequence[str], lock_timeout: float) -> int:
     for address in addresses:
         _kind_and_name(address)
-    with store.apply_lock(owner=owner("rm"), timeout=lock_timeout):
+    with store.apply_lock(owner=owner("rm"), timeout=lock_timeout, on_wait=announce_wait):
         records = store.records()
         missing = [a for a in addresses if a not in records]
         if missing:
@@ -133,7 +139,7 @@ def move_record(store: Any, source: str, target: str, lock_timeout: float) -> in
                                 f"use {source_kind}/{target_name}")
     if source == target:
         raise StateCommandError(f"{source} and {target} are the same address; nothing to move")
-    with store.apply_lock(owner=owner("mv"), timeout=lock_timeout):
+    with store.apply_lock(owner=owner("mv"), timeout=lock_timeout, on_wait=announce_wait):
         records = store.records()
         if source not in records:
             raise _missing(source)

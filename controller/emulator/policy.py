@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from controller.resources import fees
+
 # --------------------------------------------------------------------------------------------- clock
 # Review and acknowledgement delays on the emulator's clock (CONTRACT.md "The Bird emulator").
 BRAND_REVIEW_SECONDS = 3600            # brand PENDING -> APPROVED
@@ -108,15 +110,17 @@ WEBHOOK_MAX_BODY_LOG = 2000
 CURRENCY = "USD"
 MONEY_EXPONENT = -6                   # Bird's Money examples use micro-units (3500000, -6 = 3.50)
 NUMBER_MONTHLY_PRICE = Decimal("1.15")  # US local number, per month, charged at purchase
-BRAND_REGISTRATION_FEE = Decimal("4.00")  # TCR brand registration (one time)
-BRAND_RESUBMISSION_FEE = Decimal("4.00")  # updating a rejected brand resubmits it
-# Bird's update page warns of "a campaign resubmission fee" without an amount: we charge TCR's campaign
-# vetting fee again, only when a DECLINED/REJECTED campaign is resubmitted (editing an APPROVED one is free).
-CAMPAIGN_RESUBMISSION_FEE = Decimal("15.00")
-VETTING_FEE = Decimal("41.50")        # TCR standard external vetting (one time)
-CAMPAIGN_VETTING_FEE = Decimal("15.00")   # TCR campaign vetting fee (one time)
-CAMPAIGN_MONTHLY_FEE = Decimal("10.00")   # standard use case, per month
-CAMPAIGN_MINIMUM_MONTHS = 3               # Bird: "a three month minimum commitment fee"
+# 10DLC fees: one source of truth, Bird's published table in controller/resources/fees.py (docs.bird.com
+# "Additional costs for using 10DLC"), so the plan's costs are what the emulator charges.
+BRAND_REGISTRATION_FEE = fees.BRAND_REGISTRATION   # brand registration, charged on submission
+BRAND_RESUBMISSION_FEE = fees.BRAND_RESUBMISSION   # updating a rejected brand resubmits it
+# Bird's update page warns of "a campaign resubmission fee" without an amount: we charge the compliance
+# review again, only when a DECLINED/REJECTED campaign is resubmitted (editing an APPROVED one is free).
+CAMPAIGN_RESUBMISSION_FEE = fees.CAMPAIGN_RESUBMISSION
+VETTING_FEE = fees.BRAND_VETTING                   # optional secondary vetting ($40)
+CAMPAIGN_VETTING_FEE = fees.CAMPAIGN_REGISTRATION  # Bird's compliance review of a use case ($15)
+CAMPAIGN_MONTHLY_FEE = fees.CAMPAIGN_MONTHLY       # standard use case, per month
+CAMPAIGN_MINIMUM_MONTHS = fees.CAMPAIGN_MINIMUM_MONTHS  # Bird: "a three month minimum commitment fee"
 DEFAULT_WALLET = Decimal("1000.00")
 
 # ----------------------------------------------------------------------------------------- validation

@@ -111,8 +111,8 @@ def serve(host: str = "127.0.0.1", port: int = 8765, world_file: str | None = No
         return 1
     try:
         sock = _bind(host, port)
-    except OSError as exc:
-        print(f"senderctl emulator: cannot listen on {host}:{port}: {exc.strerror}; "
+    except (OSError, OverflowError, ValueError) as exc:  # in use, no such address, or not a port at all
+        print(f"senderctl emulator: cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}; "
               f"choose another --port or stop what uses it", file=sys.stderr)
         return 1
     server = _Server(world, seed, sock)

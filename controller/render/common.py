@@ -65,6 +65,9 @@ def total_cost_line(cost: Cost) -> str:
 def summary_line(plan: Plan) -> str:
     """`Plan: 3 to create, 1 to update, ... 0 to delete.` or the no-changes sentence."""
     if not plan.has_changes:
+        if plan.refusals or plan.failed:  # never "match the specs" beside a refusal or a failure
+            return (f"No changes can be applied: {len(plan.refusals)} refused, {len(plan.failed)} failed "
+                    "(listed above).")
         return NO_CHANGES
     parts = [f"{count} to {action}" for action, count in plan.summary().items()]
     if plan.forget:

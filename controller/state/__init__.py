@@ -7,16 +7,29 @@
     with store.apply_lock(owner): ...                             # one apply at a time
 """
 
-from controller.state.errors import Conflict, DuplicateOperation, LockHolder, StateError, StateLocked
+from controller.state.db import check_state_location, database_failure
+from controller.state.errors import (
+    Conflict,
+    DuplicateOperation,
+    LockHolder,
+    LockHolderAlive,
+    LockLost,
+    StateError,
+    StateLocked,
+)
 from controller.state.records import Condition, Operation, ResourceRecord
 from controller.state.store import StateStore
 from controller.state.webhook_inbox import WebhookEvent  # noqa: F401  (also registers the daemon's table)
 
 __all__ = [
+    "check_state_location",
+    "database_failure",
     "Condition",
     "Conflict",
     "DuplicateOperation",
     "LockHolder",
+    "LockHolderAlive",
+    "LockLost",
     "Operation",
     "ResourceRecord",
     "StateError",

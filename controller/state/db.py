@@ -29,6 +29,9 @@ HEAD_REVISION = "api_0003_platform_api"
 # Any constant works; it only has to be the same for every senderctl process on the database.
 MIGRATION_LOCK_KEY = 0x5E4D_0001
 BUSY_TIMEOUT_SECONDS = 60
+SQLITE_HEADER = b"SQLite format 3\x00"
+# The default state's directory (CONTRACT.md: sqlite:///.senderctl/state.db, created on first use).
+DEFAULT_STATE_DIR = ".senderctl"
 
 
 def json_default(value: Any) -> Any:
@@ -58,7 +61,49 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_state_engine(url: str) -> Engine:
+def check_state_location(url: str) -> None:
+    """Raise StateError when a SQLite state URL names a file in a directory that does not exist (other
+    than the default .senderctl, made on first use)."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists() and not path.parent.is_dir() and path.parent.name != DEFAULT_STATE_DIR:
+        check_sqlite_file(path)
+
+
+def check_sqlite_file(path: Path, *, create: bool = True) -> None:
+    """A SQLite state file must be one, and a new one goes in a directory that exists.
+
+    Only the default directory (.senderctl) is made on first use: any other missing directory is a
+    mistyped --state, and a new, empty database there would plan every number to be bought again."""
+    if not path.exists():
+        if not create:
+            return
+        if not path.parent.is_dir():
+            if path.parent.name != DEFAULT_STATE_DIR:
+                raise StateError(f"--state: the directory {path.parent} does not exist, so {path} cannot be the "
+                                 f"state; fix the path, or create the directory (mkdir -p {path.parent}) for a new "
+                                 "state")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StateError(f"--state: cannot create {path.parent}: {exc.strerror or exc}") from None
+        return
+    if path.is_dir():
+        raise StateError(f"--state: {path} is a directory; give the database file, e.g. sqlite:///{path}/state.db")
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StateError(f"--state: cannot read {path}: {exc.strerror or exc}") from None
+    if not header:
+        raise StateError(f"the state file {path} is empty (0 bytes): it holds no records, and treating it as a new "
+                         "state would plan everything again. Restore it from a backup, or delete it to start a new "
+                         "state (then `senderctl import` adopts what Bird already holds)")
+    if header != SQLITE_HEADER:
+        raise StateError(f"the state file {path} is not a SQLite database (corrupted or another file): restore it "
+                         "from a backup, or point --state at the right file")
+
+
+def create_state_engine(url: str, *, read_only: bool = False) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -70,7 +115,9 @@ def create_state_engine(url: str) -> Engine:
     if backend == "sqlite":
         path = sqlite_path(url)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            check_sqlite_file(path)
+            if read_only and path.exists():
+                return _read_only_sqlite_engine(path)
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, json_serializer=dumps)
         _serialise_sqlite_writers(engine)
         return engine
@@ -82,6 +129,27 @@ def create_state_engine(url: str) -> Engine:
         except NoSuchModuleError as exc:
             raise StateError(f"--state: unsupported driver in {parsed.drivername!r}: {exc}") from None
     raise StateError(f"--state: {backend!r} databases are not supported; use sqlite:/// or postgresql+psycopg://")
+
+
+def _read_only_sqlite_engine(path: Path) -> Engine:
+    """Reads only (plan, status, state list/show, numbers, config): opens a read-only file or a file in a
+    read-only directory, takes no write lock and changes no journal mode."""
+    import sqlite3
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            # A WAL database in a directory we cannot write to (no -shm can be made): read it as it is on disk.
+            conn.close()
+            return sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
+
+    return create_engine("sqlite://", creator=connect, json_serializer=dumps)
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:
@@ -136,6 +204,61 @@ def upgrade(engine: Engine, url: str) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
         if current_revision(conn) != HEAD_REVISION:
             command.upgrade(alembic_config(conn), "head")
+
+
+def check_current(engine: Engine, url: str) -> None:
+    """A state opened read-only must already have the latest schema (it cannot be migrated)."""
+    with engine.connect() as conn:
+        revision = current_revision(conn)
+    if revision != HEAD_REVISION:
+        where = sqlite_path(url) or url
+        raise StateError(f"the state {where} was written by {'another' if revision else 'no'} senderctl version "
+                         f"(schema {revision or 'none'}, this one needs {HEAD_REVISION}) and is opened read-only "
+                         "here, so it cannot be migrated: run a command that writes (e.g. `senderctl apply`) once "
+                         "with write access")
+
+
+def database_failure(exc: BaseException, url: str | None) -> str | None:
+    """The sentence for a database error raised mid-command (a lost connection, a read-only or corrupted
+    file), or None when `exc` is not one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not isinstance(exc, SQLAlchemyError):
+        return None
+    message = database_problem(url or "", exc)
+    lowered = message.lower()
+    if any(s in lowered for s in ("server closed", "connection", "terminating", "could not receive", "eof")):
+        message += (". The connection to the state database was lost mid-command: what finished before is recorded, "
+                    "an interrupted Bird write is settled by the next apply; run the command again")
+    return message
+
+
+def database_problem(url: str, exc: BaseException) -> str:
+    """One sentence for a database error: what went wrong with which state, and what to check."""
+    from sqlalchemy.engine import make_url as parse
+
+    try:
+        shown = parse(url).render_as_string(hide_password=True)
+    except Exception:
+        shown = "<unparseable URL>"
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    path = sqlite_path(url) if shown != "<unparseable URL>" else None
+    if path is not None:
+        lowered = reason.lower()
+        if "not a database" in lowered or "malformed" in lowered:
+            hint = "the file is corrupted: restore it from a backup, or point --state at the right file"
+        elif "readonly" in lowered or "read-only" in lowered:
+            hint = f"the state is read-only here: this command writes, so make {path} and {path.parent} writable"
+        elif "unable to open" in lowered and path.exists():
+            hint = (f"SQLite cannot create its journal beside the file: this command writes, so make {path} and "
+                    f"{path.parent} writable")
+        elif "unable to open" in lowered:
+            hint = f"check that {path.parent} exists and is readable"
+        else:
+            hint = "check --state or SENDERCTL_STATE"
+        return f"cannot use the state file {path}: {reason}; {hint}"
+    return (f"cannot open the state database {shown}: {reason}; check --state or SENDERCTL_STATE and that the "
+            "database server is running and reachable")
 
 
 @contextlib.contextmanager

@@ -172,7 +172,7 @@ class AdvisoryLeadership(Leadership):
         try:
             held = self._conn.execute(text(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-                "AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = :k"),
+                f"AND {lock.THIS_DATABASE} AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = :k"),
                 {"k": LEADER_LOCK_KEY}).scalar_one()
         except Exception:
             held = 0

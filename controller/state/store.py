@@ -8,12 +8,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from controller import crashpoints
 from controller.state import lock
-from controller.state.db import create_state_engine, upgrade
+from controller.state.db import check_current, create_state_engine, database_problem, sqlite_path, upgrade
 from controller.state.errors import Conflict, DuplicateOperation, StateError
 from controller.state.records import Condition, Operation, Outcome, ResourceRecord, utcnow
 from controller.state.sql import upsert
@@ -36,15 +36,33 @@ class StateStore:
         self._writer = threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
     @classmethod
-    def open(cls, url: str) -> StateStore:
-        """Connect (creating a SQLite file's directory) and bring the schema to the latest migration."""
-        engine = create_state_engine(url)
+    def open(cls, url: str, *, read_only: bool = False) -> StateStore:
+        """Connect (creating the default SQLite directory) and bring the schema to the latest migration.
+
+        read_only: for commands that only read; a SQLite file is opened read-only (it may be on a
+        read-only disk) and never migrated."""
+        engine = create_state_engine(url, read_only=read_only)
         try:
-            upgrade(engine, url)
-        except OperationalError as exc:
+            path = sqlite_path(url)
+            if read_only and path is not None and path.exists():
+                try:
+                    check_current(engine, url)
+                except StateError as not_current:
+                    # A new state another process is creating, or an older schema: migrate it when we can
+                    # write (waiting for the other migration), else say why not.
+                    engine.dispose()
+                    try:
+                        return cls.open(url)
+                    except StateError:
+                        raise not_current from None
+            else:
+                upgrade(engine, url)
+        except StateError:
             engine.dispose()
-            raise StateError(f"cannot open the state database {redact(url)}: {exc.orig or exc}; check --state "
-                             "or SENDERCTL_STATE and that the database server is running") from None
+            raise
+        except DBAPIError as exc:
+            engine.dispose()
+            raise StateError(database_problem(url, exc)) from None
         return cls(engine, url)
 
     def close(self) -> None:
@@ -201,17 +219,30 @@ class StateStore:
             return [to_operation(r) for r in session.execute(query).scalars().all()]
 
     # --- the apply lock ------------------------------------------------------------------------
-    def apply_lock(self, owner: str, timeout: float = 0.0) -> contextlib.AbstractContextManager[None]:
-        """One apply at a time. timeout: seconds to wait (0: fail at once, negative: wait forever).
-        Raises StateLocked naming the holder."""
-        return lock.apply_lock(self.engine, self.url, owner, timeout)
+    @contextlib.contextmanager
+    def apply_lock(self, owner: str, timeout: float = 0.0, on_wait: lock.OnWait | None = None) -> Iterator[None]:
+        """One apply at a time. timeout: seconds to wait (0: fail at once, negative: wait forever);
+        on_wait(holder) is called once when the lock is busy and we wait. Raises StateLocked naming the
+        holder and its lock id."""
+        with lock.apply_lock(self.engine, self.url, owner, timeout, on_wait) as guard:
+            self._lock_guard = guard
+            try:
+                yield
+            finally:
+                self._lock_guard = None
+
+    def check_lock(self) -> None:
+        """Before a Bird write: raise LockLost if the apply lock this store holds is gone."""
+        guard = getattr(self, "_lock_guard", None)
+        if guard is not None:
+            guard.check()
 
     def lock_holder(self) -> lock.LockHolder | None:
         return lock.read_holder(self.engine)
 
-    def force_unlock(self) -> bool:
-        """Clear a lock left behind; True when there was one."""
-        return lock.force_unlock(self.engine, self.url)
+    def force_unlock(self, lock_id: str | None = None, *, force: bool = False) -> bool:
+        """Release the apply lock (see lock.force_unlock); True when there was one."""
+        return lock.force_unlock(self.engine, self.url, lock_id, force=force)
 
 
 def _renamed(value: Any, moves: Mapping[str, str]) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from controller import tenant
-from controller.state import StateError, StateStore
+from controller.state import StateError, StateStore, database_failure
 from controller.tenant import rules
 from controller.tenant.models import TenantError
 
@@ -21,16 +21,23 @@ EXIT_OK, EXIT_ERROR = 0, 1
 Row = dict[str, Any]
 
 
-def run(state_url: str, action: Callable[[StateStore], Any], render: Callable[[Any], str], output: str) -> int:
-    """Open the state, run one read or write, print it; errors become one clear line and exit 1."""
+def run(state_url: str, action: Callable[[StateStore], Any], render: Callable[[Any], str], output: str,
+        *, read_only: bool = True) -> int:
+    """Open the state, run one read (or, read_only=False, a write), print it; errors become one clear line
+    and exit 1. Reads open a SQLite state read-only, so they work on a read-only disk."""
     try:
-        store = StateStore.open(state_url)
+        store = StateStore.open(state_url, read_only=read_only)
     except StateError as exc:
         return fail(str(exc))
     try:
         result = action(store)
     except (TenantError, StateError) as exc:
         return fail(str(exc))
+    except Exception as exc:
+        problem = database_failure(exc, state_url)  # e.g. a read-only or corrupted file, a lost connection
+        if problem is None:
+            raise
+        return fail(problem)
     finally:
         store.close()
     click.echo(to_json(result) if output == "json" else render(result))
@@ -206,4 +213,4 @@ def billing_run(state_url: str, week: str, output: str) -> int:
         return (f"billing {row['week']}: {row['billable']} billable numbers, {row['written']} usage rows written "
                 f"({amounts}), {row['alreadyBilled']} already billed")
 
-    return run(state_url, bill, render, output)
+    return run(state_url, bill, render, output, read_only=False)

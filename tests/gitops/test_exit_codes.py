@@ -33,7 +33,8 @@ def test_detailed_exitcode_says_whether_there_are_changes(bird: Bird, sqlite_sen
     assert changes.returncode == 2, changes.stdout + changes.stderr
     assert plain.returncode == 0, plain.stderr  # without the flag, changes are not an error
     # What CI posts on the pull request: the summary first; the file saved beside it is the JSON plan.
-    assert changes.stdout.startswith("### senderctl plan\n\n**Plan: 1 to create,"), changes.stdout[:200]
+    assert changes.stdout.startswith("### senderctl plan\n\n> **Note: the state"), changes.stdout[:200]  # empty
+    assert "holds no records" in changes.stdout.split("\n")[2] and "\n\n**Plan: 1 to create," in changes.stdout
     assert {"create": 1, "adopt": 1}.items() <= json.loads(saved.read_text())["summary"].items()
     sqlite_senderctl.apply(str(specs))
     none = sqlite_senderctl("plan", str(specs), "--detailed-exitcode", "-o", "json")

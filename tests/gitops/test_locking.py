@@ -5,12 +5,15 @@ taken over; `senderctl force-unlock` releases a lock whose holder hangs."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from controller.state import StateStore
 from tests.gitops.conftest import Bird, Senderctl
@@ -97,8 +100,14 @@ def test_a_killed_apply_leaves_a_stale_lock_that_the_next_apply_takes_over(
     assert holder_pid(state_url) is None
 
 
-def test_force_unlock_releases_the_lock_of_a_hung_apply(specs: Path, bird: Bird, senderctl: Senderctl,
-                                                         state_url: str) -> None:
+def lock_id_in(message: str) -> str:
+    found = re.search(r"senderctl force-unlock ([0-9a-f]{12})", message)
+    assert found, message
+    return found[1]
+
+
+def test_force_unlock_needs_the_lock_id_and_force_for_a_live_holder(specs: Path, bird: Bird, senderctl: Senderctl,
+                                                                   state_url: str) -> None:
     slow_bird(bird)
     with apply_in_background(senderctl, specs) as hung:
         wait_for_holder(state_url, hung.pid)
@@ -106,12 +115,80 @@ def test_force_unlock_releases_the_lock_of_a_hung_apply(specs: Path, bird: Bird,
         try:
             blocked = senderctl("apply", str(specs), "--auto-approve", "--lock-timeout", "0.5")
             assert blocked.returncode == 1 and f"pid={hung.pid}" in blocked.stderr, blocked.stdout + blocked.stderr
+            assert "waiting for the state lock" in blocked.stderr, blocked.stderr
+            lock_id = lock_id_in(blocked.stderr)
 
-            unlocked = senderctl("force-unlock")
+            wrong = senderctl("force-unlock", "0" * 12)
+            assert wrong.returncode == 1 and "does not name the current lock" in wrong.stderr, wrong.stderr
+            alive = senderctl("force-unlock", lock_id)
+            assert alive.returncode == 3, alive.stdout + alive.stderr
+            assert "still running" in alive.stderr and "--force" in alive.stderr
+            assert holder_pid(state_url) == hung.pid  # nothing was released
+
+            unlocked = senderctl("force-unlock", lock_id, "--force")
             assert unlocked.returncode == 0, unlocked.stdout + unlocked.stderr
-            assert "lock released" in unlocked.stdout
+            assert f"lock {lock_id} released" in unlocked.stdout
             assert holder_pid(state_url) is None
             run = senderctl("apply", str(specs), "--auto-approve", "--lock-timeout", "0")
             assert run.returncode == 0, run.stdout + run.stderr
+            again = senderctl("force-unlock", lock_id)
+            assert again.returncode == 0 and "no lock is held" in again.stdout, again.stdout + again.stderr
         finally:
             os.kill(hung.pid, signal.SIGKILL)
+
+
+@pytest.mark.postgres
+def test_force_unlock_on_one_database_never_touches_another_database_on_the_server(postgres_url: str) -> None:
+    """Two teams, two databases on one server: the advisory lock key is the same, pg_locks shows both."""
+    import psycopg
+    from sqlalchemy import text
+
+    from controller.state import lock
+    from tests.conftest import POSTGRES_ADMIN_URL
+
+    other = f"senderctl_t_other_{os.getpid()}_{int(time.time() * 1000) % 100000}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{other}"')
+    other_url = postgres_url.rsplit("/", 1)[0] + "/" + other
+    try:
+        theirs = StateStore.open(other_url)
+        ours = StateStore.open(postgres_url)
+        try:
+            with theirs.apply_lock("their apply"):
+                with ours.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    assert lock.terminate_lock_sessions(conn) == 0
+                assert ours.force_unlock(None, force=True) is False
+                assert theirs.lock_holder() is not None
+                theirs.check_lock()  # their lock connection is still alive
+                with theirs.engine.connect() as conn:
+                    assert conn.execute(text("SELECT 1")).scalar_one() == 1
+        finally:
+            theirs.close()
+            ours.close()
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_a_lost_database_connection_mid_apply_ends_with_a_clear_message(specs: Path, bird: Bird, postgres_url: str,
+                                                                         tmp_path: Path, bytecode_cache: Path) -> None:
+    import psycopg
+
+    from tests.conftest import POSTGRES_ADMIN_URL
+    from tests.gitops.conftest import cli_env
+
+    senderctl = Senderctl(cli_env(bird.url, postgres_url, bytecode_cache), tmp_path)
+
+    database = postgres_url.rsplit("/", 1)[1]
+    slow_bird(bird)
+    with apply_in_background(senderctl, specs) as running:
+        wait_for_holder(postgres_url, running.pid)
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:  # the database server drops us
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                          "AND pid <> pg_backend_pid()", (database,))
+        out, err = running.communicate(timeout=120)
+    assert running.returncode == 1, out + err
+    assert "Traceback" not in err, err
+    assert "lost the connection to the state database" in err, err
+    assert bird.state()["brands"] == []  # stopped before the first Bird write

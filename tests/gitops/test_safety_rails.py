@@ -99,7 +99,7 @@ def test_archive_needs_allow_archive_and_protected_numbers_are_never_archived(
     kept.unlink()
     plan, both_flags = (sqlite_senderctl("plan", str(specs)),
                         sqlite_senderctl("apply", str(specs), "--auto-approve", "--allow-archive", "--force"))
-    assert plan.returncode == 1, plan.stdout + plan.stderr  # no flag lifts it: the specs must change
+    assert plan.returncode == 3, plan.stdout + plan.stderr  # refused (no flag lifts it: the specs must change)
     assert both_flags.returncode == 3, both_flags.stdout + both_flags.stderr
     assert "protected" in both_flags.stderr and "PhoneNumber/kept" in both_flags.stderr
     assert kept_number not in archived(sqlite_url)

@@ -41,12 +41,18 @@ def record(address: str = "PhoneNumber/alice-line", **kw) -> ResourceRecord:
 # --- opening and migrations ---------------------------------------------------------------------
 
 
-def test_open_creates_the_sqlite_directory_and_migrates_to_head(tmp_path):
-    url = f"sqlite:///{tmp_path}/nested/dir/state.db"
+def test_open_creates_the_default_sqlite_directory_and_migrates_to_head(tmp_path):
+    url = f"sqlite:///{tmp_path}/.senderctl/state.db"  # the default's directory is made on first use
     with StateStore.open(url) as s:
         tables = set(inspect(s.engine).get_table_names())
-    assert (tmp_path / "nested/dir/state.db").exists()
+    assert (tmp_path / ".senderctl/state.db").exists()
     assert {"resources", "conditions", "operations", "locks", "usage_logs", "assignments", "alembic_version"} <= tables
+
+
+def test_a_state_in_any_other_missing_directory_is_refused(tmp_path):
+    with pytest.raises(StateError, match="does not exist"):
+        StateStore.open(f"sqlite:///{tmp_path}/nested/dir/state.db")
+    assert not (tmp_path / "nested").exists()
 
 
 def test_the_head_constant_names_the_newest_migration():
