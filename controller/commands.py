@@ -348,6 +348,9 @@ def announce_lock_wait(holder: Any) -> None:
 def run_force_unlock(state_url: str, lock_id: str, force: bool) -> int:
     from controller.state import LockHolderAlive, StateStore, check_state_location
 
+    if not lock_id.strip():
+        err("error: give the LOCK_ID printed in the 'state is locked' message (senderctl force-unlock LOCK_ID)")
+        return EXIT_ERROR
     try:
         check_state_location(state_url)
         if engine.missing_sqlite_file(state_url):

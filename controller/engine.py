@@ -129,11 +129,27 @@ def missing_sqlite_file(url: str) -> bool:
     return bool(path) and path != ":memory:" and not os.path.exists(path)
 
 
+def check_bird_url(url: str) -> None:
+    """--bird-url / BIRD_API_URL must be an http(s) URL with a host (and a valid port, if any)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise EngineError(f"--bird-url / BIRD_API_URL {url!r} is not an http(s) URL; use e.g. https://api.bird.com "
+                          "or http://127.0.0.1:8765 for the emulator")
+
+
 @asynccontextmanager
 async def bird_client(settings: Settings):  # type: ignore[no-untyped-def]
     if not settings.access_key:
         raise EngineError("BIRD_ACCESS_KEY is not set: senderctl needs a Bird access key to read and change Bird "
                           "(export BIRD_ACCESS_KEY=...; it is never printed)")
+    check_bird_url(settings.bird_url)
     async with BirdClient(settings.bird_url, settings.access_key, transport=settings.transport,
                           on_response=settings.on_bird_response,
                           get_rate=settings.bird_get_rate, post_rate=settings.bird_post_rate,

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from controller.state import lock
-from controller.state.db import sqlite_path
+from controller.state.db import check_sqlite_file, sqlite_path
 from controller.state.errors import LockHolder, StateError
 from controller.state.records import utcnow
 
@@ -89,7 +89,7 @@ class SingleDaemon(Leadership):
         self._owner_file: Path | None = None
         if path is None:  # in-memory: nothing another process could share
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        check_sqlite_file(path)  # a missing directory or a broken file is an error, not a new state
         self._lock = FileLock(str(path.with_name(path.name + ".daemon.lock")))
         self._owner_file = path.with_name(path.name + ".daemon.owner")
         try:
@@ -209,6 +209,11 @@ def open_leadership(url: str, owner: str | None = None) -> Leadership:
     """The leadership for the state at `url`, before the state is opened; attach(store.engine) after.
     SQLite: raises DaemonAlreadyRunning at once when another daemon has this state."""
     owner = owner or identity()
-    if make_url(url).get_backend_name() == "postgresql":
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:
+        raise StateError(f"--state {url!r} is not a database URL; use e.g. sqlite:///.senderctl/state.db or "
+                         "postgresql+psycopg://postgres@127.0.0.1:5432/senderctl") from None
+    if backend == "postgresql":
         return AdvisoryLeadership(url, owner)
     return SingleDaemon(url, owner)

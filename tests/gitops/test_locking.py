@@ -192,3 +192,26 @@ def test_a_lost_database_connection_mid_apply_ends_with_a_clear_message(specs: P
     assert "Traceback" not in err, err
     assert "lost the connection to the state database" in err, err
     assert bird.state()["brands"] == []  # stopped before the first Bird write
+
+
+def test_ctrl_c_mid_apply_says_what_finished_and_exits_130(specs: Path, bird: Bird, sqlite_senderctl: Senderctl) -> None:
+    # Webhook subscriptions hang: the apply is interrupted after the brand and numbers are done.
+    bird.fault(method="POST", route="/organizations/{organizationId}/workspaces/{workspaceId}/webhook-subscriptions",
+               effect="timeout", seconds=30, times=10)
+    process = sqlite_senderctl.popen("apply", str(specs), "--auto-approve")
+    assert process.stdout is not None
+    seen = []
+    try:
+        for line in process.stdout:
+            seen.append(line)
+            if line.startswith("✓ create PhoneNumber/"):
+                break
+        os.kill(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, "".join(seen) + out + err
+    assert "Traceback" not in err and "Aborted!" not in err, err
+    assert re.search(r"Interrupted: [1-9]\d* done, 0 failed before the interrupt", err), err
+    assert "Apply complete" not in out
