@@ -227,8 +227,9 @@ def database_failure(exc: BaseException, url: str | None) -> str | None:
         return None
     message = database_problem(url or "", exc)
     lowered = message.lower()
-    if any(s in lowered for s in ("server closed", "connection", "terminating", "could not receive", "eof")):
-        message += (". The connection to the state database was lost mid-command: what finished before is recorded, "
+    if any(s in lowered for s in ("server closed", "connection", "terminating", "could not receive", "eof",
+                                  "reconnect", "invalid transaction")):
+        message += (". senderctl lost the connection to the state database mid-command: what finished before is recorded, "
                     "an interrupted Bird write is settled by the next apply; run the command again")
     return message
 
