@@ -174,7 +174,8 @@ def release_purchases(d: Desired, outcome: Outcome, ctx: Context) -> None:
     for change in outcome.changes:
         if change.action == "create" and change.kind in ("PhoneNumber", "NumberPool"):
             number = change.payload.get("number")
-            ctx.taken_stock.discard(number)
+            if ctx.stock is not None:  # the ledger's cursor has passed it: no later purchase re-takes it
+                ctx.stock.taken.discard(number)
             ctx.claimed_numbers.pop(number, None)
             ctx.pool_additions[d.organization] -= 1
 
