@@ -29,7 +29,6 @@ HEAD_REVISION = "api_0003_platform_api"
 # Any constant works; it only has to be the same for every senderctl process on the database.
 MIGRATION_LOCK_KEY = 0x5E4D_0001
 BUSY_TIMEOUT_SECONDS = 60
-SQLITE_HEADER = b"SQLite format 3\x00"
 # The default state's directory (CONTRACT.md: sqlite:///.senderctl/state.db, created on first use).
 DEFAULT_STATE_DIR = ".senderctl"
 
@@ -86,21 +85,67 @@ def check_sqlite_file(path: Path, *, create: bool = True) -> None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StateError(f"--state: cannot create {path.parent}: {exc.strerror or exc}") from None
+        _create_sqlite_file(path)
         return
     if path.is_dir():
         raise StateError(f"--state: {path} is a directory; give the database file, e.g. sqlite:///{path}/state.db")
     try:
-        with path.open("rb") as f:
-            header = f.read(len(SQLITE_HEADER))
+        size = path.stat().st_size
     except OSError as exc:
         raise StateError(f"--state: cannot read {path}: {exc.strerror or exc}") from None
-    if not header:
+    if size == 0:
         raise StateError(f"the state file {path} is empty (0 bytes): it holds no records, and treating it as a new "
                          "state would plan everything again. Restore it from a backup, or delete it to start a new "
                          "state (then `senderctl import` adopts what Bird already holds)")
-    if header != SQLITE_HEADER:
+    if not _is_sqlite_database(path):
         raise StateError(f"the state file {path} is not a SQLite database (corrupted or another file): restore it "
                          "from a backup, or point --state at the right file")
+
+
+def _is_sqlite_database(path: Path) -> bool:
+    """Whether the file is a SQLite database, asked of SQLite itself.
+
+    Never open() and close() the file directly: closing any descriptor of a file drops every POSIX lock
+    this process holds on it, including those of the state connections already open in a daemon, and
+    two writers could then corrupt the database. SQLite's own connections share their locks per file."""
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    except sqlite3.Error:
+        return True  # not openable (permissions): let the engine report it in its own words
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+        return True
+    except sqlite3.DatabaseError as exc:
+        return "not a database" not in str(exc) and "malformed" not in str(exc)
+    finally:
+        conn.close()
+
+
+def _create_sqlite_file(path: Path) -> None:
+    """Make a new state file appear whole: a SQLite file is 0 bytes until its first write, so a second
+    process opening it in that window would see an empty file (refused above as a lost state). The
+    database is made under a temporary name and linked into place; whoever loses the race uses the winner's."""
+    import sqlite3
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
+    try:
+        conn = sqlite3.connect(temporary)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # writes the header: the file is a database from now on
+        finally:
+            conn.close()
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    except OSError:
+        pass  # a directory we cannot write: SQLite itself reports it, with its own words, when it opens
+    finally:
+        for leftover in (temporary, temporary.with_name(temporary.name + "-wal"),
+                         temporary.with_name(temporary.name + "-shm")):
+            leftover.unlink(missing_ok=True)
 
 
 def create_state_engine(url: str, *, read_only: bool = False) -> Engine:

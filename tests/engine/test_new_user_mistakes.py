@@ -60,8 +60,14 @@ def test_the_quick_start_then_the_usual_mistakes_leave_exactly_the_specs_on_bird
     apply_until_ready(specs, mistyped, emulator)
     assert_exactly_declared(emulator, charged)
 
-    # 3. A 0-byte state.db (a failed copy, `> state.db`).
+    # 3. A 0-byte state.db (a failed copy, `> state.db`): refused as a lost state, nothing written; once
+    #    the user deletes it as the message says, the next apply adopts what Bird holds.
     state.write_bytes(b"")
+    refused = senderctl("apply", str(specs), "--auto-approve", env=env)
+    assert refused.returncode == 1 and "is empty (0 bytes)" in refused.stderr, refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stderr and state.read_bytes() == b""
+    assert_exactly_declared(emulator, charged)
+    state.unlink()
     apply_until_ready(specs, env, emulator)
     assert_exactly_declared(emulator, charged)
 
