@@ -74,7 +74,11 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     have = ctx.world.tenant.orgs.get(d.organization)
     facts = {key: want[key] for key in ("tenDlcActive", "enabled", "limit", "weeklyPrice")}
     if have is None:
-        change = Change(d.address, "create", "tenant configuration not recorded yet", None, want, payload=want)
+        if ctx.adopt_unmanaged:  # senderctl import: the Bird organization exists; record its configuration
+            change = Change(d.address, "adopt", "the organization exists on Bird; recording its tenant configuration",
+                            None, want, payload=want)
+        else:
+            change = Change(d.address, "create", "tenant configuration not recorded yet", None, want, payload=want)
         return Outcome("Ready", changes=(change,), facts=facts)
     current = {
         "birdOrganizationId": have.bird_organization_id,

@@ -17,7 +17,7 @@ import pytest
 
 from controller import engine
 from controller.engine import Settings
-from controller.state import StateStore
+from controller.state import StateError, StateStore
 from controller.tenant import active_assignments
 from tests.engine.conftest import ACCESS_KEY, SIGNING_ENV, Emulator, senderctl
 from tests.engine.test_apply_emulator import APPROVAL_STEPS
@@ -72,8 +72,12 @@ def lose_the_state_and_apply_again(quickstart: Path, emulator: Emulator, setting
     else:
         path = tmp_path / "first.db"
         path.unlink()
-        if how == "zero-bytes":
+        if how == "zero-bytes":  # refused as a lost state, nothing written; deleted, it is a new state
             path.write_bytes(b"")
+            with pytest.raises(StateError, match="empty"):
+                asyncio.run(engine.apply(paths, first))
+            assert holdings(emulator) == before and path.read_bytes() == b""
+            path.unlink()
         again = first
     outcome = asyncio.run(engine.apply(paths, again))
     assert not outcome.report.failed, [r.error for r in outcome.report.failed]
@@ -154,5 +158,6 @@ def test_import_into_a_new_state_adopts_every_kind(quickstart: Path, emulator: E
         assert address in adopted, (address, sorted(adopted))
     planned = asyncio.run(engine.plan(paths, settings)).plan
     assert not [c for c in planned.changes if c.action not in ("assign", "create")], planned.changes
-    assert [c.address for c in planned.changes if c.action == "create"] == ["Organization/acme"]
+    assert "Organization/acme" in adopted  # the tenant configuration, recorded with the rest
+    assert [c.address for c in planned.changes if c.action == "create"] == []
     assert holdings(emulator) == before

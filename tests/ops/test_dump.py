@@ -57,15 +57,15 @@ def test_dump_then_import_then_plan_creates_and_buys_nothing(estate: Path, sende
     assert imported.exit_code == 0, imported.output
     report = json.loads(imported.stdout)
     assert report["failed"] == []
-    # An Organization is senderctl's own record (tenant terms), never on Bird: `import` adopting it is
-    # the trust-engine work; until then it is the one thing the import leaves to apply.
-    assert set(report["notOnBird"]) <= {"Organization/acme", "Organization/globex"}
-    assert len(report["adopted"]) >= 5 + 2 + 2 + 5
+    assert report["notOnBird"] == []
+    # The Organizations (tenant terms, senderctl's own records) are adopted with everything on Bird.
+    assert {"Organization/acme", "Organization/globex"} <= set(report["adopted"])
+    assert len(report["adopted"]) >= 2 + 5 + 2 + 2 + 5
 
     planned = fresh("plan", out, "-o", "json", "--detailed-exitcode", **keys)
+    assert planned.exit_code == 0, planned.output  # no changes at all
     plan = json.loads(planned.stdout)
-    bird_side = [c for c in plan["changes"] if not c["address"].startswith("Organization/")]
-    assert bird_side == [], bird_side
+    assert plan["changes"] == [], plan["changes"]
     assert plan["total_cost"] == {"currency": "USD", "monthly": "0", "weekly": "0", "one_time": "0"}
     assert plan["refusals"] == [] and plan["failed"] == []
     assert bird.write_routes() == {}, "dump, import and plan never write to Bird"
