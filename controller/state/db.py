@@ -48,7 +48,10 @@ def dumps(value: Any) -> str:
 
 def sqlite_path(url: str) -> Path | None:
     """The database file of a SQLite URL (None for PostgreSQL or an in-memory SQLite)."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # not a URL at all: create_state_engine says so
     if parsed.get_backend_name() != "sqlite":
         return None
     if not parsed.database or parsed.database == ":memory:":
@@ -74,18 +77,19 @@ def check_sqlite_file(path: Path, *, create: bool = True) -> None:
     Only the default directory (.senderctl) is made on first use: any other missing directory is a
     mistyped --state, and a new, empty database there would plan every number to be bought again."""
     if not path.exists():
-        if not create:
-            return
         if not path.parent.is_dir():
             if path.parent.name != DEFAULT_STATE_DIR:
                 raise StateError(f"--state: the directory {path.parent} does not exist, so {path} cannot be the "
                                  f"state; fix the path, or create the directory (mkdir -p {path.parent}) for a new "
                                  "state")
+            if not create:
+                return
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StateError(f"--state: cannot create {path.parent}: {exc.strerror or exc}") from None
-        _create_sqlite_file(path)
+        if create:
+            _create_sqlite_file(path)
         return
     if path.is_dir():
         raise StateError(f"--state: {path} is a directory; give the database file, e.g. sqlite:///{path}/state.db")

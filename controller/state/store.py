@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
@@ -13,7 +14,15 @@ from sqlmodel import Session
 
 from controller import crashpoints
 from controller.state import lock
-from controller.state.db import check_current, create_state_engine, database_problem, sqlite_path, upgrade
+from controller.state.db import (
+    check_current,
+    check_sqlite_file,
+    create_state_engine,
+    database_problem,
+    dumps,
+    sqlite_path,
+    upgrade,
+)
 from controller.state.errors import Conflict, DuplicateOperation, StateError
 from controller.state.records import Condition, Operation, Outcome, ResourceRecord, utcnow
 from controller.state.sql import upsert
@@ -41,9 +50,11 @@ class StateStore:
 
         read_only: for commands that only read; a SQLite file is opened read-only (it may be on a
         read-only disk) and never migrated."""
+        path = sqlite_path(url)
+        if read_only and path is not None and not path.exists():
+            return cls._nothing_recorded_yet(url, path)
         engine = create_state_engine(url, read_only=read_only)
         try:
-            path = sqlite_path(url)
             if read_only and path is not None and path.exists():
                 try:
                     check_current(engine, url)
@@ -63,6 +74,18 @@ class StateStore:
         except DBAPIError as exc:
             engine.dispose()
             raise StateError(database_problem(url, exc)) from None
+        return cls(engine, url)
+
+    @classmethod
+    def _nothing_recorded_yet(cls, url: str, path: Path) -> StateStore:
+        """A read on a SQLite state that does not exist yet: an empty state in memory, so plan, status and
+        the other reads answer as on a new state without leaving a file (or a directory) behind."""
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import StaticPool
+
+        check_sqlite_file(path, create=False)
+        engine = create_engine("sqlite://", poolclass=StaticPool, json_serializer=dumps)
+        upgrade(engine, "sqlite://")
         return cls(engine, url)
 
     def close(self) -> None:

@@ -102,12 +102,19 @@ def _brand_spec(specs: Path) -> dict[str, object]:
 
 def test_plan_and_status_do_not_create_a_state_that_does_not_exist(quickstart: Path, env: dict[str, str],
                                                                    tmp_path: Path) -> None:
-    state = tmp_path / "fresh" / "state.db"
+    (tmp_path / "states").mkdir()
+    state = tmp_path / "states" / "state.db"
     env = {**env, "SENDERCTL_STATE": f"sqlite:///{state}"}
     plan = senderctl("plan", str(quickstart), "--detailed-exitcode", env=env)
     assert plan.returncode == 2, plan.stderr
+    assert "empty" in plan.stdout.splitlines()[0], plan.stdout  # the empty-state banner comes first
     status = senderctl("status", str(quickstart), env=env)
     assert status.returncode == 0, status.stderr
-    assert not state.exists() and not state.parent.exists()
+    assert list(state.parent.iterdir()) == [], "a read leaves no file behind"
+    # In a directory that does not exist, a read is refused (a mistyped --state), and creates nothing.
+    elsewhere = {**env, "SENDERCTL_STATE": f"sqlite:///{tmp_path / 'fresh' / 'state.db'}"}
+    refused = senderctl("plan", str(quickstart), env=elsewhere)
+    assert refused.returncode == 1 and "does not exist" in refused.stderr, refused.stderr
+    assert not (tmp_path / "fresh").exists()
     assert senderctl("apply", str(quickstart), "--auto-approve", env=env).returncode == 0
     assert state.exists()
