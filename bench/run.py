@@ -250,6 +250,10 @@ def lower_bound_calls(state: dict[str, Any], workspace_ids: list[str]) -> int:
         ws = connector.get("workspaceId")
         if ws in per_ws:
             per_ws[ws]["connectors"] += 1
+    for channel in state["channels"]:  # readiness is read from the channel, as Bird documents it
+        ws = channel.get("workspaceId")
+        if ws in per_ws:
+            per_ws[ws]["channels"] += 1
     brands_by_ws: dict[str, list[str]] = {}
     for brand in state["brands"]:
         brands_by_ws.setdefault(brand["workspaceId"], []).append(brand["id"])
@@ -261,7 +265,7 @@ def lower_bound_calls(state: dict[str, Any], workspace_ids: list[str]) -> int:
     subs: Counter[str] = Counter(s.get("workspaceId") for s in state["webhookSubscriptions"])
     total = 0
     for ws in workspace_ids:
-        total += pages(per_ws[ws]["numbers"]) + pages(per_ws[ws]["connectors"])
+        total += pages(per_ws[ws]["numbers"]) + pages(per_ws[ws]["connectors"]) + pages(per_ws[ws]["channels"])
         total += pages(len(brands_by_ws.get(ws, [])))
         for brand in brands_by_ws.get(ws, []):
             total += pages(per_brand[(brand, "campaigns")]) + pages(per_brand[(brand, "vettings")])
