@@ -215,8 +215,10 @@ INVENTED: tuple[tuple[str, str], ...] = (
      "Bird documents 'increasing intervals over a period of 8 hours' only"),
     ("POST /numbers-buy by number and /numbers-available",
      "taken from seed 001 and the WhatsApp ISV page rather than the Numbers API reference"),
-    ("cancel-subscription still served and used",
-     "Bird deprecates it for Manage Endpoint Subscriptions but documents only that API's GET routes"),
+    ("cancel-subscription still served (the client keeps a call for it; the reconciler never makes it)",
+     "Bird deprecates it for Manage Endpoint Subscriptions but documents only that API's GET routes, so "
+     "there is no documented write to move to; senderctl never releases a number (archiving returns it "
+     "to the organization's pool)"),
     ("rate limits only when a world file sets rateLimits", "tests stay fast; the client limits itself"),
     ("an organization's stock generated from the world file (real US area codes)",
      "Bird's inventory is Bird's; tests need reproducible numbers"),
