@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from controller.plan import FieldChange
 from controller.resources.base import Desired, RecordView, World
+from controller.resources.campaign import as_spec_fields
 from controller.resources.channel import arguments
 from controller.resources.common import field_diff, find
 from controller.resources.webhook import comparable
@@ -129,7 +130,8 @@ def changed_fields(record: RecordView, found: dict[str, Any]) -> tuple[FieldChan
     """Fields whose value on Bird differs from the last applied one (before = applied, after = Bird)."""
     if record.kind in ("Brand", "Campaign"):
         applied = {k: v for k, v in record.spec.items() if k != "resellerId"}
-        return tuple(FieldChange(f.path, f.after, f.before) for f in field_diff(applied, found))
+        bird = as_spec_fields(found) if record.kind == "Campaign" else found
+        return tuple(FieldChange(f.path, f.after, f.before) for f in field_diff(applied, bird))
     if record.kind == "WebhookSubscription":
         have = comparable(found)
         return tuple(FieldChange(f.path, f.after, f.before) for f in field_diff(record.spec, have)

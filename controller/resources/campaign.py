@@ -111,6 +111,14 @@ def compare(d: Desired, ctx: Context) -> Outcome:
                    recheck_after=RECHECK_CAMPAIGN, facts=facts)
 
 
+def as_spec_fields(campaign: dict[str, Any]) -> dict[str, Any]:
+    """A Bird campaign in the spec's terms: Bird takes `attachmentUrls` but answers `attachments`, one
+    object per URL (its `mediaUrl`), so the spec's URLs are compared with those."""
+    if "attachmentUrls" in campaign or "attachments" not in campaign:
+        return campaign
+    return {**campaign, "attachmentUrls": [a.get("mediaUrl") for a in campaign.get("attachments") or ()]}
+
+
 def plan_edit(d: Desired, found: dict[str, Any], record: RecordView | None, ws: str, brand_id: str
               ) -> tuple[Change | None, Refusal | None, str]:
     """(the in-place update, or Bird's refusal, or why the edit waits) for a spec that differs from the
@@ -118,7 +126,7 @@ def plan_edit(d: Desired, found: dict[str, Any], record: RecordView | None, ws: 
     status = status_of(found)
     frozen = () if status in CAMPAIGN_RESUBMITTABLE else tuple(
         k for k in d.fields if k not in CAMPAIGN_EDITABLE_WHEN_APPROVED)
-    diff = field_diff(d.fields, found, immutable=frozen)
+    diff = field_diff(d.fields, as_spec_fields(found), immutable=frozen)
     if not diff:
         return None, None, ""
     names = ", ".join(f.path for f in diff)

@@ -4,6 +4,7 @@ campaigns and resellers, with their review lifecycles on the emulator's clock an
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any, ClassVar
 
 from controller.emulator import policy
@@ -30,6 +31,10 @@ CAMPAIGN_FIELDS = ("name", "usecase", "subUsecases", "description", "embeddedLin
 # Bird "10DLC Events": payloads carry the object without its rejection ("Rejection descriptions are
 # part of the brand objects but NOT the brand status events"); brand events name the workspaces in
 # "workspaceId" (a list in Bird's example), campaign events add "organizationId" and "workspaceId".
+def attachment_urls(campaign: Item) -> list[str]:
+    return [a["mediaUrl"] for a in campaign.get("attachments") or ()]
+
+
 def brand_event(brand: Item, ws: WorkspaceState) -> Item:
     payload = {k: v for k, v in brand.items() if k not in ("rejection", "workspaceIds")}
     payload["workspaceId"] = list(brand.get("workspaceIds") or [ws.id])
@@ -252,7 +257,8 @@ class ComplianceDomain(Kernel):
                                           f"or REJECTED; it is {status}")
         if status == policy.CAMPAIGN_APPROVED:
             for name in body:
-                if name not in CAMPAIGN_EDITABLE_WHEN_APPROVED and body[name] != campaign.get(name):
+                have = attachment_urls(campaign) if name == "attachmentUrls" else campaign.get(name)
+                if name not in CAMPAIGN_EDITABLE_WHEN_APPROVED and body[name] != have:
                     problems.add(name, "cannot change while the campaign is APPROVED: only "
                                        + ", ".join(CAMPAIGN_EDITABLE_WHEN_APPROVED) + " can be updated")
         if problems:
@@ -269,6 +275,7 @@ class ComplianceDomain(Kernel):
                                f"10DLC campaign resubmission: {merged['name']}")])
         for name, value in body.items():
             if name == "attachmentUrls":
+                campaign["attachments"] = self._attachments(value)
                 continue
             if value is None:
                 campaign.pop(name, None)
@@ -315,11 +322,20 @@ class ComplianceDomain(Kernel):
                     "status": policy.CAMPAIGN_PENDING,
                     **{k: body[k] for k in CAMPAIGN_FIELDS if k not in ("name", "attachmentUrls")
                        and body.get(k) is not None},
-                    "brandId": brand["id"], "attachments": [], "createdAt": now, "updatedAt": now}
+                    "brandId": brand["id"], "attachments": self._attachments(body.get("attachmentUrls")),
+                    "createdAt": now, "updatedAt": now}
         ws.campaigns[brand["id"]].add(campaign_id, campaign)
         self.index[campaign_id] = ("campaign", ws.id, brand["id"])
         self._schedule(policy.CAMPAIGN_REVIEW_SECONDS, "campaign", ws.id, campaign_id)
         return 201, campaign
+
+    def _attachments(self, urls: list[str] | None) -> list[Item]:
+        """Bird answers a campaign's attachmentUrls as `attachments`, one object per URL (Create campaign)."""
+        now = self.clock.iso()
+        return [{"id": self.new_id(), "status": "PENDING", "createdAt": now, "updatedAt": now,
+                 "filename": url.rstrip("/").rsplit("/", 1)[-1] or url, "mediaUrl": url,
+                 "contentType": mimetypes.guess_type(url)[0] or "application/octet-stream"}
+                for url in urls or ()]
 
     def _check_campaign(self, ws: WorkspaceState, body: dict[str, Any], problems: Problems) -> None:
         problems.string(body, "name", required=True, min_len=1, max_len=255)
