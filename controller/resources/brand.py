@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from controller.plan import Change, Cost, Refusal
 from controller.resources import fees
 from controller.resources.base import Desired, Outcome, RecordView
-from controller.resources.common import field_diff, find
+from controller.resources.common import field_diff, find, with_cleared
 from controller.resources.lifecycle import (
     BRAND_FAILED,
     BRAND_NOT_UPDATABLE,
@@ -93,7 +93,8 @@ def compare(d: Desired, ctx: Context) -> Outcome:
                    d.fields, payload={"workspaceId": ws, "brandId": brand["id"], "body": d.fields})
         )
     approved = status_of(brand) in BRAND_READY
-    diff = field_diff(d.fields, brand, IMMUTABLE_WHEN_APPROVED if approved else ())
+    want = with_cleared(d.fields, record.spec if managed and record is not None else None)
+    diff = field_diff(want, brand, IMMUTABLE_WHEN_APPROVED if approved else ())
     frozen = [f for f in diff if f.immutable]
     if frozen:
         refusals.append(Refusal(d.address, f"{', '.join(f.path for f in frozen)} cannot change once the brand is "

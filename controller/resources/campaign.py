@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from controller.plan import Change, Cost, Refusal
 from controller.resources import fees
 from controller.resources.base import Desired, Outcome, RecordView
-from controller.resources.common import field_diff, find
+from controller.resources.common import field_diff, find, with_cleared
 from controller.resources.lifecycle import (
     BRAND_READY,
     CAMPAIGN_EDITABLE_WHEN_APPROVED,
@@ -124,9 +124,11 @@ def plan_edit(d: Desired, found: dict[str, Any], record: RecordView | None, ws: 
     """(the in-place update, or Bird's refusal, or why the edit waits) for a spec that differs from the
     campaign on Bird, by the campaign's status as Bird's "Update a campaign" rules it."""
     status = status_of(found)
+    managed = record is not None and record.bird_id == found.get("id")
+    want = with_cleared(d.fields, record.spec if managed and record is not None else None)
     frozen = () if status in CAMPAIGN_RESUBMITTABLE else tuple(
-        k for k in d.fields if k not in CAMPAIGN_EDITABLE_WHEN_APPROVED)
-    diff = field_diff(d.fields, as_spec_fields(found), immutable=frozen)
+        k for k in want if k not in CAMPAIGN_EDITABLE_WHEN_APPROVED)
+    diff = field_diff(want, as_spec_fields(found), immutable=frozen)
     if not diff:
         return None, None, ""
     names = ", ".join(f.path for f in diff)

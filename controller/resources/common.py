@@ -38,6 +38,13 @@ def field_diff(
     return tuple(out)
 
 
+def with_cleared(fields: Mapping[str, Any], applied: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The spec's fields, plus None for each one the last applied spec set and this spec leaves out:
+    removing an optional field from the spec unsets it on Bird instead of leaving Bird's value
+    silently in place (field_diff compares only the keys it is given)."""
+    return {**{key: None for key in applied or {} if key not in fields}, **fields}
+
+
 def normalise(value: Any) -> Any:
     """Compare as Bird would store: None and empty collections mean "not set"."""
     if value in (None, "", [], {}):

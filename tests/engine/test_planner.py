@@ -486,3 +486,15 @@ def test_workspaces_of_one_organization_share_its_stock_and_each_number_goes_to_
     assert len(picked) == 6 and len(set(picked.values())) == 6, picked
     assert not p.failed
     assert plan_of(desired, w).changes == p.changes, "the same world picks the same numbers"
+
+
+def test_a_field_removed_from_the_spec_is_cleared_on_bird_not_left_in_place() -> None:
+    applied = {**BRAND_FIELDS, "vertical": "TECHNOLOGY"}
+    on_bird = {"id": "b1", **applied, "status": "APPROVED"}
+    w = world(brands={WS: [on_bird]}, records={"Brand/acme": RecordView("Brand/acme", "Brand", "b1", None, applied, {})})
+    (change,) = plan_of([brand()], w).changes
+    assert change.action == "update" and change.payload["body"] == {"vertical": None}
+    # Once applied (the record is the spec again) nothing is left to clear.
+    w.records["Brand/acme"] = RecordView("Brand/acme", "Brand", "b1", None, BRAND_FIELDS, {})
+    assert plan_of([brand()], w).changes == ()
+
