@@ -76,6 +76,11 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     if brand is None:
         drift = record is not None and record.bird_id is not None
         reason = "brand was removed on Bird outside senderctl" if drift else "not registered on Bird"
+        moved_from = record.data.get("workspaceId") if drift and record is not None else None
+        if moved_from and moved_from != ws:  # not drift: the spec names another workspace
+            drift, reason = False, (f"the spec moves the brand from workspace {moved_from} to {ws}: a Bird brand "
+                                    f"belongs to one workspace, so it is registered in {ws}; the brand in "
+                                    f"{moved_from} stays registered")
         change = Change(
             d.address, "create", reason, None, d.fields,
             cost=Cost(one_time=fees.BRAND_REGISTRATION), drift=drift,

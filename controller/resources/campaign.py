@@ -86,9 +86,14 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         if reseller_problem:
             return Outcome("Waiting", reseller_problem, recheck_after=RECHECK_CAMPAIGN)
         drift = record is not None and record.bird_id is not None
+        reason = "campaign was removed on Bird outside senderctl" if drift else "not registered on Bird"
+        moved_from = record.data.get("brandId") if drift and record is not None else None
+        if moved_from and moved_from != brand_id:  # not drift: the spec names another brand
+            drift, reason = False, (f"the spec moves the campaign to {d.context['brand']}: a Bird campaign belongs "
+                                    f"to one brand, so it is registered under it; the campaign under brand "
+                                    f"{moved_from} stays registered, and billed until it is deactivated")
         change = Change(
-            d.address, "create",
-            "campaign was removed on Bird outside senderctl" if drift else "not registered on Bird",
+            d.address, "create", reason,
             None, d.fields, cost=Cost(one_time=fees.campaign_one_time()), drift=drift,
             payload={"workspaceId": ws, "brandId": brand_id, "body": d.fields},
         )

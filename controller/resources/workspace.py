@@ -53,7 +53,12 @@ def compare(d: Desired, ctx: Context) -> Outcome:
             "assignments and billing belong to the organization, so senderctl does not move a workspace. "
             f"Restore organization: {moved_from}")),))
     if record is None or record.bird_id != ws:
-        change = Change(d.address, "adopt", "workspace exists on Bird; recording it", None, d.fields,
+        reason = "workspace exists on Bird; recording it"
+        if record is not None and record.bird_id:
+            reason = (f"the spec now names Bird workspace {ws} (was {record.bird_id}); recording it. What "
+                      f"{record.bird_id} holds stays there: numbers are not moved, brands and campaigns are "
+                      "registered again")
+        change = Change(d.address, "adopt", reason, None, d.fields,
                         payload={**d.context, "organization": d.organization})
         return Outcome("Ready", changes=(change,))
     return Outcome("Ready")

@@ -498,3 +498,39 @@ def test_a_field_removed_from_the_spec_is_cleared_on_bird_not_left_in_place() ->
     w.records["Brand/acme"] = RecordView("Brand/acme", "Brand", "b1", None, BRAND_FIELDS, {})
     assert plan_of([brand()], w).changes == ()
 
+
+APPROVED_CAMPAIGN = {"id": "c1", "name": "Acme alerts", "usecase": "ACCOUNT_NOTIFICATION", "status": "APPROVED"}
+
+
+def campaign_world(on_bird: dict[str, Any], applied: dict[str, Any], brand_id: str = "b1") -> World:
+    return world(brands={WS: [{"id": "b1", **BRAND_FIELDS, "status": "APPROVED"}]},
+                 records={"Brand/acme": RecordView("Brand/acme", "Brand", "b1", None, BRAND_FIELDS, {}),
+                          "Campaign/alerts": RecordView("Campaign/alerts", "Campaign", "c1", None, applied,
+                                                        {"brandId": brand_id})},
+                 campaigns={(WS, "b1"): [on_bird]})
+
+
+def test_a_campaign_s_attachment_urls_are_compared_with_bird_s_attachments() -> None:
+    with_urls = Desired("Campaign/alerts", "Campaign", "acme", {**campaign().fields, "attachmentUrls": ["https://a.example/x.png"]},
+                        context=campaign().context)
+    on_bird = {**APPROVED_CAMPAIGN, "attachments": [{"id": "a1", "mediaUrl": "https://a.example/x.png"}]}
+    assert plan_of([brand(), with_urls], campaign_world(on_bird, with_urls.fields)).changes == ()
+    moved = {**on_bird, "attachments": [{"id": "a2", "mediaUrl": "https://a.example/y.png"}]}
+    (refusal,) = plan_of([brand(), with_urls], campaign_world(moved, with_urls.fields)).refusals
+    assert "attachmentUrls cannot change while campaign alerts is APPROVED" in refusal.reason
+
+
+def test_a_campaign_moved_to_another_brand_is_registered_there_and_says_so() -> None:
+    p = plan_of([brand(), campaign()], campaign_world({**APPROVED_CAMPAIGN, "id": "c9", "name": "Other"},
+                                                      campaign().fields, brand_id="b0"))
+    (create,) = [c for c in p.changes if c.address == "Campaign/alerts"]
+    assert create.action == "create" and not create.drift and create.cost is not None
+    assert "moves the campaign to Brand/acme" in create.reason and "b0 stays registered" in create.reason
+
+
+def test_a_brand_moved_to_another_workspace_is_registered_there_and_says_so() -> None:
+    w = world(records={"Brand/acme": RecordView("Brand/acme", "Brand", "b1", None, BRAND_FIELDS,
+                                                {"workspaceId": "old-workspace"})})
+    (create,) = [c for c in plan_of([brand()], w).changes if c.address == "Brand/acme"]
+    assert create.action == "create" and not create.drift and create.cost is not None
+    assert f"moves the brand from workspace old-workspace to {WS}" in create.reason
