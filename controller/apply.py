@@ -123,8 +123,8 @@ class ApplyIO:
             self.store.finish(op_id, "succeeded", record=record if n == len(mine) - 1 else None)
         if not mine and record is not None:
             self.store.save_record(record)
-        for op in self.store.open_operations():
-            if op.address == address and op.id not in mine:
+        for op in self.store.open_operations(address):
+            if op.id not in mine:
                 self.store.finish(op.id, "abandoned" if mine else "succeeded",
                                   result={"settledBy": "a later write" if mine else "adoption"})
 
@@ -182,7 +182,7 @@ class ApplyIO:
         if check_lock is not None:
             check_lock()  # never write to Bird once the apply lock is lost (LockLost stops the run)
         base = idempotency_key(address, action, request)
-        used = self.store.keys_taken(base)
+        used = self.store.keys_taken(base, address)
         key = next(k for k in itertools.chain([base], (f"{base}.{n}" for n in itertools.count(2))) if k not in used)
         return self.store.begin(address, action, key, request)
 

@@ -219,19 +219,26 @@ class StateStore:
             if record is not None:
                 save_record_in(session, record)
 
-    def open_operations(self) -> list[Operation]:
+    def open_operations(self, address: str | None = None) -> list[Operation]:
+        """Intents not finished yet, oldest first (of one address when given: settling a change reads
+        only its own, so an apply of N changes stays linear in N)."""
+        query = select(OperationRow).where(OperationRow.status == "intent")
+        if address is not None:
+            query = query.where(OperationRow.address == address)
         with self.session() as session:
-            rows = session.execute(select(OperationRow).where(OperationRow.status == "intent")
-                                   .order_by(OperationRow.id)).scalars().all()  # type: ignore[arg-type]
+            rows = session.execute(query.order_by(OperationRow.id)).scalars().all()  # type: ignore[arg-type]
             return [to_operation(r) for r in rows]
 
-    def keys_taken(self, base: str) -> set[str]:
-        """The journal's keys for one write: `base` and its retries `base.2`, `base.3`, ... (all of them,
-        however long the history, so a retried write always gets a fresh key)."""
-        query = select(OperationRow.key).where(
-            (OperationRow.key == base) | OperationRow.key.startswith(f"{base}.", autoescape=True))  # type: ignore[attr-defined]
+    def keys_taken(self, base: str, address: str) -> set[str]:
+        """The journal's keys for one write of `address`: `base` and its retries `base.2`, `base.3`, ...
+        (all of them, however long the history, so a retried write always gets a fresh key).
+
+        Read through the address index and filtered here: a prefix LIKE on the key cannot use an index
+        in SQLite (case-insensitive), so every write scanned the whole journal."""
+        query = select(OperationRow.key).where(OperationRow.address == address)
         with self.session() as session:
-            return set(session.execute(query).scalars().all())
+            keys = session.execute(query).scalars().all()
+        return {k for k in keys if k == base or k.startswith(f"{base}.")}
 
     def operations(self, address: str | None = None, limit: int = 100) -> list[Operation]:
         """The journal, newest first."""
