@@ -59,7 +59,7 @@ def bird_option(f):  # type: ignore[no-untyped-def]
 # Bird's documented per-workspace limits (https://docs.bird.com/api/channels-api/rate-limit); kept here
 # as literals so that `--help` imports nothing of the engine.
 DEFAULT_GET_RATE, DEFAULT_POST_RATE = 50.0, 500.0
-DEFAULT_PARALLELISM = 64
+DEFAULT_PARALLELISM = 16  # controller.engine.DEFAULT_PARALLELISM says why
 
 
 def rate_options(f):  # type: ignore[no-untyped-def]

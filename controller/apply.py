@@ -191,7 +191,7 @@ async def execute(
     plan: Plan,
     io: ApplyIO,
     *,
-    parallelism: int = 64,
+    parallelism: int = 16,
     only: Callable[[Change], bool] | None = None,
     on_result: Callable[[ChangeResult], None] | None = None,
 ) -> ApplyReport:

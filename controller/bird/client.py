@@ -231,6 +231,9 @@ class BirdClient:
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
+            # Keep as many connections alive as apply runs writes at once (64): with httpx's default of
+            # 20, every burst closed and reopened dozens of connections to Bird.
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
         )
 
     def __repr__(self) -> str:
