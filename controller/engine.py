@@ -306,12 +306,14 @@ async def apply(
     owner: str = "senderctl apply",
     only: Callable[[Change], bool] | None = None,
     specs: SpecSet | None = None,
+    on_plan: Callable[[Computed], None] | None = None,
 ) -> ApplyOutcome:
     """Observe, plan, refuse what is unsafe, confirm, execute; then carry on with what the
     executed changes unblocked (resources the approved plan listed as waiting), round by round.
 
     `only` limits execution to some changes (the daemon reconciling what a webhook touched);
-    `specs` lets a caller that already holds a loaded SpecSet (the daemon) skip loading."""
+    `specs` lets a caller that already holds a loaded SpecSet (the daemon) skip loading;
+    `on_plan` sees the first plan as soon as it is computed (the daemon logs how long that took)."""
     specs = specs if specs is not None else load(paths)
     store = open_store(settings)
     try:
@@ -319,7 +321,8 @@ async def apply(
                               timeout=settings.lock_timeout, on_wait=settings.on_lock_wait):
             async with bird_client(settings) as client:
                 return await _apply_locked(specs, client, store, settings, allow_archive=allow_archive, force=force,
-                                           saved=saved, confirm=confirm, on_result=on_result, only=only)
+                                           saved=saved, confirm=confirm, on_result=on_result, only=only,
+                                           on_plan=on_plan)
     finally:
         store.close()
 
@@ -327,9 +330,12 @@ async def apply(
 async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings: Settings, *, allow_archive: bool,
                         force: bool, saved: Plan | Mapping[str, Any] | None, confirm: Callable[[Plan], bool] | None,
                         on_result: Callable[[ChangeResult], None] | None,
-                        only: Callable[[Change], bool] | None = None) -> ApplyOutcome:
+                        only: Callable[[Change], bool] | None = None,
+                        on_plan: Callable[[Computed], None] | None = None) -> ApplyOutcome:
     io = ApplyIO(client, store, environ=settings.environ)
     current = await compute(specs, client, store, settings.environ, settings)
+    if on_plan is not None:
+        on_plan(current)
     if saved is not None:
         # Bound to its content: the file is only compared, never executed. What runs is what was
         # recomputed, and only when it is exactly what the reviewer saw.

@@ -245,7 +245,7 @@ class Daemon:
         try:
             outcome = await engine.apply(self.options.paths, self.settings, specs=view.specs, only=only,
                                          allow_archive=self.options.allow_archive, on_result=self.on_result,
-                                         owner="senderctl daemon")
+                                         owner="senderctl daemon", on_plan=self.planned(scope, started))
         except engine.Refused as exc:
             outcome_label = "refused"
             event("reconcile.refused", f"{exc}; the daemon does not act until the specs (or --allow-archive) "
@@ -278,6 +278,15 @@ class Daemon:
             self.metrics.queue_depth.set(len(self.queue))
             self._calls.clear()
         event("reconcile.done", f"{scope} reconcile {outcome_label} in {elapsed:.2f} s", **self.last_reconcile)
+
+    def planned(self, scope: str, started: float) -> Any:
+        """engine.apply's on_plan hook: how long observing and planning took, and how much was read."""
+        def log_plan(computed: engine.Computed) -> None:
+            plan = computed.plan
+            event("reconcile.planned", f"{scope} plan computed", scope=scope,
+                  seconds=round(time.monotonic() - started, 3), workspaces_read=workspaces_read(computed.world),
+                  changes=len(plan.changes), out_of_scope=len(plan.out_of_scope))
+        return log_plan
 
     async def bill_previous_week(self) -> None:
         """Seed 000: numbers are billed weekly. Each full reconcile bills the week just ended;
@@ -530,6 +539,12 @@ def _current_task() -> asyncio.Task[Any] | None:
         return asyncio.current_task()
     except RuntimeError:
         return None
+
+
+def workspaces_read(world: Any) -> int:
+    """How many Bird workspaces this observation read (rather than took from the warm cache)."""
+    observed = getattr(world, "observed_workspaces", None)
+    return len(observed) if observed is not None else len(world.numbers)
 
 
 def watch_targets(paths: tuple[str, ...]) -> tuple[set[Path], set[Path]]:
