@@ -6,6 +6,7 @@ refusals, saved-plan staleness) holds however a reconcile is reached.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -18,11 +19,11 @@ from controller.apply import ApplyIO, ApplyReport, ChangeResult, execute
 from controller.bird import BirdAuthError, BirdClient, BirdError
 from controller.bird.ratelimit import DEFAULT_GET_RATE, DEFAULT_POST_RATE
 from controller.desired import build_controls, desired_from_specs
-from controller.observe import observe
+from controller.observe import observe, read_state
 from controller.plan import Change, Plan, fingerprint
 from controller.planner import compute_plan
 from controller.resources.base import Desired, World
-from controller.scope import Controls, document_address
+from controller.scope import Controls, document_address, workspaces_to_read
 from specs import SpecSet, load_specs
 
 DEFAULT_BIRD_URL = "https://api.bird.com"
@@ -200,14 +201,44 @@ class Computed:
     desired: list[Desired]
 
 
+@dataclass
+class WorldCache:
+    """The last observation, kept by a long-running caller (the daemon) across reconciles: a targeted
+    reconcile reads only the workspaces it needs and takes the others from here. Every compute given
+    the cache refreshes it (what was read now is fresher, the rest is as it was)."""
+
+    world: World | None = None
+
+
 async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mapping[str, str] | None,
-                  settings: Settings | None = None, *, adopt_unmanaged: bool = False) -> Computed:
+                  settings: Settings | None = None, *, adopt_unmanaged: bool = False,
+                  scope: frozenset[str] | None = None, cache: WorldCache | None = None) -> Computed:
+    """Observe and plan. `scope`: plan only these addresses (and their dependencies), reading only the
+    workspaces they need when `cache` holds an earlier observation for the others (see WorldCache)."""
     desired = desired_from_specs(specs, environ)
-    world = await observe(client, store, desired)
+    state = read_state(store)
+    targets = known_targets(scope, desired, state[0])
+    earlier = cache.world if cache is not None else None
+    read = workspaces_to_read(desired, state[0], targets) if targets and earlier is not None else None
+    world = await observe(client, store, desired, only=read, earlier=earlier, state=state)
+    if cache is not None:
+        cache.world = world
     controls = controls_for(specs, desired, world, settings)
+    if targets:
+        controls = dataclasses.replace(controls, targets=controls.targets | targets)
     plan = compute_plan(desired, world, specs_fingerprint=specs_fingerprint(desired), controls=controls,
                         adopt_unmanaged=adopt_unmanaged)
     return Computed(plan, world, desired)
+
+
+def known_targets(scope: frozenset[str] | None, desired: Sequence[Desired],
+                  records: Mapping[str, Any]) -> frozenset[str]:
+    """The scoped addresses the specs or the state know (there is nothing to plan for the others). Empty:
+    the plan is not narrowed at all (the caller's `only` still limits what is carried out)."""
+    if not scope:
+        return frozenset()
+    known = {d.address for d in desired}
+    return frozenset(a for a in scope if a in known or a in records)
 
 
 def controls_for(specs: SpecSet, desired: Sequence[Desired], world: World, settings: Settings | None) -> Controls:
@@ -307,13 +338,16 @@ async def apply(
     only: Callable[[Change], bool] | None = None,
     specs: SpecSet | None = None,
     on_plan: Callable[[Computed], None] | None = None,
+    scope: frozenset[str] | None = None,
+    cache: WorldCache | None = None,
 ) -> ApplyOutcome:
     """Observe, plan, refuse what is unsafe, confirm, execute; then carry on with what the
     executed changes unblocked (resources the approved plan listed as waiting), round by round.
 
     `only` limits execution to some changes (the daemon reconciling what a webhook touched);
     `specs` lets a caller that already holds a loaded SpecSet (the daemon) skip loading;
-    `on_plan` sees the first plan as soon as it is computed (the daemon logs how long that took)."""
+    `on_plan` sees the first plan as soon as it is computed (the daemon logs how long that took);
+    `scope` and `cache`: plan only some addresses, reading only their workspaces (see compute)."""
     specs = specs if specs is not None else load(paths)
     store = open_store(settings)
     try:
@@ -322,7 +356,7 @@ async def apply(
             async with bird_client(settings) as client:
                 return await _apply_locked(specs, client, store, settings, allow_archive=allow_archive, force=force,
                                            saved=saved, confirm=confirm, on_result=on_result, only=only,
-                                           on_plan=on_plan)
+                                           on_plan=on_plan, scope=scope, cache=cache)
     finally:
         store.close()
 
@@ -331,9 +365,10 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
                         force: bool, saved: Plan | Mapping[str, Any] | None, confirm: Callable[[Plan], bool] | None,
                         on_result: Callable[[ChangeResult], None] | None,
                         only: Callable[[Change], bool] | None = None,
-                        on_plan: Callable[[Computed], None] | None = None) -> ApplyOutcome:
+                        on_plan: Callable[[Computed], None] | None = None,
+                        scope: frozenset[str] | None = None, cache: WorldCache | None = None) -> ApplyOutcome:
     io = ApplyIO(client, store, environ=settings.environ)
-    current = await compute(specs, client, store, settings.environ, settings)
+    current = await compute(specs, client, store, settings.environ, settings, scope=scope, cache=cache)
     if on_plan is not None:
         on_plan(current)
     if saved is not None:
@@ -364,7 +399,7 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
         outcome.rounds += 1
         report = await execute(plan_now, io, parallelism=settings.parallelism, only=allowed, on_result=on_result)
         outcome.report.results.extend(report.results)
-        current = await compute(specs, client, store, settings.environ, settings)
+        current = await compute(specs, client, store, settings.environ, settings, scope=scope, cache=cache)
         if saved is not None or outcome.rounds >= MAX_ROUNDS or report.failed:
             break
         # Only what the approved plan listed as waiting may follow, and nothing it refused.

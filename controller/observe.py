@@ -29,11 +29,14 @@ from controller.resources.phone_number import StockKey, number_of, stock_key, st
 STOCK_MARGIN = 5
 
 
+StateRead = tuple[dict[str, RecordView], list[OperationView], TenantView]
+
+
 async def collect(pages: AsyncIterator[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return [item async for page in pages for item in page]
 
 
-def read_state(store: Any) -> tuple[dict[str, RecordView], list[OperationView], TenantView]:
+def read_state(store: Any) -> StateRead:
     from controller import tenant
 
     records = {
@@ -69,18 +72,23 @@ def tenant_view(snap: Any) -> TenantView:
 
 class Observer:
     def __init__(self, client: BirdClient | None, desired: Iterable[Desired], records: dict[str, RecordView],
-                 tenant: TenantView | None = None):
+                 tenant: TenantView | None = None, *, only: frozenset[str] | None = None,
+                 earlier: World | None = None):
         self.client = client
         self.desired = list(desired)
         self.records = records
         self.tenant = tenant
-        self.world = World(records=records)
+        self.world = World(records=records, observed_workspaces=only)
         self.search_workspace: dict[StockKey, str] = {}
+        # A targeted reconcile reads only the workspaces `only` names; `earlier` (the last observation)
+        # stands in for the others, so organization-wide facts (10DLC active, stock needs) still see them.
+        self.only = only
+        self.earlier = earlier if only is not None else None
 
     def workspaces(self) -> set[str]:
         ids = {d.context["workspaceId"] for d in self.desired if d.context.get("workspaceId")}
         ids |= {r.data["workspaceId"] for r in self.records.values() if r.data.get("workspaceId")}
-        return ids
+        return ids if self.only is None else ids & self.only
 
     def subscription_scopes(self) -> set[tuple[str, str]]:
         scopes = {
@@ -93,7 +101,7 @@ class Observer:
             for r in self.records.values()
             if r.kind == "WebhookSubscription" and r.data.get("organizationId")
         }
-        return scopes
+        return scopes if self.only is None else {(o, w) for o, w in scopes if w in self.only}
 
     async def guarded(self, scope: str, coro: Any) -> Any:
         """Run one observation; a workspace Bird does not know is reported, not raised.
@@ -251,15 +259,43 @@ class Observer:
         if self.client is not None:
             await asyncio.gather(*(self.observe_workspace(ws) for ws in sorted(self.workspaces())))
             await asyncio.gather(*(self.observe_subscriptions(o, w) for o, w in sorted(self.subscription_scopes())))
+            if self.earlier is not None:
+                carry_over(self.earlier, self.world, self.only or frozenset())
             requests = self.stock_requests()
             if requests:
                 await self.search_stock(requests)
         return self.world
 
 
-async def observe(client: BirdClient | None, store: Any, desired: Iterable[Desired]) -> World:
-    records, ops, tenant = read_state(store)
-    observer = Observer(client, desired, records, tenant)
+def carry_over(earlier: World, world: World, read: frozenset[str]) -> None:
+    """Copy the earlier observation's Bird collections of the workspaces not read now into `world`.
+    Stock is never carried over: it is searched afresh for what the plan may buy."""
+    for name in ("numbers", "brands", "connectors", "channels", "resellers"):
+        mine, theirs = getattr(world, name), getattr(earlier, name)
+        for ws, items in theirs.items():
+            if ws not in read:
+                mine.setdefault(ws, items)
+    for name in ("campaigns", "vettings"):
+        mine, theirs = getattr(world, name), getattr(earlier, name)
+        for (ws, brand), items in theirs.items():
+            if ws not in read:
+                mine.setdefault((ws, brand), items)
+    for (org, ws), items in earlier.subscriptions.items():
+        if ws not in read:
+            world.subscriptions.setdefault((org, ws), items)
+    for scope, why in earlier.unreachable.items():
+        if scope.removeprefix("workspace ") not in read:
+            world.unreachable.setdefault(scope, why)
+
+
+async def observe(client: BirdClient | None, store: Any, desired: Iterable[Desired], *,
+                  only: frozenset[str] | None = None, earlier: World | None = None,
+                  state: StateRead | None = None) -> World:
+    """Read Bird and the state. `only`: read just these workspaces (the world says so in
+    observed_workspaces, and the planner acts on nothing elsewhere); `earlier` fills in the others;
+    `state`: read_state(store), when the caller has read it already."""
+    records, ops, tenant = state if state is not None else read_state(store)
+    observer = Observer(client, desired, records, tenant, only=only, earlier=earlier)
     world = await observer.run()
     world.open_operations = ops
     world.tenant = tenant

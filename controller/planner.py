@@ -18,7 +18,7 @@ from controller.plan import Change, Failed, OutOfScope, Plan, Refusal, Waiting, 
 from controller.resources import KINDS, organization
 from controller.resources.base import ORDER, Desired, Outcome, RecordView, World
 from controller.resources.phone_number import StockKey, StockLedger
-from controller.scope import Controls, OrgIndex, document_address, with_dependencies
+from controller.scope import Controls, OrgIndex, desired_workspaces, document_address, with_dependencies
 
 # Safety rail (issue: GitOps): more than this share of a kind's existing resources updated,
 # replaced, archived or deleted in one plan needs --force, once a kind has at least RAIL_MINIMUM.
@@ -106,7 +106,7 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
         if not scope.covers_desired(d.address):
             release_purchases(d, outcome, ctx)
             if outcome.changes or outcome.refusals:
-                out_of_scope.append(OutOfScope(d.address, scope.reason))
+                out_of_scope.append(OutOfScope(d.address, scope.exclusion_of_desired(d.address)))
             continue
         if d.address in controls.paused:
             release_purchases(d, outcome, ctx)
@@ -197,13 +197,20 @@ class Scope:
     orgs: OrgIndex
     desired_in_scope: set[str] | None  # None: every desired resource
     reason: str = ""
+    # The workspaces this plan's observation read (None: all). What lives elsewhere was not seen now:
+    # it is never changed, and a record there is never taken for "deleted on Bird".
+    observed: frozenset[str] | None = None
+    unread_desired: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, desired: Sequence[Desired], world: World, by_address: dict[str, Desired],
            controls: Controls) -> Scope:
         orgs = OrgIndex.build(desired, world.records, world.tenant.orgs)
+        observed = world.observed_workspaces
+        unread = frozenset() if observed is None else frozenset(
+            d.address for d in desired if not (desired_workspaces(d) or {None}) <= observed)
         if not controls.narrowed:
-            return cls(controls, orgs, None)
+            return cls(controls, orgs, None, observed=observed, unread_desired=unread)
         roots = {d.address for d in desired
                  if d.address in controls.targets or document_address(d) in controls.targets
                  or d.organization in controls.orgs}
@@ -212,16 +219,23 @@ class Scope:
             reasons.append("not a --target (" + ", ".join(sorted(controls.targets)) + ") nor a dependency of one")
         if controls.orgs:
             reasons.append("not in --org " + ", ".join(sorted(controls.orgs)))
-        return cls(controls, orgs, with_dependencies(roots, by_address), "; ".join(reasons))
+        return cls(controls, orgs, with_dependencies(roots, by_address), "; ".join(reasons), observed, unread)
 
     def covers_desired(self, address: str) -> bool:
+        if address in self.unread_desired:
+            return False
         return self.desired_in_scope is None or address in self.desired_in_scope
+
+    def exclusion_of_desired(self, address: str) -> str:
+        return UNREAD_REASON if address in self.unread_desired else self.reason
 
     def organization_of(self, record: RecordView) -> str | None:
         return self.orgs.organization_of(record)
 
     def record_exclusion(self, record: RecordView) -> str | None:
         """Why a record the specs no longer declare must be left alone, or None to plan its removal."""
+        if self.observed is not None and self.orgs.workspace_of(record) not in self.observed:
+            return UNREAD_REASON
         org = self.organization_of(record)
         declared = self.controls.declared_orgs
         if declared is not None and org is not None and org not in declared:
@@ -232,6 +246,10 @@ class Scope:
             if not targeted:
                 return self.reason
         return None
+
+
+UNREAD_REASON = ("its Bird workspace was not read by this reconcile (a targeted reconcile reads only the workspaces "
+                 "of what it reconciles); it is neither changed nor forgotten, archived or unassigned")
 
 
 def unobserved(record: RecordView, world: World) -> str | None:

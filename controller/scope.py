@@ -105,6 +105,60 @@ def with_dependencies(roots: Iterable[str], desired_by_address: Mapping[str, Des
     return seen
 
 
+def brand_workspaces(records: Mapping[str, RecordView]) -> dict[str, str]:
+    """Bird brand id -> its workspace id, from the state (a campaign's or vetting's record names its brand)."""
+    return {r.bird_id: str(r.data["workspaceId"]) for r in records.values()
+            if r.kind == "Brand" and r.bird_id and r.data.get("workspaceId")}
+
+
+def record_workspace(record: RecordView, brand_workspace: Mapping[str, str]) -> str | None:
+    """The Bird workspace a remembered resource lives in; None when the record does not say (an Organization)."""
+    data = record.data
+    workspace = data.get("workspaceId") or (record.bird_id if record.kind == "Workspace" else None)
+    if not workspace and data.get("brandId"):
+        workspace = brand_workspace.get(str(data["brandId"]))
+    return str(workspace) if workspace else None
+
+
+def workspaces_to_read(desired: Iterable[Desired], records: Mapping[str, RecordView],
+                       addresses: Iterable[str]) -> frozenset[str] | None:
+    """The Bird workspaces a reconcile of `addresses` must observe afresh: those the addresses and their
+    dependencies live in. None: the answer is not known (a remembered resource whose workspace the state
+    does not say), so every workspace must be read.
+
+    An Organization that is only a dependency adds none of its workspaces (its 10DLC facts come from the
+    last observation of the others); an Organization that is itself reconciled adds all of them."""
+    by_address = {d.address: d for d in desired}
+    roots = set(addresses)
+    brands = brand_workspaces(records)
+    out: set[str] = set()
+    for address in sorted(with_dependencies(roots, by_address)):
+        d = by_address.get(address)
+        if d is not None:
+            found = desired_workspaces(d) if (d.kind != "Organization" or address in roots) else frozenset()
+            if found is None:
+                return None
+            out |= found
+            continue
+        record = records.get(address)
+        if record is None:
+            continue  # neither wanted nor remembered: nothing on Bird to read for it
+        workspace = record_workspace(record, brands)
+        if workspace is None:
+            return None
+        out.add(workspace)
+    return frozenset(out)
+
+
+def desired_workspaces(d: Desired) -> frozenset[str] | None:
+    """The Bird workspaces a desired resource is compared against (an Organization: all of its own)."""
+    if d.context.get("workspaceId"):
+        return frozenset({str(d.context["workspaceId"])})
+    if "workspaceIds" in d.context:
+        return frozenset(str(w) for w in d.context["workspaceIds"])
+    return None
+
+
 @dataclass
 class OrgIndex:
     """Which Organization (metadata.name) a remembered record belongs to, from the specs and the state."""
@@ -133,8 +187,7 @@ class OrgIndex:
                 org = index.bird_org.get(str(r.data.get("organizationId")))
                 if org:
                     index.workspace_org.setdefault(r.bird_id, org)
-            if r.kind == "Brand" and r.bird_id and r.data.get("workspaceId"):
-                index.brand_workspace[r.bird_id] = r.data["workspaceId"]
+        index.brand_workspace = brand_workspaces(records)
         return index
 
     def organization_of(self, record: RecordView) -> str | None:
@@ -143,11 +196,12 @@ class OrgIndex:
             return record.address.split("/", 1)[1]
         if data.get("organization"):
             return str(data["organization"])
-        workspace = data.get("workspaceId") or (record.bird_id if record.kind == "Workspace" else None)
-        if not workspace and data.get("brandId"):
-            workspace = self.brand_workspace.get(str(data["brandId"]))
+        workspace = self.workspace_of(record)
         if workspace and workspace in self.workspace_org:
             return self.workspace_org[workspace]
         if data.get("organizationId"):
             return self.bird_org.get(str(data["organizationId"]))
         return None
+
+    def workspace_of(self, record: RecordView) -> str | None:
+        return record_workspace(record, self.brand_workspace)

@@ -64,6 +64,14 @@ def dependents(desired: Iterable[Desired], seeds: Iterable[str]) -> set[str]:
     return out
 
 
+def spec_edit(old: Iterable[Desired], new: Iterable[Desired]) -> tuple[set[str], set[str]]:
+    """What a spec edit changed: (addresses added or changed, addresses removed)."""
+    before = {d.address: d for d in old}
+    after = {d.address: d for d in new}
+    changed = {a for a, d in after.items() if before.get(a) != d}
+    return changed, set(before) - set(after)
+
+
 def affected(event: str, payload: Mapping[str, Any], index: Mapping[str, set[str]],
              desired: Iterable[Desired]) -> set[str]:
     """The addresses to reconcile for one event (empty: the event concerns no resource).

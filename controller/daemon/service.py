@@ -16,6 +16,7 @@ import os
 import random
 import socket
 import time
+from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,10 +30,11 @@ from controller.daemon.logs import event
 from controller.daemon.metrics import Metrics
 from controller.daemon.notify import Notifier, condition_events, drift_event
 from controller.daemon.queue import FULL, WorkQueue, jittered
-from controller.daemon.routing import EVENT_KINDS, INBOUND_EVENTS, affected, dependents, id_index
+from controller.daemon.routing import EVENT_KINDS, INBOUND_EVENTS, affected, dependents, id_index, spec_edit
 from controller.daemon.specview import SpecsRejected, SpecView, load_view, missing_status_events
 from controller.daemon.webhooks import Verdict
 from controller.plan import Change, Plan
+from controller.scope import annotations_by_document
 from controller.state import StateLocked, StateStore
 from controller.state.leader import Leadership
 from controller.state.webhook_inbox import (
@@ -90,6 +92,10 @@ class Daemon:
         self._in_flight: asyncio.Task[Any] | None = None
         self.notifier = notifier
         settings.on_bird_response = self.on_bird_response
+        # The last observation of Bird: a targeted reconcile reads only the workspaces it needs.
+        self.world_cache = engine.WorldCache()
+        # Resource address -> Ready / Waiting / Failed, as the plans last saw it (the gauges count these).
+        self.conditions: dict[str, str] = {}
 
     # --- specs -------------------------------------------------------------------------------------
     def environ(self) -> Mapping[str, str] | None:
@@ -149,8 +155,21 @@ class Daemon:
                                     stop_event=self.stopping, recursive=True, ignore_permission_denied=True,
                                     rust_timeout=WATCH_POLL_MS):
             names = sorted({Path(p).name for _, p in changes})
+            previous = self.view
             if await self.reload_specs("changed: " + ", ".join(names[:10])) and self.role == "leader":
-                self.enqueue(FULL, 0, "the spec files changed")
+                self.enqueue_edit(previous, self.view)
+
+    def enqueue_edit(self, previous: SpecView | None, view: SpecView | None) -> None:
+        """A spec edit reconciles what it added or changed (a targeted reconcile: only their workspaces are
+        read). A removal, or a changed annotation (pause, ignore-drift), reconciles everything: forgetting
+        and archiving are only planned with the whole of Bird in view."""
+        changed, removed = spec_edit(previous.desired, view.desired) if previous and view else (set(), set())
+        notes_moved = previous is None or view is None or annotations(previous) != annotations(view)
+        if removed or notes_moved or not changed:
+            self.enqueue(FULL, 0, "the spec files changed")
+            return
+        for address in sorted(changed):
+            self.enqueue(address, 0, "the spec files changed")
 
     # --- leadership ----------------------------------------------------------------------------------
     async def lead_or_stand_by(self) -> None:
@@ -245,7 +264,9 @@ class Daemon:
         try:
             outcome = await engine.apply(self.options.paths, self.settings, specs=view.specs, only=only,
                                          allow_archive=self.options.allow_archive, on_result=self.on_result,
-                                         owner="senderctl daemon", on_plan=self.planned(scope, started))
+                                         owner="senderctl daemon", on_plan=self.planned(scope, started),
+                                         scope=None if covered is None else frozenset(covered),
+                                         cache=self.world_cache)
         except engine.Refused as exc:
             outcome_label = "refused"
             event("reconcile.refused", f"{exc}; the daemon does not act until the specs (or --allow-archive) "
@@ -348,7 +369,8 @@ class Daemon:
             self.notify(item)
 
     def schedule_rechecks(self, plan: Plan) -> None:
-        self.waiting = {w.address for w in plan.waiting}
+        # A targeted plan speaks only for its scope: what waits elsewhere still waits.
+        self.waiting = kept_elsewhere(self.waiting, plan) | {w.address for w in plan.waiting}
         for w in plan.waiting:
             delay = jittered(w.recheck_after, RECHECK_JITTER, self.rng)
             self.queue.add(w.address, time.monotonic() + delay, f"re-check: {w.reason}",
@@ -358,9 +380,16 @@ class Daemon:
         waiting = {w.address for w in plan.waiting}
         failed = {f.address for f in plan.failed}
         ready = set(plan.ready) - waiting - failed
-        for name, group in (("Ready", ready), ("Waiting", waiting), ("Failed", failed)):
-            self.metrics.resources.labels(name).set(len(group))
-        self.metrics.paused.set(len(plan.paused))
+        # A targeted plan updates its scope's conditions; a full one replaces them all.
+        kept = kept_elsewhere(self.conditions, plan)
+        self.conditions = {a: c for a, c in self.conditions.items() if a in kept}
+        self.conditions.update({a: "Ready" for a in ready} | {a: "Waiting" for a in waiting}
+                               | {a: "Failed" for a in failed})
+        counts = Counter(self.conditions.values())
+        for name in ("Ready", "Waiting", "Failed"):
+            self.metrics.resources.labels(name).set(counts[name])
+        if not plan.scope:
+            self.metrics.paused.set(len(plan.paused))
 
     # --- Bird calls and change results (for logs and metrics) ---------------------------------------
     def on_bird_response(self, method: str, route: str, status: int | None, request_id: str | None) -> None:
@@ -539,6 +568,26 @@ def _current_task() -> asyncio.Task[Any] | None:
         return asyncio.current_task()
     except RuntimeError:
         return None
+
+
+def annotations(view: SpecView) -> dict[str, dict[str, str]]:
+    """The documents' annotations, leaving out documents without any (a new document has none)."""
+    return {address: notes for address, notes in annotations_by_document(view.specs.documents).items() if notes}
+
+
+def spoken_for(plan: Plan) -> set[str] | None:
+    """The addresses a plan speaks for: None (all of them) for a full plan; for a narrowed (targeted) plan,
+    those it mentions (what it leaves out of scope keeps its earlier condition)."""
+    if not plan.scope:
+        return None
+    return (set(plan.ready) | {w.address for w in plan.waiting} | {f.address for f in plan.failed}
+            | {c.address for c in plan.changes})
+
+
+def kept_elsewhere(known: Mapping[str, Any] | set[str], plan: Plan) -> set[str]:
+    """The addresses of `known` a plan does not speak for."""
+    spoken = spoken_for(plan)
+    return set() if spoken is None else {a for a in known if a not in spoken}
 
 
 def workspaces_read(world: Any) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import Counter
 from typing import Any
 
 from starlette.applications import Starlette
@@ -70,6 +71,9 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
         route, params = found
         with emulator.lock:
             emulator.requests[route.key] += 1
+            # Per workspace (or organization) too: a test can tell which workspaces a reconcile read.
+            where = params.get("workspaceId") or params.get("organizationId") or ""
+            emulator.requests_by_scope.setdefault(where, Counter())[route.key] += 1
         try:
             key = emulator.authorize(request.headers.get("authorization"))
             fault = faults.take(method, route)
@@ -148,9 +152,11 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
             if method == "DELETE":
                 with emulator.lock:
                     emulator.requests.clear()
+                    emulator.requests_by_scope.clear()
                 return Response(status_code=204)
             with emulator.lock:
-                return JSONResponse({"total": sum(emulator.requests.values()), "byRoute": dict(emulator.requests)})
+                return JSONResponse({"total": sum(emulator.requests.values()), "byRoute": dict(emulator.requests),
+                                     "byWorkspace": {w: dict(c) for w, c in emulator.requests_by_scope.items()}})
         if (action, method) == ("state", "GET"):
             return JSONResponse(emulator.dump())
         if action in ("snapshot", "restore") and method == "POST":

@@ -171,6 +171,7 @@ class Kernel(RequestLimits):
             self.timers: list[Timer] = []
             self.retries: dict[str, Outgoing] = {}                   # retry key -> delivery due again
             self.requests: Counter[str] = Counter()
+            self.requests_by_scope: dict[str, Counter[str]] = {}  # workspace or organization id -> route -> n
             self.rate_windows: dict[tuple[str, str], deque[float]] = {}
             self._timer_seq = 0
             taken: set[str] = set()

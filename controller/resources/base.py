@@ -134,6 +134,9 @@ class World:
     known_addresses: frozenset[str] = frozenset()
     # secrets that could not be resolved: address -> message (plan needs them; validate does not)
     missing_secrets: dict[str, str] = field(default_factory=dict)
+    # The Bird workspaces read by this observation; None: every workspace. A targeted reconcile reads only
+    # some (the rest, if present, is an earlier observation): nothing elsewhere is changed or removed.
+    observed_workspaces: frozenset[str] | None = None
 
     def fingerprint_view(self) -> dict[str, Any]:
         """The part of the world a plan depends on, without volatile fields, for staleness checks."""
