@@ -92,11 +92,11 @@ async def test_requests_are_counted_by_route_template_and_can_be_zeroed(any_bird
     await bird.buy(2)
     await bird.http.get(f"/workspaces/{WS}/numbers", headers={})  # 401s count too: Bird saw them
     counts = await bird.admin("GET", "requests")
-    assert counts == {"total": 3, "byRoute": {"GET /workspaces/{workspaceId}/numbers-available": 1,
-                                              "POST /workspaces/{workspaceId}/numbers": 1,
-                                              "GET /workspaces/{workspaceId}/numbers": 1}}
+    routes = {"GET /workspaces/{workspaceId}/numbers-available": 1, "POST /workspaces/{workspaceId}/numbers": 1,
+              "GET /workspaces/{workspaceId}/numbers": 1}
+    assert counts == {"total": 3, "byRoute": routes, "byWorkspace": {WS: routes}}
     await bird.admin("DELETE", "requests")
-    assert await bird.admin("GET", "requests") == {"total": 0, "byRoute": {}}
+    assert await bird.admin("GET", "requests") == {"total": 0, "byRoute": {}, "byWorkspace": {}}
 
 
 async def test_reset_returns_to_the_starting_world(any_bird: Bird) -> None:

@@ -170,8 +170,8 @@ async def test_ten_thousand_owned_numbers_list_in_102_requests() -> None:
         numbers = await all_pages(bird, f"/workspaces/{WS}/numbers")
         elapsed = time.process_time() - started
         assert len(numbers) == 10_000 and len({n["number"] for n in numbers}) == 10_000
-        assert (await bird.admin("GET", "requests")) == {
-            "total": 102, "byRoute": {"GET /workspaces/{workspaceId}/numbers": 102}}
+        counts = await bird.admin("GET", "requests")
+        assert (counts["total"], counts["byRoute"]) == (102, {"GET /workspaces/{workspaceId}/numbers": 102})
         assert elapsed < 5, elapsed
 
 
