@@ -213,6 +213,7 @@ async def converge(emulator: Emulator, specs: Path, state_url: str, log: CallLog
         if seconds:
             emulator.admin("POST", "clock/advance", {"seconds": seconds})
         applies, missing, started, calls = 0, 0, time.perf_counter(), []
+        left: list[str] = []
         while applies < 5:
             applies += 1
             outcome = await engine.apply([str(specs)], engine_settings(emulator, state_url, log, **settings))
@@ -221,13 +222,16 @@ async def converge(emulator: Emulator, specs: Path, state_url: str, log: CallLog
             final = outcome.final.plan if outcome.final else outcome.first_plan
             if not final.has_changes and not outcome.report.failed:
                 break
+            # Why another apply was needed: the first failures, and what the plan still wanted.
+            left.extend(r.error or "" for r in outcome.report.failed[:3])
+            left.extend(f"still planned: {c.action} {c.address}" for c in final.changes[:3])
         elapsed = time.perf_counter() - started
         methods = Counter(m for _, m, _ in calls)
         limited = sum(1 for _, _, s in calls if s == 429)
         writes = sorted(t for t, m, s in calls if m != "GET" and s != 429)
         steps.append({"step": name, "applies": applies, "seconds": elapsed, "not_in_stock": missing,
                       "calls": len(calls), "by_method": dict(methods), "rate_limited": limited,
-                      "writes": len(writes), "writes_per_second": rate(writes)})
+                      "writes": len(writes), "writes_per_second": rate(writes), "left_after_apply": left[:6]})
     return steps
 
 
@@ -315,7 +319,7 @@ def bench_size(results: Results, numbers: int, tmp: Path, *, smoke: bool) -> Non
             results.add(f"converge {label}: applies, step '{s['step']}'", s["applies"], "= 1",
                         detail=f"{s['seconds']:.1f} s, {s['calls']} Bird calls ({s['writes']} writes"
                                + (f", {s['writes_per_second']:.0f} writes/s" if s["writes_per_second"] else "")
-                               + ")")
+                               + ")" + (f"; left: {s['left_after_apply'][0][:140]}" if s["left_after_apply"] else ""))
         calls = sum(s["calls"] for s in steps)
         limited = sum(s["rate_limited"] for s in steps)
         results.add(f"converge {label}: 'not in stock' failures", sum(s["not_in_stock"] for s in steps), "= 0")
