@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from specs.loader import load_specs
-from specs.schema import json_schema
 
 
 def run_validate(paths: Sequence[str | Path]) -> int:
@@ -31,5 +30,7 @@ def run_validate(paths: Sequence[str | Path]) -> int:
 
 
 def run_schema() -> int:
+    from specs.schema import json_schema  # JSON Schema generation is not part of validating
+
     print(json.dumps(json_schema(), indent=2, sort_keys=False))
     return 0

@@ -18,6 +18,10 @@ LABEL_KEY_PATTERN = r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Z
 LabelKey = Annotated[str, Field(pattern=LABEL_KEY_PATTERN)]
 
 
+def no_marks() -> dict[tuple[str | int, ...], tuple[int, int]]:
+    return {}  # not `dict` itself, see specs.models.common.no_items
+
+
 class Metadata(SpecModel):
     """Identity of the document: its kind and name are its address (Kind/name)."""
 
@@ -37,8 +41,8 @@ class SpecDocument(SpecModel):
     spec: Any
 
     _source: SourceLocation = PrivateAttr(default_factory=lambda: SourceLocation("<memory>", 1, 1))
-    _value_marks: dict[tuple[str | int, ...], tuple[int, int]] = PrivateAttr(default_factory=dict)
-    _key_marks: dict[tuple[str | int, ...], tuple[int, int]] = PrivateAttr(default_factory=dict)
+    _value_marks: dict[tuple[str | int, ...], tuple[int, int]] = PrivateAttr(default_factory=no_marks)
+    _key_marks: dict[tuple[str | int, ...], tuple[int, int]] = PrivateAttr(default_factory=no_marks)
 
     @property
     def name(self) -> str:

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from specs.errors import quoted
-from specs.models.common import PhoneNumberRef, SpecModel, Violation, WorkspaceRef, rule
+from specs.models.common import PhoneNumberRef, SpecModel, Violation, WorkspaceRef, no_items, rule
 from specs.models.secrets import INLINE_SECRET_MESSAGE, SecretRef
 
 Service = Literal["channels", "numbers"]
@@ -81,7 +81,7 @@ class WebhookSubscriptionSpec(SpecModel):
     url: str = Field(min_length=1, max_length=2048, description="Receiver URL: https, or http on 127.0.0.1.")
     signingKey: SecretRef = Field(description="Where the signing key lives: {fromEnv: NAME} or {fromFile: path}.")
     eventFilters: list[EventFilter] = Field(
-        default_factory=list, max_length=20,
+        default_factory=no_items, max_length=20,
         description="All must match (Bird ANDs them); e.g. [{key: channelId, phoneNumber: alice-line}].")
 
     @field_validator("signingKey", mode="before")
