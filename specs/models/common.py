@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, NamedTuple, TypeVar
 
-import phonenumbers
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -164,6 +163,8 @@ def collect_violations(model: BaseModel, prefix: FieldPath = ()) -> list[Violati
 
 
 # --- value checks (each raises ValueError with a message for humans) -----------------------------------
+# phonenumbers is imported inside the checks that use it (here and in phone_number.py): its import
+# compiles dozens of regular expressions, a cost that specs without a phone number need not pay.
 
 
 def check_uuid(value: str) -> str:
@@ -180,6 +181,8 @@ def check_e164(value: str) -> str:
     if not re.fullmatch(E164_PATTERN, value):
         raise ValueError(f"{quoted(value)} is not an E.164 number (a '+', the country code, then digits, "
                          "no spaces: +14155550100)")
+    import phonenumbers
+
     try:
         parsed = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
@@ -197,6 +200,8 @@ def check_email(value: str) -> str:
 
 
 def check_region(value: str) -> str:
+    import phonenumbers
+
     if value not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(f"{quoted(value)} is not an ISO 3166-1 alpha-2 country code with phone numbers (e.g. US, NL)")
     return value

@@ -3,7 +3,6 @@
 
 from typing import Annotated, Literal
 
-import phonenumbers
 from pydantic import ConfigDict, Field
 
 from specs.errors import quoted
@@ -32,6 +31,8 @@ PREFIX_PATTERN = r"^\+[1-9][0-9]{0,14}$"
 
 def prefix_problem(prefix: str, country: str) -> str | None:
     """Why `prefix` cannot start a valid number of `country`, or None when some number can."""
+    import phonenumbers  # on first use, see specs.models.common
+
     code = phonenumbers.country_code_for_region(country)
     if not prefix.startswith(f"+{code}"):
         return f"prefix {quoted(prefix)} does not start with +{code}, the country code of {country}"
@@ -71,6 +72,8 @@ def _ten_dlc_problem(select: NumberSelector | None, number: str | None) -> Viola
         return Violation(("campaign",), "a 10DLC campaign link needs US local numbers "
                                         f"(select is {select.country} {select.type})")
     if number is not None:
+        import phonenumbers
+
         region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
         if region != "US":
             return Violation(("campaign",), f"a 10DLC campaign link needs a US number ({number} is {region})")
