@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import types
 
 import click
 
@@ -534,32 +533,11 @@ def daemon(paths: tuple[str, ...], listen: str, resync: float, public_url: str |
                                       bird_get_rate=bird_get_rate, bird_post_rate=bird_post_rate)))
 
 
-PYDANTIC_PLUGIN_LOADER = "pydantic.plugin._loader"
-
-
 def skip_pydantic_plugin_discovery() -> None:
-    """senderctl uses no pydantic plugin, yet pydantic looks for plugins when it builds its first model:
-    its plugin loader imports importlib.metadata (email, zipfile, csv, ...) and reads the entry points
-    of every installed distribution, 8 % of the CPU of `senderctl validate`. PYDANTIC_DISABLE_PLUGINS is
-    pydantic's own switch, but it skips only the reading; so, plugins being off, the loader is stood in
-    for by one that finds none without that import. Anything else asked of it comes from the real one.
-    A PYDANTIC_DISABLE_PLUGINS already set (e.g. empty, or naming some plugins) is left as it is."""
-    disabled = os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    if disabled not in ("__all__", "1", "true") or PYDANTIC_PLUGIN_LOADER in sys.modules:
-        return
-    loader = types.ModuleType(PYDANTIC_PLUGIN_LOADER)
-    loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
-    loader.__getattr__ = _real_plugin_loader_attribute  # type: ignore[method-assign]
-    sys.modules[PYDANTIC_PLUGIN_LOADER] = loader
-
-
-def _real_plugin_loader_attribute(name: str) -> object:
-    if name.startswith("__"):  # the import system probing (__path__, ...), not pydantic asking
-        raise AttributeError(name)
-    import importlib
-
-    sys.modules.pop(PYDANTIC_PLUGIN_LOADER, None)
-    return getattr(importlib.import_module(PYDANTIC_PLUGIN_LOADER), name)
+    """senderctl uses no pydantic plugin, yet pydantic reads the entry points of every installed
+    distribution for plugins when it builds its first model. PYDANTIC_DISABLE_PLUGINS is pydantic's own
+    documented switch for that; one already set (e.g. empty, or naming some plugins) is left as it is."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
 def main() -> None:

@@ -25,9 +25,9 @@ except SystemExit as exit:
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
-# Nothing of the engine, Bird, the state or the servers; no JSON Schema generation; no plugin discovery.
+# Nothing of the engine, Bird, the state or the servers; no JSON Schema generation.
 NOT_FOR_VALIDATE = ("controller", "sqlalchemy", "alembic", "httpx", "uvicorn", "starlette", "fastapi",
-                    "prometheus_client", "watchfiles", "rich", "specs.schema", "importlib.metadata")
+                    "prometheus_client", "watchfiles", "rich", "specs.schema")
 NOT_FOR_PLAN = ("alembic", "uvicorn", "starlette", "prometheus_client", "watchfiles", "controller.emulator",
                 "controller.daemon")
 
