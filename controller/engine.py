@@ -389,9 +389,10 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
         raise Refused("apply cancelled: the plan was not approved")
 
     follow_up = {w.address for w in first.waiting}
+    failed: set[str] = set()  # never tried again in this apply: a failed write is the next run's to re-read
 
     def unblocked(c: Change) -> bool:
-        return c.address in follow_up and (only is None or only(c))
+        return c.address in follow_up and c.address not in failed and (only is None or only(c))
 
     allowed: Callable[[Change], bool] | None = only
     plan_now = first
@@ -400,10 +401,13 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
         report = await execute(plan_now, io, parallelism=settings.parallelism, only=allowed, on_result=on_result)
         outcome.report.results.extend(report.results)
         current = await compute(specs, client, store, settings.environ, settings, scope=scope, cache=cache)
-        if saved is not None or outcome.rounds >= MAX_ROUNDS or report.failed:
+        if saved is not None or outcome.rounds >= MAX_ROUNDS:
             break
+        # One failed change (an unknown outcome among thousands) does not hold back the rest: what waited
+        # on other changes follows, the failed ones and what depends on them wait for the next apply.
+        failed |= {r.change.address for r in report.failed}
         # Only what the approved plan listed as waiting may follow, and nothing it refused.
-        next_changes = [c for c in current.plan.changes if c.address in follow_up]
+        next_changes = [c for c in current.plan.changes if unblocked(c)]
         if not next_changes or current.plan.blocked(allow_archive=allow_archive, force=force):
             break
         plan_now = current.plan
