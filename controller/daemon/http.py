@@ -72,7 +72,15 @@ def create_app(daemon: Daemon) -> Starlette:
         message = "accepted" if outcome == "accepted" else "a replay of a delivery already received: ignored"
         return answer(daemon, Verdict(200, outcome, message, event=verdict.event, request_id=verdict.request_id))
 
-    return Starlette(routes=[
+    async def no_route(request: Request, exc: Exception) -> Response:
+        # A path no route matches (e.g. an encoded newline, which Starlette's patterns never match)
+        # answers in the API's JSON error shape, not Starlette's plain-text page.
+        status = getattr(exc, "status_code", 404)
+        code = "not_found" if status == 404 else "method_not_allowed"
+        return JSONResponse({"error": {"code": code, "message": f"no route {request.method} {request.url.path}"}},
+                            status_code=status)
+
+    return Starlette(exception_handlers={404: no_route, 405: no_route}, routes=[
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

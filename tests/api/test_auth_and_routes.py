@@ -186,3 +186,14 @@ def test_tokens_are_never_logged_or_stored(world: World, tokens: dict[str, str])
     for token in tokens.values():
         assert token[4:] not in log and token[4:].encode() not in state and token not in listed
     assert "revoked" in listed and "expired" in listed
+
+
+def test_a_path_no_route_matches_answers_the_json_error_shape(world: World, tokens: dict[str, str]) -> None:
+    """Found by schemathesis: an encoded newline in a path parameter matched no route, and the daemon's
+    outer app answered Starlette's plain-text 404, off the API's documented error shape."""
+    for method, path in (("POST", f"{WS}/---%0A/archive"), ("GET", "/v1/sms/nothing-here"),
+                         ("DELETE", "/v1/sms/phone-numbers/config")):
+        answer = call(world, tokens["admin"], method, path)
+        assert answer.status_code in (404, 405), (method, path, answer.status_code)
+        assert answer.headers["content-type"].startswith("application/json"), (method, path, answer.text)
+        assert answer.json()["error"]["code"] in ("not_found", "method_not_allowed")
