@@ -20,6 +20,7 @@ from controller.engine import Settings
 from controller.observe import observe
 from controller.resources.base import Desired, World
 from specs import SpecSet, load_text
+from tests.engine.test_fresh_state_never_rebuys import converge
 from tests.support import ACCESS_KEY, EmulatorAdmin
 
 ACME_ORG = "11111111-1111-4111-8111-111111111111"
@@ -193,19 +194,11 @@ def converged_estate(spec_dir: Path, extra_numbers: list[list[dict[str, Any]]]) 
         settings = Settings(state_url=f"sqlite:///{spec_dir / 'state.db'}", bird_url=running.url,
                             access_key=ACCESS_KEY, environ={**os.environ, **ENVIRON})
         try:
-            converge([str(spec_dir / "specs.yaml")], settings, admin)
+            converge([str(spec_dir / "specs.yaml")], settings, admin, APPROVAL_STEPS)
             world = asyncio.run(observed_world(settings, spec_dir, extra_numbers))
             yield Estate(spec_dir, settings, world)
         finally:
             admin.http.close()
-
-
-def converge(paths: list[str], settings: Settings, emulator: EmulatorAdmin) -> None:
-    for seconds in APPROVAL_STEPS:
-        if seconds:
-            emulator.advance(seconds)
-        outcome = asyncio.run(engine.apply(paths, settings))
-        assert not outcome.report.failed, [r.error for r in outcome.report.failed]
 
 
 async def observed_world(settings: Settings, spec_dir: Path, extra_numbers: list[list[dict[str, Any]]]) -> World:

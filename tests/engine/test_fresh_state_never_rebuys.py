@@ -21,6 +21,7 @@ from controller.state import StateError, StateStore
 from controller.tenant import active_assignments
 from tests.engine.conftest import ACCESS_KEY, SIGNING_ENV, Emulator, senderctl
 from tests.engine.test_apply_emulator import APPROVAL_STEPS
+from tests.support import EmulatorAdmin
 
 KEYS = ("numbers", "brands", "vettings", "campaigns", "connectors", "webhookSubscriptions")
 
@@ -47,8 +48,9 @@ def duplicates(emulator: Emulator) -> dict[str, list[Any]]:
     return {kind: [k for k, n in Counter(values).items() if n > 1] for kind, values in keys.items()}
 
 
-def converge(paths: list[str], settings: Settings, emulator: Emulator) -> None:
-    for seconds in APPROVAL_STEPS:
+def converge(paths: list[str], settings: Settings, emulator: EmulatorAdmin,
+             steps: tuple[float, ...] = APPROVAL_STEPS) -> None:
+    for seconds in steps:
         if seconds:
             emulator.advance(seconds)
         outcome = asyncio.run(engine.apply(paths, settings))
