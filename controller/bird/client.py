@@ -74,6 +74,9 @@ M = TypeVar("M", bound=BaseModel)
 
 # Bird's maximum page size; we always ask for it, so listing N objects costs ceil(N / 99) requests.
 PAGE_SIZE = 99
+# Requests one client has on the wire at once (apply runs 16 changes at a time; a plan reads every
+# workspace at once). Each waits for its workspace's rate token while holding its slot.
+DEFAULT_MAX_IN_FLIGHT = 16
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-bird-request-id", "messagebird-request-id")
 
@@ -201,6 +204,7 @@ class BirdClient:
         max_rate_limited: int = 100,
         on_response: ResponseHook | None = None,
         user_agent: str = "senderctl",
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         if not access_key:
             raise BirdConfigurationError(
@@ -210,6 +214,8 @@ class BirdClient:
             raise BirdConfigurationError(f"Bird URL must start with http:// or https://, got {base_url!r}")
         if max_attempts < 1:
             raise BirdConfigurationError(f"max_attempts must be at least 1, got {max_attempts}")
+        if max_in_flight < 1:
+            raise BirdConfigurationError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -224,17 +230,27 @@ class BirdClient:
             get_rate = post_rate = requests_per_second
         self.limits = RateLimits(get_rate, post_rate, burst=burst)
         self._jitter = wait_random_exponential(multiplier=backoff_initial, max=backoff_max)
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            auth=_AccessKeyAuth(access_key),
-            headers={"Accept": "application/json", "User-Agent": user_agent},
-            timeout=timeout,
-            transport=transport,
-            follow_redirects=False,
-            # Keep as many connections alive as apply runs writes at once (64): with httpx's default of
-            # 20, every burst closed and reopened dozens of connections to Bird.
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
-        )
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._connections = self._connection_slots(max_in_flight, transport, access_key, user_agent)
+
+    def _connection_slots(self, size: int, transport: httpx.AsyncBaseTransport | None, access_key: str,
+                          user_agent: str) -> list[httpx.AsyncClient]:
+        """One HTTP client per request in flight, each keeping its one connection alive.
+
+        Not one client with a pool of `size` connections: httpcore's pool re-examines every connection
+        (and counts its idle ones once per idle connection) each time a request comes or goes, which cost
+        more CPU than decoding the pages of a no-op plan. A given transport (in-process ASGI) is shared."""
+
+        def client(**kw: Any) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                base_url=self.base_url, auth=_AccessKeyAuth(access_key), timeout=self.timeout,
+                headers={"Accept": "application/json", "User-Agent": user_agent}, follow_redirects=False, **kw)
+
+        if transport is not None:
+            return [client(transport=transport)] * size
+        tls = httpx.create_ssl_context()  # loaded once, not once per connection
+        return [client(verify=tls, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+                for _ in range(size)]
 
     def __repr__(self) -> str:
         return f"BirdClient(base_url={self.base_url!r}, limits={self.limits!r})"
@@ -248,7 +264,8 @@ class BirdClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for connection in {id(c): c for c in self._connections}.values():
+            await connection.aclose()
 
     # ------------------------------------------------------------------------------------ the engine
 
@@ -331,12 +348,33 @@ class BirdClient:
         attempt_number: int,
         scope: str = "",
     ) -> Any:
-        await self.limits.acquire(scope, method)
+        async with self._in_flight:
+            # The slot is taken first: a request holding a rate token goes out at once, so the tokens'
+            # spacing is the requests' spacing (never a burst of requests that queued for a slot).
+            await self.limits.acquire(scope, method)
+            http = self._connections.pop()  # the most recently used: its connection is warm
+            try:
+                return await self._send(http, method, route, path, params, body, idempotent, attempt_number, scope)
+            finally:
+                self._connections.append(http)
+
+    async def _send(
+        self,
+        http: httpx.AsyncClient,
+        method: str,
+        route: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        idempotent: bool,
+        attempt_number: int,
+        scope: str,
+    ) -> Any:
         self.request_count += 1
         try:
             # The overall deadline also covers transports that enforce none (in-process ASGI).
             async with asyncio.timeout(self.timeout):
-                response = await self._http.request(method, path, params=params, json=body)
+                response = await http.request(method, path, params=params, json=body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # The request never reached Bird: safe to send again whatever the method.
             self._notify(method, route, None, None)

@@ -164,7 +164,8 @@ def test_signing_keys_never_show_in_reprs() -> None:
 async def test_client_repr_and_config_errors_hide_the_key() -> None:
     async with BirdClient("http://127.0.0.1:9", SECRET_KEY) as client:
         assert SECRET_KEY not in repr(client) + str(client) + repr(vars(client))
-        assert SECRET_KEY not in repr(client._http) + repr(client._http.headers) + repr(client._http.auth)
+        for http in client._connections:
+            assert SECRET_KEY not in repr(http) + repr(http.headers) + repr(http.auth)
     with pytest.raises(BirdConfigurationError, match="BIRD_ACCESS_KEY"):
         BirdClient("http://127.0.0.1:9", "")
     with pytest.raises(BirdConfigurationError) as info:
