@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+# A statement runs on an ORM session's connection or on a Core connection (the journal's hot paths).
+Executor = Session | Connection
 
-def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
+
+def _connection(tx: Executor) -> Connection:
+    return tx.connection() if isinstance(tx, Session) else tx
+
+
+def _insert(tx: Executor, table: Any) -> Any:
+    dialect = (tx.get_bind() if isinstance(tx, Session) else tx).dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def upsert(session: Session, table: Any, values: Sequence[dict[str, Any]], *, keys: Sequence[str],
+def upsert(session: Executor, table: Any, values: Sequence[dict[str, Any]], *, keys: Sequence[str],
            keep: Sequence[str] = ()) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE, leaving `keys` and `keep` columns as they were."""
     if not values:
         return
-    statement = _insert(session, table).values(list(values))
-    updates = {c: getattr(statement.excluded, c) for c in values[0] if c not in keys and c not in keep}
-    session.connection().execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+    connection = _connection(session)
+    statement = _upsert_statement(connection.dialect.name, table, tuple(values[0]), tuple(keys), tuple(keep))
+    connection.execute(statement, list(values) if len(values) > 1 else dict(values[0]))
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_statement(dialect: str, table: Any, columns: tuple[str, ...], keys: tuple[str, ...],
+                      keep: tuple[str, ...]) -> Any:
+    """One statement per shape, values bound at execution: SQLAlchemy then compiles it once, where a
+    statement built around its values was compiled again for every record saved."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    updates = {c: getattr(statement.excluded, c) for c in columns if c not in keys and c not in keep}
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
 
 
 def insert_new(session: Session, table: Any, values: Sequence[dict[str, Any]], *, keys: Sequence[str]) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
@@ -25,9 +25,10 @@ from controller.state.db import (
 )
 from controller.state.errors import Conflict, DuplicateOperation, StateError
 from controller.state.records import Condition, Operation, Outcome, ResourceRecord, utcnow
-from controller.state.sql import upsert
+from controller.state.sql import Executor, upsert
 from controller.state.tables import ConditionRow, OperationRow, ResourceRow
 
+OPERATIONS = OperationRow.__table__  # type: ignore[attr-defined]
 OUTCOMES = ("succeeded", "failed", "abandoned")
 RECORD_COLUMNS = ("address", "kind", "bird_id", "natural_key", "spec_hash", "spec", "data", "created_at", "updated_at")
 CONDITION_STATUSES = ("Ready", "Waiting", "Failed", "Paused")
@@ -112,6 +113,15 @@ class StateStore:
             yield session
         crashpoints.point("commit", label)
 
+    @contextlib.contextmanager
+    def connection_transaction(self) -> Iterator[Connection]:
+        """transaction() on a Core connection, without an ORM session: for the journal's writes, which
+        apply makes a few of per Bird write (an ORM session and flush cost more than the statements)."""
+        label = crashpoints.caller_name(2) if crashpoints.ARMED else ""
+        with self._writer, self.engine.begin() as connection:
+            yield connection
+        crashpoints.point("commit", label)
+
     # --- resource records ----------------------------------------------------------------------
     def records(self) -> dict[str, ResourceRecord]:
         # Columns, not ORM objects: a plan reads every record, and the identity map cost more than the rows.
@@ -122,8 +132,8 @@ class StateStore:
                                                "data": dict(row.data or {})}) for row in rows}
 
     def save_record(self, rec: ResourceRecord) -> None:
-        with self.transaction() as session:
-            save_record_in(session, rec)
+        with self.connection_transaction() as connection:
+            save_record_in(connection, rec)
 
     def record(self, address: str) -> ResourceRecord | None:
         with self.session() as session:
@@ -191,43 +201,42 @@ class StateStore:
     # --- the operation journal -----------------------------------------------------------------
     def begin(self, address: str, action: str, key: str, request: dict[str, Any]) -> int:
         """Commit an intent before the Bird write it describes; returns its id."""
-        row = OperationRow(address=address, action=action, key=key, request=request, status="intent",
-                           started_at=utcnow())
+        values = dict(address=address, action=action, key=key, request=request, status="intent",
+                      started_at=utcnow())
         try:
-            with self.transaction() as session:
-                session.add(row)
-                session.flush()
-                op_id = row.id
+            with self.connection_transaction() as connection:
+                op_id = connection.execute(insert(OPERATIONS).values(values).returning(OPERATIONS.c.id)).scalar_one()
         except IntegrityError:
             raise DuplicateOperation(f"the journal already has an operation with key {key!r} ({address} {action}); "
                                      "each Bird write needs its own idempotency key") from None
-        assert op_id is not None
-        return op_id
+        return int(op_id)
 
     def finish(self, op_id: int, outcome: Outcome, *, result: dict[str, Any] | None = None,
                error: str | None = None, record: ResourceRecord | None = None) -> None:
         """Record an intent's outcome, and optionally upsert its resource record, in one transaction."""
         if outcome not in OUTCOMES:
             raise ValueError(f"operation outcome {outcome!r}: use one of {OUTCOMES}")
-        with self.transaction() as session:
-            row = session.get(OperationRow, op_id)
-            if row is None:
-                raise StateError(f"operation {op_id} is not in the journal")
-            if row.status != "intent":
+        with self.connection_transaction() as connection:
+            closed = connection.execute(
+                update(OPERATIONS).where(OPERATIONS.c.id == op_id, OPERATIONS.c.status == "intent")
+                .values(status=outcome, result=result, error=error, finished_at=utcnow()))
+            if closed.rowcount != 1:
+                row = connection.execute(select(OPERATIONS.c.address, OPERATIONS.c.action, OPERATIONS.c.status)
+                                         .where(OPERATIONS.c.id == op_id)).first()
+                if row is None:
+                    raise StateError(f"operation {op_id} is not in the journal")
                 raise StateError(f"operation {op_id} ({row.address} {row.action}) already finished as {row.status}")
-            row.status, row.result, row.error, row.finished_at = outcome, result, error, utcnow()
             if record is not None:
-                save_record_in(session, record)
+                save_record_in(connection, record)
 
     def open_operations(self, address: str | None = None) -> list[Operation]:
         """Intents not finished yet, oldest first (of one address when given: settling a change reads
         only its own, so an apply of N changes stays linear in N)."""
-        query = select(OperationRow).where(OperationRow.status == "intent")
+        query = select(OPERATIONS).where(OPERATIONS.c.status == "intent")
         if address is not None:
-            query = query.where(OperationRow.address == address)
-        with self.session() as session:
-            rows = session.execute(query.order_by(OperationRow.id)).scalars().all()  # type: ignore[arg-type]
-            return [to_operation(r) for r in rows]
+            query = query.where(OPERATIONS.c.address == address)
+        with self.engine.connect() as connection:  # Core rows: read once per change applied
+            return [to_operation(r) for r in connection.execute(query.order_by(OPERATIONS.c.id))]
 
     def keys_taken(self, base: str, address: str) -> set[str]:
         """The journal's keys for one write of `address`: `base` and its retries `base.2`, `base.3`, ...
@@ -235,9 +244,9 @@ class StateStore:
 
         Read through the address index and filtered here: a prefix LIKE on the key cannot use an index
         in SQLite (case-insensitive), so every write scanned the whole journal."""
-        query = select(OperationRow.key).where(OperationRow.address == address)
-        with self.session() as session:
-            keys = session.execute(query).scalars().all()
+        query = select(OPERATIONS.c.key).where(OPERATIONS.c.address == address)
+        with self.engine.connect() as connection:
+            keys = connection.execute(query).scalars().all()
         return {k for k in keys if k == base or k.startswith(f"{base}.")}
 
     def operations(self, address: str | None = None, limit: int = 100) -> list[Operation]:
@@ -283,7 +292,7 @@ def _renamed(value: Any, moves: Mapping[str, str]) -> Any:
     return moves.get(value, value) if isinstance(value, str) else value
 
 
-def save_record_in(session: Session, rec: ResourceRecord) -> None:
+def save_record_in(session: Executor, rec: ResourceRecord) -> None:
     now = utcnow()
     values = {"address": rec.address, "kind": rec.kind, "bird_id": rec.bird_id, "natural_key": rec.natural_key,
               "spec_hash": rec.spec_hash, "spec": rec.spec or {}, "data": rec.data or {},
@@ -297,7 +306,8 @@ def to_record(row: ResourceRow) -> ResourceRecord:
                           created_at=row.created_at, updated_at=row.updated_at)
 
 
-def to_operation(row: OperationRow) -> Operation:
+def to_operation(row: Any) -> Operation:
+    """An Operation from an ORM row or a Core row of the operations table (the same attribute names)."""
     assert row.id is not None
     return Operation(id=row.id, address=row.address, action=row.action, key=row.key, request=dict(row.request or {}),
                      status=row.status, result=row.result, error=row.error,  # type: ignore[arg-type]
