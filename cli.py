@@ -540,8 +540,19 @@ def skip_pydantic_plugin_discovery() -> None:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
+def tune_garbage_collector() -> None:
+    """A plan holds tens of thousands of Bird objects, none of them in reference cycles: with Python's
+    default thresholds the cyclic collector walked them all again and again (a third of a 10,000-number
+    no-op plan's CPU). Objects made at import are frozen out of its reach; collections come less often."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def main() -> None:
     skip_pydantic_plugin_discovery()
+    tune_garbage_collector()
     cli()
 
 

@@ -6,7 +6,6 @@ Each function returns the process exit code (CONTRACT.md): 0 ok, 1 error, 2 chan
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
@@ -91,7 +90,7 @@ def render(p: Plan, fmt: str) -> str:
 
 def run_plan(paths: Sequence[str], settings: Settings, output: str, out: str | None, detailed: bool) -> int:
     try:
-        computed = asyncio.run(engine.plan(paths, settings))
+        computed = engine.run(engine.plan(paths, settings))
     except Exception as exc:
         return report_failure(exc, settings.state_url)
     p = computed.plan
@@ -202,7 +201,7 @@ def run_apply(paths: Sequence[str], settings: Settings, *, plan_file: str | None
                 finished.append(result)
                 show(result)
 
-            outcome = asyncio.run(engine.apply(paths, settings, allow_archive=allow_archive, force=force,
+            outcome = engine.run(engine.apply(paths, settings, allow_archive=allow_archive, force=force,
                                                saved=saved_data, confirm=confirm, on_result=on_result))
     except KeyboardInterrupt:
         return interrupted(finished)
@@ -304,7 +303,7 @@ def finish_apply(outcome: engine.ApplyOutcome) -> int:
 
 def run_status(paths: Sequence[str], settings: Settings, output: str) -> int:
     try:
-        lines = asyncio.run(engine.status(paths, settings))
+        lines = engine.run(engine.status(paths, settings))
     except Exception as exc:
         return report_failure(exc, settings.state_url)
     if output == "json":
@@ -321,7 +320,7 @@ def run_status(paths: Sequence[str], settings: Settings, output: str) -> int:
 def run_import(paths: Sequence[str], settings: Settings, output: str) -> int:
     settings.on_lock_wait = settings.on_lock_wait or announce_lock_wait
     try:
-        report, computed = asyncio.run(engine.import_existing(paths, settings))
+        report, computed = engine.run(engine.import_existing(paths, settings))
     except Exception as exc:
         return report_failure(exc, settings.state_url)
     adopted = [r.change.address for r in report.done]
@@ -410,7 +409,7 @@ def run_state_command(state_url: str, action: str, *args: Any, read_only: bool =
 def run_drift(paths: Sequence[str], settings: Settings, output: str) -> int:
     """0: Bird matches what senderctl last applied; 2: drift; 1: error."""
     try:
-        report = asyncio.run(engine.drift(paths, settings))
+        report = engine.run(engine.drift(paths, settings))
     except Exception as exc:
         return report_failure(exc)
     if output == "json":
@@ -459,7 +458,7 @@ def run_dump(organization_id: str, out: str, name: str | None, settings: Setting
             return await dump.read_account(client, organization_id)
 
     try:
-        account = asyncio.run(read())
+        account = engine.run(read())
         files = dump.spec_files(account, name or dump.default_org_name(organization_id))
         written = dump.write(files, target)
     except OSError as exc:

@@ -7,7 +7,6 @@ acknowledgement (15 min), re-applying after each, and prints the status of every
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import tempfile
@@ -76,7 +75,7 @@ def _run(keep: str | None) -> int:
             if seconds:
                 advance_clock(emulator.url, seconds)
             click.echo(f"\n[{n}/{len(STEPS)}] {title}")
-            outcome = asyncio.run(engine.apply(paths, settings, on_result=print_change))
+            outcome = engine.run(engine.apply(paths, settings, on_result=print_change))
             failed = outcome.report.failed
             if failed:
                 for r in failed:
@@ -86,7 +85,7 @@ def _run(keep: str | None) -> int:
             for w in final.waiting:
                 click.echo(f"  … waiting: {w.address}: {w.reason}")
         click.echo("\nStatus:")
-        lines = asyncio.run(engine.status(paths, settings))
+        lines = engine.run(engine.status(paths, settings))
         for line in lines:
             click.echo(f"  {line.text()}")
     elapsed = time.monotonic() - started

@@ -84,6 +84,16 @@ class Observer:
         # stands in for the others, so organization-wide facts (10DLC active, stock needs) still see them.
         self.only = only
         self.earlier = earlier if only is not None else None
+        # What each workspace's observation asks of the specs and records, indexed once: asked per
+        # workspace by scanning, it made a plan of hundreds of workspaces quadratic.
+        self.reseller_workspaces = {d.context["workspaceId"] for d in self.desired
+                                    if d.kind == "Campaign" and d.fields.get("resellerId")}
+        self.recorded_brands = {r.bird_id for r in records.values() if r.kind == "Brand" and r.bird_id}
+        self.brand_keys: dict[str, set[tuple[Any, Any]]] = {}
+        for d in self.desired:
+            if d.kind == "Brand":
+                self.brand_keys.setdefault(d.context["workspaceId"], set()).add(
+                    (d.fields.get("ein"), d.fields.get("companyName")))
 
     def workspaces(self) -> set[str]:
         ids = {d.context["workspaceId"] for d in self.desired if d.context.get("workspaceId")}
@@ -132,19 +142,13 @@ class Observer:
             if scope in self.world.unreachable:
                 return
             self.world.channels[ws] = channels
-        if any(d.kind == "Campaign" and d.fields.get("resellerId") and d.context["workspaceId"] == ws
-               for d in self.desired):
+        if ws in self.reseller_workspaces:
             self.world.resellers[ws] = await collect(self.client.json_pages("resellers", workspaceId=ws))
         await asyncio.gather(*(self.observe_brand(ws, brand_id) for brand_id in self.relevant_brands(ws, brands)))
 
     def relevant_brands(self, ws: str, brands: list[dict[str, Any]]) -> set[str]:
         """Only brands the specs or the state point at: their campaigns and vettings are listed."""
-        wanted = {r.bird_id for r in self.records.values() if r.kind == "Brand" and r.bird_id}
-        keys = {
-            (d.fields.get("ein"), d.fields.get("companyName"))
-            for d in self.desired
-            if d.kind == "Brand" and d.context["workspaceId"] == ws
-        }
+        wanted, keys = self.recorded_brands, self.brand_keys.get(ws, set())
         return {b["id"] for b in brands if b["id"] in wanted or (b.get("ein"), b.get("companyName")) in keys}
 
     async def observe_brand(self, ws: str, brand_id: str) -> None:

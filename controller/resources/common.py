@@ -56,7 +56,34 @@ def normalise(value: Any) -> Any:
     return value
 
 
+# Bird list (by identity) -> (the list, its length when indexed, id -> first item with that id). Planning
+# looks objects up by id in lists of a workspace's hundreds of objects, once per resource: scanning made
+# each workspace quadratic. A list that grew or shrank since is indexed again.
+_ID_INDEXES: dict[int, tuple[list[dict[str, Any]], int, dict[Any, dict[str, Any]]]] = {}
+_ID_INDEX_FROM = 16  # shorter lists are scanned
+_ID_INDEX_CAP = 4096  # lists indexed at once (a long-running daemon plans many worlds)
+
+
+def _by_id(items: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    entry = _ID_INDEXES.get(id(items))
+    if entry is not None and entry[0] is items and entry[1] == len(items):
+        return entry[2]
+    index: dict[Any, dict[str, Any]] = {}
+    for item in items:
+        index.setdefault(item.get("id"), item)
+    if len(_ID_INDEXES) >= _ID_INDEX_CAP:
+        _ID_INDEXES.clear()
+    _ID_INDEXES[id(items)] = (items, len(items), index)
+    return index
+
+
 def find(items: Iterable[dict[str, Any]] | None, **match: Any) -> dict[str, Any] | None:
+    """The first item whose fields equal `match` (None: no such item)."""
+    if isinstance(items, list) and len(items) >= _ID_INDEX_FROM and match.keys() == {"id"}:
+        try:
+            return _by_id(items).get(match["id"])
+        except TypeError:  # an unhashable id: scan
+            pass
     for item in items or ():
         if all(item.get(k) == v for k, v in match.items()):
             return item
