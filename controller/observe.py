@@ -41,7 +41,7 @@ def read_state(store: Any) -> StateRead:
 
     records = {
         address: RecordView(r.address, r.kind, r.bird_id, r.spec_hash, dict(r.spec or {}), dict(r.data or {}))
-        for address, r in store.records().items()
+        for address, r in store.records(with_times=False).items()
     }
     ops = [OperationView(o.id, o.address, o.action, o.key, dict(o.request or {})) for o in store.open_operations()]
     return records, ops, tenant_view(tenant.plan_snapshot(store))
@@ -303,7 +303,7 @@ async def observe(client: BirdClient | None, store: Any, desired: Iterable[Desir
     world = await observer.run()
     world.open_operations = ops
     world.tenant = tenant
-    world.known_addresses = frozenset(store.conditions())
+    world.known_addresses = store.condition_addresses()
     return world
 
 

@@ -154,7 +154,7 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
         # A resource paused (or a scope narrowed) after a plan was saved makes that plan stale.
         specs_fp = fingerprint(specs_fingerprint, controls_view(controls))
     return Plan(
-        fingerprint=fingerprint(specs_fp, world.fingerprint_view()),
+        fingerprint_source=lambda: fingerprint(specs_fp, world.fingerprint_view()),
         changes=tuple(changes),
         waiting=tuple(waiting),
         refusals=tuple(refusals),

@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 import httpx
 import phonenumbers
+import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 from tenacity.wait import wait_random_exponential
@@ -154,7 +155,9 @@ def _decode(response: httpx.Response) -> Any:
     if not response.content:
         return None
     try:
-        return response.json()
+        # pydantic-core's parser: the same values as json.loads, in about 2/3 of the time (a plan decodes
+        # every page of every collection).
+        return pydantic_core.from_json(response.content)
     except ValueError:
         return response.text
 

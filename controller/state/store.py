@@ -123,11 +123,13 @@ class StateStore:
         crashpoints.point("commit", label)
 
     # --- resource records ----------------------------------------------------------------------
-    def records(self) -> dict[str, ResourceRecord]:
+    def records(self, *, with_times: bool = True) -> dict[str, ResourceRecord]:
+        """Every record. with_times=False leaves created_at/updated_at unread (None): a plan reads every
+        record and uses neither."""
         # Columns, not ORM objects: a plan reads every record, and the identity map cost more than the rows.
-        columns = [getattr(ResourceRow, name) for name in RECORD_COLUMNS]
+        names = RECORD_COLUMNS if with_times else RECORD_COLUMNS[:-2]
         with self.engine.connect() as connection:  # Core rows: no ORM loading
-            rows = connection.execute(select(*columns)).all()
+            rows = connection.execute(select(*(getattr(ResourceRow, name) for name in names))).all()
         return {row.address: ResourceRecord(**{**row._mapping, "spec": dict(row.spec or {}),
                                                "data": dict(row.data or {})}) for row in rows}
 
@@ -179,6 +181,11 @@ class StateStore:
         with self.session() as session:
             rows = session.execute(select(ConditionRow)).scalars().all()
             return {r.address: Condition(r.address, r.status, r.reason, r.since) for r in rows}  # type: ignore[arg-type]
+
+    def condition_addresses(self) -> frozenset[str]:
+        """The addresses with a condition (one column: a plan asks only which have been planned before)."""
+        with self.engine.connect() as connection:
+            return frozenset(connection.execute(select(ConditionRow.address)).scalars())
 
     def set_conditions(self, conds: Iterable[Condition]) -> None:
         wanted = {c.address: c for c in conds}  # the last one given for an address wins

@@ -20,7 +20,7 @@ def number_change(i: int) -> Change:
 
 def mixed_plan() -> Plan:
     return Plan(
-        fingerprint="f" * 64,
+        fingerprint_source="f" * 64,
         changes=(
             number_change(1),
             number_change(2),
