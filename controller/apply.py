@@ -113,20 +113,9 @@ class ApplyIO:
         self.store.forget(address)
 
     def settle(self, address: str, record: Any = None) -> None:
-        """Save the record with this run's writes for the address, then close what earlier runs left open.
-
-        The record comes first: a crash in between leaves an intent that the next run adopts again,
-        never a closed intent without its record. An earlier intent is "succeeded" when this run wrote
-        nothing (it adopted what that write created), "abandoned" when this run wrote anew."""
-        mine = self.pending.pop(address, [])
-        for n, op_id in enumerate(mine):
-            self.store.finish(op_id, "succeeded", record=record if n == len(mine) - 1 else None)
-        if not mine and record is not None:
-            self.store.save_record(record)
-        for op in self.store.open_operations(address):
-            if op.id not in mine:
-                self.store.finish(op.id, "abandoned" if mine else "succeeded",
-                                  result={"settledBy": "a later write" if mine else "adoption"})
+        """Save the record with this run's writes for the address and close what earlier runs left open,
+        in one transaction (see StateStore.settle)."""
+        self.store.settle(address, self.pending.pop(address, []), record)
 
     def tenant_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return fn(self.store, *args, **kwargs)
@@ -181,10 +170,7 @@ class ApplyIO:
         check_lock = getattr(self.store, "check_lock", None)
         if check_lock is not None:
             check_lock()  # never write to Bird once the apply lock is lost (LockLost stops the run)
-        base = idempotency_key(address, action, request)
-        used = self.store.keys_taken(base, address)
-        key = next(k for k in itertools.chain([base], (f"{base}.{n}" for n in itertools.count(2))) if k not in used)
-        return self.store.begin(address, action, key, request)
+        return self.store.begin_write(address, action, idempotency_key(address, action, request), request)
 
 
 async def execute(

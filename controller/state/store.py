@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
@@ -29,6 +30,19 @@ from controller.state.sql import Executor, upsert
 from controller.state.tables import ConditionRow, OperationRow, ResourceRow
 
 OPERATIONS = OperationRow.__table__  # type: ignore[attr-defined]
+# The journal's statements, built once with their values bound at execution: apply runs a few per Bird
+# write, and building a statement (and its cache key) cost more than SQLite running it.
+_BEGIN = insert(OPERATIONS).returning(OPERATIONS.c.id)
+_FINISH = (update(OPERATIONS)
+           .where(OPERATIONS.c.id == bindparam("op_id"), OPERATIONS.c.status == "intent")
+           .values(status=bindparam("outcome"), result=bindparam("result"), error=bindparam("error"),
+                   finished_at=bindparam("finished_at")))
+_OPERATION_OF = select(OPERATIONS.c.address, OPERATIONS.c.action, OPERATIONS.c.status).where(
+    OPERATIONS.c.id == bindparam("op_id"))
+_OPEN = select(OPERATIONS).where(OPERATIONS.c.status == "intent").order_by(OPERATIONS.c.id)
+_OPEN_OF = (select(OPERATIONS).where(OPERATIONS.c.status == "intent", OPERATIONS.c.address == bindparam("address"))
+            .order_by(OPERATIONS.c.id))
+_KEYS_OF = select(OPERATIONS.c.key).where(OPERATIONS.c.address == bindparam("address"))
 OUTCOMES = ("succeeded", "failed", "abandoned")
 RECORD_COLUMNS = ("address", "kind", "bird_id", "natural_key", "spec_hash", "spec", "data", "created_at", "updated_at")
 CONDITION_STATUSES = ("Ready", "Waiting", "Failed", "Paused")
@@ -212,11 +226,52 @@ class StateStore:
                       started_at=utcnow())
         try:
             with self.connection_transaction() as connection:
-                op_id = connection.execute(insert(OPERATIONS).values(values).returning(OPERATIONS.c.id)).scalar_one()
+                op_id = connection.execute(_BEGIN, values).scalar_one()
         except IntegrityError:
             raise DuplicateOperation(f"the journal already has an operation with key {key!r} ({address} {action}); "
                                      "each Bird write needs its own idempotency key") from None
         return int(op_id)
+
+    def begin_write(self, address: str, action: str, base_key: str, request: dict[str, Any]) -> int:
+        """begin() with the first free key of `base_key`'s series (`base_key`, `base_key.2`, ...: see
+        keys_taken), chosen and taken in one transaction. Returns the intent's id."""
+        try:
+            with self.connection_transaction() as connection:
+                used = set(connection.execute(_KEYS_OF, {"address": address}).scalars())
+                key = next(k for k in itertools.chain([base_key], (f"{base_key}.{n}" for n in itertools.count(2)))
+                           if k not in used)
+                values = dict(address=address, action=action, key=key, request=request, status="intent",
+                              started_at=utcnow())
+                return int(connection.execute(_BEGIN, values).scalar_one())
+        except IntegrityError:
+            raise DuplicateOperation(f"the journal already has an operation with key {key!r} ({address} {action}); "
+                                     "each Bird write needs its own idempotency key") from None
+
+    def settle(self, address: str, mine: Sequence[int], record: ResourceRecord | None = None) -> None:
+        """Close a change's writes in one transaction: this run's intents `mine` succeeded (the last one
+        with the record), the record is saved, and what earlier runs left open for the address is closed:
+        "succeeded" when this run wrote nothing (it adopted what that write created), "abandoned" when
+        it wrote anew. The record comes with the intents: never a closed intent without its record."""
+        with self.connection_transaction() as connection:
+            for op_id in mine:
+                self._close(connection, op_id, "succeeded", None, None)
+            if record is not None:
+                save_record_in(connection, record)
+            earlier = [r.id for r in connection.execute(_OPEN_OF, {"address": address}) if r.id not in mine]
+            result = {"settledBy": "a later write" if mine else "adoption"}
+            for op_id in earlier:
+                self._close(connection, op_id, "abandoned" if mine else "succeeded", result, None)
+
+    @staticmethod
+    def _close(connection: Connection, op_id: int, outcome: Outcome, result: dict[str, Any] | None,
+               error: str | None) -> None:
+        closed = connection.execute(_FINISH, {"op_id": op_id, "outcome": outcome, "result": result,
+                                              "error": error, "finished_at": utcnow()})
+        if closed.rowcount != 1:
+            row = connection.execute(_OPERATION_OF, {"op_id": op_id}).first()
+            if row is None:
+                raise StateError(f"operation {op_id} is not in the journal")
+            raise StateError(f"operation {op_id} ({row.address} {row.action}) already finished as {row.status}")
 
     def finish(self, op_id: int, outcome: Outcome, *, result: dict[str, Any] | None = None,
                error: str | None = None, record: ResourceRecord | None = None) -> None:
@@ -224,26 +279,16 @@ class StateStore:
         if outcome not in OUTCOMES:
             raise ValueError(f"operation outcome {outcome!r}: use one of {OUTCOMES}")
         with self.connection_transaction() as connection:
-            closed = connection.execute(
-                update(OPERATIONS).where(OPERATIONS.c.id == op_id, OPERATIONS.c.status == "intent")
-                .values(status=outcome, result=result, error=error, finished_at=utcnow()))
-            if closed.rowcount != 1:
-                row = connection.execute(select(OPERATIONS.c.address, OPERATIONS.c.action, OPERATIONS.c.status)
-                                         .where(OPERATIONS.c.id == op_id)).first()
-                if row is None:
-                    raise StateError(f"operation {op_id} is not in the journal")
-                raise StateError(f"operation {op_id} ({row.address} {row.action}) already finished as {row.status}")
+            self._close(connection, op_id, outcome, result, error)
             if record is not None:
                 save_record_in(connection, record)
 
     def open_operations(self, address: str | None = None) -> list[Operation]:
         """Intents not finished yet, oldest first (of one address when given: settling a change reads
         only its own, so an apply of N changes stays linear in N)."""
-        query = select(OPERATIONS).where(OPERATIONS.c.status == "intent")
-        if address is not None:
-            query = query.where(OPERATIONS.c.address == address)
         with self.engine.connect() as connection:  # Core rows: read once per change applied
-            return [to_operation(r) for r in connection.execute(query.order_by(OPERATIONS.c.id))]
+            rows = connection.execute(_OPEN) if address is None else connection.execute(_OPEN_OF, {"address": address})
+            return [to_operation(r) for r in rows]
 
     def keys_taken(self, base: str, address: str) -> set[str]:
         """The journal's keys for one write of `address`: `base` and its retries `base.2`, `base.3`, ...
@@ -251,9 +296,8 @@ class StateStore:
 
         Read through the address index and filtered here: a prefix LIKE on the key cannot use an index
         in SQLite (case-insensitive), so every write scanned the whole journal."""
-        query = select(OPERATIONS.c.key).where(OPERATIONS.c.address == address)
         with self.engine.connect() as connection:
-            keys = connection.execute(query).scalars().all()
+            keys = connection.execute(_KEYS_OF, {"address": address}).scalars().all()
         return {k for k in keys if k == base or k.startswith(f"{base}.")}
 
     def operations(self, address: str | None = None, limit: int = 100) -> list[Operation]:

@@ -74,14 +74,32 @@ def live_phones_for(session: Session, numbers: Sequence[str]) -> dict[str, Provi
     return found
 
 
-def live_workspace_phones_for(session: Session, workspace: str, numbers: Sequence[str]) -> dict[str, WorkspacePhoneRow]:
-    found: dict[str, WorkspacePhoneRow] = {}
-    for chunk in _chunks(list(numbers), 500):
-        query = select(WorkspacePhoneRow).where(WorkspacePhoneRow.workspace == workspace,
-                                                WorkspacePhoneRow.number.in_(chunk),  # type: ignore[attr-defined]
-                                                WorkspacePhoneRow.archived_at.is_(None))  # type: ignore[union-attr]
-        found.update({row.number: row for row in session.exec(query)})
-    return found
+_PHONES = ProviderPhoneRow.__table__  # type: ignore[attr-defined]
+_WS_PHONES = WorkspacePhoneRow.__table__  # type: ignore[attr-defined]
+# Built once, values bound at execution: apply records a number per purchase, and building these
+# statements cost more than running them.
+_LIVE_PHONE_NUMBERS = select(_PHONES.c.number).where(_PHONES.c.number.in_(bindparam("numbers", expanding=True)),
+                                                     _PHONES.c.released_at.is_(None))
+_LIVE_WS_PHONE_NUMBERS = select(_WS_PHONES.c.number).where(
+    _WS_PHONES.c.workspace == bindparam("workspace"), _WS_PHONES.c.number.in_(bindparam("numbers", expanding=True)),
+    _WS_PHONES.c.archived_at.is_(None))
+_INSERT_PHONES = insert(_PHONES).returning(_PHONES.c.id, _PHONES.c.number)
+_INSERT_WS_PHONES = insert(_WS_PHONES).returning(_WS_PHONES.c.id, _WS_PHONES.c.number)
+_LINK_PHONE = update(_PHONES).where(_PHONES.c.id == bindparam("phone_id")).values(workspace_phone_id=bindparam("ws_id"))
+
+
+def live_phone_numbers(session: Session, numbers: Sequence[str]) -> set[str]:
+    """Which of these numbers have a live holding (one column, no ORM objects)."""
+    conn = session.connection()
+    return {n for chunk in _chunks(list(numbers), 500)
+            for n in conn.execute(_LIVE_PHONE_NUMBERS, {"numbers": chunk}).scalars()}
+
+
+def live_workspace_phone_numbers(session: Session, workspace: str, numbers: Sequence[str]) -> set[str]:
+    """Which of these numbers have a live workspace phone number in the workspace (one column)."""
+    conn = session.connection()
+    return {n for chunk in _chunks(list(numbers), 500)
+            for n in conn.execute(_LIVE_WS_PHONE_NUMBERS, {"workspace": workspace, "numbers": chunk}).scalars()}
 
 
 def insert_linked_phones(session: Session, org: str, workspace: str,
@@ -91,24 +109,19 @@ def insert_linked_phones(session: Session, org: str, workspace: str,
     workspace phone number."""
     if not items:
         return
-    phones, ws_phones = ProviderPhoneRow.__table__, WorkspacePhoneRow.__table__  # type: ignore[attr-defined]
     conn = session.connection()
     try:
         phone_ids: dict[str, int] = {}
         for chunk in _chunks(list(items), 100):
             rows = [{"organization": org, "number": n, "bird_number_id": b, "monthly_price": p, "workspace": workspace,
                      "owner": owner, "acquired_at": at} for n, b, p in chunk]
-            phone_ids.update({r.number: r.id for r in conn.execute(
-                insert(phones).values(rows).returning(phones.c.id, phones.c.number))})
+            phone_ids.update({r.number: r.id for r in conn.execute(_INSERT_PHONES, rows)})
         ws_ids: dict[str, int] = {}
         for chunk in _chunks(list(items), 100):
             rows = [{"workspace": workspace, "organization": org, "number": n, "provider_phone_id": phone_ids[n],
                      "owner": owner, "is_archived": False, "created_at": at} for n, _, _ in chunk]
-            ws_ids.update({r.number: r.id for r in conn.execute(
-                insert(ws_phones).values(rows).returning(ws_phones.c.id, ws_phones.c.number))})
-        conn.execute(update(phones).where(phones.c.id == bindparam("phone_id"))
-                     .values(workspace_phone_id=bindparam("ws_id")),
-                     [{"phone_id": phone_ids[n], "ws_id": ws_ids[n]} for n, _, _ in items])
+            ws_ids.update({r.number: r.id for r in conn.execute(_INSERT_WS_PHONES, rows)})
+        conn.execute(_LINK_PHONE, [{"phone_id": phone_ids[n], "ws_id": ws_ids[n]} for n, _, _ in items])
     except IntegrityError:
         raise Conflict(f"some of {len(items)} numbers were recorded by a concurrent change; re-read and retry") from None
 

@@ -92,8 +92,8 @@ def record_numbers_acquired(store: StateStore, org: str, workspace: str,
     wanted = [(rules.e164(n), bird_id, price) for n, bird_id, price in numbers]
     with store.transaction() as tx:
         numbers_wanted = [n for n, _, _ in wanted]
-        held = repo.live_phones_for(tx, numbers_wanted)
-        in_workspace = repo.live_workspace_phones_for(tx, workspace, numbers_wanted)
+        held = repo.live_phone_numbers(tx, numbers_wanted)
+        in_workspace = repo.live_workspace_phone_numbers(tx, workspace, numbers_wanted)
         fresh = [w for w in wanted if w[0] not in held and w[0] not in in_workspace]
         fresh = list({n: (n, b, p) for n, b, p in fresh}.values())  # a number listed twice is recorded once
         repo.insert_linked_phones(tx, org, workspace, fresh, at, owner)
