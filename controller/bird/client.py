@@ -469,7 +469,9 @@ class BirdClient:
         seen_tokens: set[str] = set()
         while True:
             results, token = self._page(await self._call("GET", route, path_params, params=query), route)
-            yield [self._parse(model, item, "GET", route) for item in results]
+            items = [self._parse(model, item, "GET", route) for item in results]
+            del results  # not held while the caller waits for the next page (see json_pages)
+            yield items
             if not token:
                 return
             if token in seen_tokens:
@@ -491,7 +493,11 @@ class BirdClient:
                 parsed = adapter.validate_python(results)
             except ValidationError as exc:
                 raise BirdResponseError(method="GET", route=route, problem=_validation_summary(exc)) from None
-            yield adapter.dump_python(parsed, mode="json", by_alias=True)
+            page = adapter.dump_python(parsed, mode="json", by_alias=True)
+            # Dropped before the yield: a generator waiting for its next page would otherwise hold this
+            # page's decoded JSON and models too (hundreds of lists are read at once).
+            del results, parsed
+            yield page
             if not token:
                 return
             if token in seen_tokens:

@@ -144,8 +144,9 @@ class StateStore:
         names = RECORD_COLUMNS if with_times else RECORD_COLUMNS[:-2]
         with self.engine.connect() as connection:  # Core rows: no ORM loading
             rows = connection.execute(select(*(getattr(ResourceRow, name) for name in names))).all()
-        return {row.address: ResourceRecord(**{**row._mapping, "spec": dict(row.spec or {}),
-                                               "data": dict(row.data or {})}) for row in rows}
+        # Each row's JSON is decoded afresh: its dicts are the record's own, not copied again.
+        return {row.address: ResourceRecord(**{**row._mapping, "spec": row.spec or {}, "data": row.data or {}})
+                for row in rows}
 
     def save_record(self, rec: ResourceRecord) -> None:
         with self.connection_transaction() as connection:
