@@ -15,12 +15,19 @@ small, so the client never runs ahead of a server that allows one second's worth
 its rate. Waiters are served in arrival order (one lock per bucket), so a burst of concurrent calls is
 spread evenly instead of stampeding. After a 429 the bucket is paused for the Retry-After, so the other
 requests of that workspace wait too instead of collecting their own 429s.
+
+A token bucket alone lets ``burst + rate`` requests through in some second; a server that counts the
+requests of the last second (as the emulator does, and as "N per second" most plainly reads) answers
+the excess with 429 and a Retry-After of a second: at the limit that cost a quarter of the throughput.
+So each bucket also remembers when its last ``rate`` requests went out, and sends the next one only once
+the oldest of them is more than a second old (with a margin for the network's jitter).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
 # Bird's documented defaults (requests per second, per workspace).
@@ -28,6 +35,9 @@ DEFAULT_GET_RATE = 50.0
 DEFAULT_POST_RATE = 500.0
 # Share of one second's worth of requests a bucket may send at once.
 DEFAULT_BURST_SECONDS = 0.1
+# No more than `rate` requests in any window of this many seconds: one second, and a margin for requests
+# that reach Bird closer together than they were sent.
+WINDOW_SECONDS = 1.03
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -47,6 +57,8 @@ class TokenBucket:
         self._clock = clock
         self._updated = clock()
         self._lock = asyncio.Lock()
+        # When the last `rate` requests were sent (below one request a second, the bucket alone suffices).
+        self._sent: deque[float] | None = deque(maxlen=int(self.rate)) if self.rate >= 1 else None
 
     def _refill(self) -> float:
         now = self._clock()
@@ -70,12 +82,23 @@ class TokenBucket:
         async with self._lock:
             while True:
                 now = self._refill()
-                if self._tokens >= 1.0:
+                window_wait = self._window_wait(now)
+                if self._tokens >= 1.0 and window_wait <= 0:
                     self._tokens -= 1.0
+                    if self._sent is not None:
+                        self._sent.append(now)
                     return waited
-                delay = max(0.0, self._updated - now) + (1.0 - self._tokens) / self.rate
+                token_wait = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
+                delay = max(window_wait, max(0.0, self._updated - now) + token_wait)
                 waited += delay
                 await asyncio.sleep(delay)
+
+    def _window_wait(self, now: float) -> float:
+        """Seconds until one more request keeps the last window within `rate` requests."""
+        sent = self._sent
+        if sent is None or len(sent) < (sent.maxlen or 0):
+            return 0.0
+        return sent[0] + WINDOW_SECONDS - now
 
 
 class RateLimits:

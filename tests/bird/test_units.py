@@ -190,6 +190,17 @@ async def test_token_bucket_burst_is_immediate() -> None:
     assert time.monotonic() - start < 0.05
 
 
+async def test_token_bucket_never_sends_more_than_its_rate_in_any_second() -> None:
+    # A full bucket refilling at the rate would let burst + rate through in the first second; a server
+    # counting the last second answers the excess with 429 (and a second's Retry-After).
+    bucket = TokenBucket(3.0, burst=3)
+    sent = []
+    for _ in range(7):
+        await bucket.acquire()
+        sent.append(time.monotonic())
+    assert all(later - earlier >= 1.0 for earlier, later in zip(sent, sent[3:], strict=False))
+
+
 def test_token_bucket_rejects_nonsense_rates() -> None:
     with pytest.raises(ValueError, match="positive"):
         TokenBucket(0)
