@@ -449,14 +449,17 @@ class Daemon:
                 # The batch is marked handled in one transaction: a crash before it re-handles the batch,
                 # which is harmless (inbound routing is idempotent per message id; a status event only
                 # queues a reconcile).
+                batch = await asyncio.to_thread(pending_webhooks, self.store)
+                # The batch's inbound messages are routed in one hop to a thread, not one each.
+                routed = await asyncio.to_thread(self.route_all, [i for i in batch if i.event in INBOUND_EVENTS])
                 handled: list[tuple[int, str]] = []
-                for item in await asyncio.to_thread(pending_webhooks, self.store):
-                    try:
-                        outcome = await self.handle(item)
-                    except Exception as exc:  # one bad event must not block the ones behind it
-                        outcome = f"failed: {exc}"
-                        event("webhook.failed", f"handling {item.event} failed: {exc}", logging.ERROR,
-                              webhook_event=item.event, bird_request_id=item.request_id)
+                for item in batch:
+                    outcome = routed.get(item.id)
+                    if outcome is None:
+                        try:
+                            outcome = await self.handle(item)
+                        except Exception as exc:  # one bad event must not block the ones behind it
+                            outcome = self.failed(item, exc)
                     handled.append((item.id, outcome))
                 await asyncio.to_thread(mark_webhooks_handled, self.store, handled, at=utcnow())
                 if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
@@ -484,6 +487,22 @@ class Daemon:
               webhook_event=item.event, bird_request_id=item.request_id,
               addresses=sorted(addresses)[:LOGGED_ADDRESSES], received_by=item.received_by)
         return f"queued {len(addresses)} resource(s)"
+
+    def route_all(self, items: list[WebhookEvent]) -> dict[int, str]:
+        """route_inbound for each (in a worker thread): event id -> outcome."""
+        outcomes = {}
+        for item in items:
+            try:
+                outcomes[item.id] = self.route_inbound(item)
+            except Exception as exc:  # one bad message must not block the ones behind it
+                outcomes[item.id] = self.failed(item, exc)
+        return outcomes
+
+    @staticmethod
+    def failed(item: WebhookEvent, exc: Exception) -> str:
+        event("webhook.failed", f"handling {item.event} failed: {exc}", logging.ERROR,
+              webhook_event=item.event, bird_request_id=item.request_id)
+        return f"failed: {exc}"
 
     def route_inbound(self, item: WebhookEvent) -> str:
         from controller.tenant.rules import parse_inbound

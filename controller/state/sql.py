@@ -18,11 +18,6 @@ def _connection(tx: Executor) -> Connection:
     return tx.connection() if isinstance(tx, Session) else tx
 
 
-def _insert(tx: Executor, table: Any) -> Any:
-    dialect = (tx.get_bind() if isinstance(tx, Session) else tx).dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def upsert(session: Executor, table: Any, values: Sequence[dict[str, Any]], *, keys: Sequence[str],
            keep: Sequence[str] = ()) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE, leaving `keys` and `keep` columns as they were."""
@@ -43,11 +38,19 @@ def _upsert_statement(dialect: str, table: Any, columns: tuple[str, ...], keys: 
     return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
 
 
-def insert_new(session: Session, table: Any, values: Sequence[dict[str, Any]], *, keys: Sequence[str]) -> int:
+def insert_new(session: Executor, table: Any, values: Sequence[dict[str, Any]], *, keys: Sequence[str]) -> int:
     """INSERT ... ON CONFLICT (keys) DO NOTHING; returns how many rows were written."""
     if not values:
         return 0
-    statement = _insert(session, table).values(list(values)).on_conflict_do_nothing(index_elements=list(keys))
+    connection = _connection(session)
+    statement = _insert_new_statement(connection.dialect.name, table, tuple(keys))
     # RETURNING lists only the inserted rows; rowcount is not reliable for INSERT across drivers.
+    rows = connection.execute(statement, list(values) if len(values) > 1 else dict(values[0]))
+    return len(rows.all())
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_new_statement(dialect: str, table: Any, keys: tuple[str, ...]) -> Any:
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     primary_key = list(table.__table__.primary_key.columns)
-    return len(session.connection().execute(statement.returning(*primary_key)).all())
+    return statement.on_conflict_do_nothing(index_elements=list(keys)).returning(*primary_key)

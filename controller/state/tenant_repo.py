@@ -277,12 +277,37 @@ def open_operations(session: Session) -> list[OperationRow]:
 # --- inbound messages ------------------------------------------------------------------------------
 
 
-def inbox_message(session: Session, message_id: str) -> InboxMessageRow | None:
-    return session.exec(select(InboxMessageRow).where(InboxMessageRow.message_id == message_id)).first()
+# Inbound routing runs once per message the daemon receives: its statements are built once.
+_INBOX, _UNROUTED = InboxMessageRow.__table__, UnroutedMessageRow.__table__  # type: ignore[attr-defined]
+_ASSIGNMENTS = AssignmentRow.__table__  # type: ignore[attr-defined]
+_INBOX_MESSAGE = select(_INBOX.c.number, _INBOX.c.organization, _INBOX.c.user).where(
+    _INBOX.c.message_id == bindparam("message_id")).limit(1)
+_UNROUTED_MESSAGE = select(_UNROUTED.c.number, _UNROUTED.c.organization, _UNROUTED.c.reason).where(
+    _UNROUTED.c.message_id == bindparam("message_id")).limit(1)
+_HOLDER = select(_PHONES.c.organization).where(_PHONES.c.number == bindparam("number"),
+                                               _PHONES.c.released_at.is_(None)).limit(1)
+_ASSIGNEE = select(_ASSIGNMENTS.c.organization, _ASSIGNMENTS.c.user).where(
+    _ASSIGNMENTS.c.number == bindparam("number"), _ASSIGNMENTS.c.unassigned_at.is_(None)).limit(1)
 
 
-def unrouted_message(session: Session, message_id: str) -> UnroutedMessageRow | None:
-    return session.exec(select(UnroutedMessageRow).where(UnroutedMessageRow.message_id == message_id)).first()
+def inbox_message(session: Session, message_id: str) -> Any:
+    """The inbox entry of a message (number, organization, user), or None."""
+    return session.connection().execute(_INBOX_MESSAGE, {"message_id": message_id}).first()
+
+
+def unrouted_message(session: Session, message_id: str) -> Any:
+    """The unrouted log's entry of a message (number, organization, reason), or None."""
+    return session.connection().execute(_UNROUTED_MESSAGE, {"message_id": message_id}).first()
+
+
+def holder_of(session: Session, number: str) -> str | None:
+    """The organization holding the number now, or None."""
+    return session.connection().execute(_HOLDER, {"number": number}).scalar()
+
+
+def assignee_of(session: Session, number: str) -> Any:
+    """The number's active assignment (organization, user), or None."""
+    return session.connection().execute(_ASSIGNEE, {"number": number}).first()
 
 
 def add_inbox_message(session: Session, values: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, delete, select, update
+from sqlalchemy import JSON, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
@@ -31,6 +31,16 @@ class WebhookEventRow(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=500)
 
 
+_EVENTS = WebhookEventRow.__table__  # type: ignore[attr-defined]
+# One of each per webhook received, built once (the daemon takes hundreds a second).
+_RECORD = insert(_EVENTS)
+_PENDING = (select(_EVENTS.c.id, _EVENTS.c.request_id, _EVENTS.c.event, _EVENTS.c.body, _EVENTS.c.received_by,
+                   _EVENTS.c.received_at).where(_EVENTS.c.handled_at.is_(None))
+            .order_by(_EVENTS.c.id).limit(bindparam("limit")))
+_MARK = update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).values(
+    handled_at=bindparam("at"), outcome=bindparam("outcome"))
+
+
 @dataclass(frozen=True)
 class WebhookEvent:
     id: int
@@ -44,11 +54,11 @@ class WebhookEvent:
 def record_webhook(store: Any, *, request_id: str, event: str, body: dict[str, Any], received_by: str,
                    at: datetime) -> bool:
     """Keep a verified event for the leader. False when this request id was already recorded (a replay)."""
-    row = WebhookEventRow(request_id=request_id[:200], event=event[:100], body=body,
-                          received_by=received_by[:255], received_at=at)
+    values = {"request_id": request_id[:200], "event": event[:100], "body": body, "received_by": received_by[:255],
+              "received_at": at, "handled_at": None, "outcome": None}
     try:
-        with store.transaction() as session:
-            session.add(row)
+        with store.connection_transaction() as connection:
+            connection.execute(_RECORD, values)
     except IntegrityError:
         return False
     return True
@@ -56,11 +66,9 @@ def record_webhook(store: Any, *, request_id: str, event: str, body: dict[str, A
 
 def pending_webhooks(store: Any, limit: int = 100) -> list[WebhookEvent]:
     """Events no leader has handled yet, oldest first."""
-    query = (select(WebhookEventRow).where(WebhookEventRow.handled_at.is_(None))  # type: ignore[union-attr]
-             .order_by(WebhookEventRow.id).limit(limit))  # type: ignore[arg-type]
-    with store.session() as session:
+    with store.engine.connect() as connection:
         return [WebhookEvent(r.id, r.request_id, r.event, dict(r.body or {}), r.received_by, r.received_at)
-                for r in session.execute(query).scalars()]  # type: ignore[arg-type]
+                for r in connection.execute(_PENDING, {"limit": limit})]
 
 
 def mark_webhook_handled(store: Any, event_id: int, *, outcome: str, at: datetime) -> None:
@@ -73,10 +81,9 @@ def mark_webhooks_handled(store: Any, outcomes: list[tuple[int, str]], *, at: da
     """Mark a batch handled in one transaction (a drained batch is one commit, not one per event)."""
     if not outcomes:
         return
-    with store.transaction() as session:
-        for event_id, outcome in outcomes:
-            session.execute(update(WebhookEventRow).where(WebhookEventRow.id == event_id)  # type: ignore[arg-type]
-                            .values(handled_at=at, outcome=outcome[:500]))
+    with store.connection_transaction() as connection:
+        connection.execute(_MARK, [{"event_id": event_id, "at": at, "outcome": outcome[:500]}
+                                   for event_id, outcome in outcomes])
 
 
 def prune_webhooks(store: Any, *, handled_before: datetime) -> int:

@@ -56,21 +56,21 @@ def _route(store: StateStore, *, to: str | None, channel_id: str | None, from_: 
             return seen
         number = resolve_receiver(tx, to, channel_id)
         sender = rules.normalise_or_raw(from_)
-        phone = repo.live_phone(tx, number) if number.startswith("+") else None
-        assignment = repo.active_assignment_of_number(tx, number) if phone is not None else None
-        if phone is not None and assignment is not None and assignment.organization == phone.organization:
+        holder = repo.holder_of(tx, number) if number.startswith("+") else None
+        assignment = repo.assignee_of(tx, number) if holder is not None else None
+        if holder is not None and assignment is not None and assignment.organization == holder:
             written = repo.add_inbox_message(tx, {
-                "message_id": message_id, "organization": phone.organization, "number": number,
+                "message_id": message_id, "organization": holder, "number": number,
                 "user": assignment.user, "sender": sender, "text": text, "received_at": at})
-            result = RouteResult("routed", message_id, number, phone.organization, assignment.user,
+            result = RouteResult("routed", message_id, number, holder, assignment.user,
                                  f"delivered to {assignment.user}")
         else:
-            reason = (f"{number} is not assigned to a user in organization {phone.organization}" if phone is not None
+            reason = (f"{number} is not assigned to a user in organization {holder}" if holder is not None
                       else f"{number or '(unknown receiver)'} is not a number any organization holds")
             written = repo.add_unrouted_message(tx, {
-                "message_id": message_id, "organization": phone.organization if phone else None, "number": number,
+                "message_id": message_id, "organization": holder, "number": number,
                 "sender": sender, "text": text, "reason": reason, "received_at": at})
-            result = RouteResult("unrouted", message_id, number, phone.organization if phone else None, None, reason)
+            result = RouteResult("unrouted", message_id, number, holder, None, reason)
         if not written:  # a concurrent delivery of the same message won
             return previous_result(tx, message_id) or result
         return result
