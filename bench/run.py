@@ -64,22 +64,32 @@ def bench_env(emulator_url: str, state_url: str, **extra: str) -> dict[str, str]
     return env
 
 
+# Runs the command given after the result file's path and writes its exit status, peak RSS (KiB) and CPU
+# seconds there. The peak must be measured by a small parent: Linux counts the RSS of the process that
+# forked a child into the child's ru_maxrss (recorded at exec), so a command started straight from this
+# benchmark (hundreds of MB after a converge) reported this process's size, not its own.
+MEASURE = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+seconds = time.perf_counter() - started
+with open(sys.argv[1], "w") as out:
+    json.dump({"status": status, "seconds": seconds, "maxrss": usage.ru_maxrss,
+               "cpu": usage.ru_utime + usage.ru_stime}, out)
+"""
+
+
 def run_measured(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> dict[str, Any]:
-    """Run a command; its wall time, exit code, peak RSS (MiB) and CPU seconds (os.wait4)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = threading.Thread(target=lambda: setattr(proc, "_out", proc.stdout.read()), daemon=True)  # type: ignore[union-attr]
-    err = threading.Thread(target=lambda: setattr(proc, "_err", proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
-    out.start()
-    err.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    out.join()
-    err.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"seconds": wall, "code": proc.returncode, "rss_mib": usage.ru_maxrss / 1024,
-            "cpu": usage.ru_utime + usage.ru_stime, "stdout": proc._out.decode(),  # type: ignore[attr-defined]
-            "stderr": proc._err.decode()}  # type: ignore[attr-defined]
+    """Run a command; its wall time, exit code, peak RSS (MiB) and CPU seconds (measured by MEASURE)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as measured:
+        proc = subprocess.run([sys.executable, "-c", MEASURE, measured.name, *cmd], env=env, cwd=cwd,
+                              capture_output=True)
+        usage = json.loads(Path(measured.name).read_text() or "null")
+    if proc.returncode != 0 or usage is None:
+        raise RuntimeError(f"could not measure {cmd}: {proc.stderr.decode()[-2000:]}")
+    return {"seconds": usage["seconds"], "code": os.waitstatus_to_exitcode(usage["status"]), "rss_mib": usage["maxrss"] / 1024,
+            "cpu": usage["cpu"], "stdout": proc.stdout.decode(), "stderr": proc.stderr.decode()}
 
 
 def cpu_seconds(pid: int) -> float:
