@@ -17,10 +17,12 @@ import random
 import socket
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
 
 from controller import engine, tenant
 from controller.apply import ChangeResult
@@ -39,6 +41,7 @@ from controller.state import StateLocked, StateStore
 from controller.state.leader import Leadership
 from controller.state.webhook_inbox import (
     WebhookEvent,
+    mark_handled_in,
     mark_webhooks_handled,
     pending_webhooks,
     prune_webhooks,
@@ -48,6 +51,7 @@ from controller.state.webhook_inbox import (
 RESYNC_JITTER = 0.10
 RECHECK_JITTER = 0.10
 INBOX_POLL_SECONDS = 1.0
+INBOX_GATHER_SECONDS = 0.05  # how long a poked inbox waits for more events before draining
 INBOX_RETENTION = timedelta(days=1)
 PRUNE_EVERY_SECONDS = 600.0
 READINESS_TIMEOUT = 3.0
@@ -442,6 +446,9 @@ class Daemon:
         while not self.stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.inbox_poke.wait(), INBOX_POLL_SECONDS)
+            # Let the webhooks arriving right behind this one join its batch: a batch costs two hops to a
+            # worker thread and three transactions, however many events it holds.
+            await asyncio.sleep(INBOX_GATHER_SECONDS)
             self.inbox_poke.clear()
             if self.role != "leader" or self.stopping.is_set():
                 continue
@@ -449,17 +456,17 @@ class Daemon:
                 # The batch is marked handled in one transaction: a crash before it re-handles the batch,
                 # which is harmless (inbound routing is idempotent per message id; a status event only
                 # queues a reconcile).
-                batch = await asyncio.to_thread(pending_webhooks, self.store)
-                # The batch's inbound messages are routed in one hop to a thread, not one each.
-                routed = await asyncio.to_thread(self.route_all, [i for i in batch if i.event in INBOUND_EVENTS])
+                # One hop to a worker thread reads the batch, routes its inbound messages and marks them
+                # handled, in one transaction; the other events queue reconciles here.
+                batch, routed = await asyncio.to_thread(self.take_batch)
                 handled: list[tuple[int, str]] = []
                 for item in batch:
-                    outcome = routed.get(item.id)
-                    if outcome is None:
-                        try:
-                            outcome = await self.handle(item)
-                        except Exception as exc:  # one bad event must not block the ones behind it
-                            outcome = self.failed(item, exc)
+                    if item.id in routed:
+                        continue
+                    try:
+                        outcome = await self.handle(item)
+                    except Exception as exc:  # one bad event must not block the ones behind it
+                        outcome = self.failed(item, exc)
                     handled.append((item.id, outcome))
                 await asyncio.to_thread(mark_webhooks_handled, self.store, handled, at=utcnow())
                 if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
@@ -469,8 +476,8 @@ class Daemon:
                 event("inbox.error", f"cannot read the webhook inbox: {exc}; retrying", logging.WARNING)
 
     async def handle(self, item: WebhookEvent) -> str:
-        if item.event in INBOUND_EVENTS:
-            return await asyncio.to_thread(self.route_inbound, item)
+        if item.event in INBOUND_EVENTS:  # (a drained batch routes these in take_batch)
+            return await asyncio.to_thread(self.route_one, item)
         if item.event not in EVENT_KINDS:
             event("webhook.ignored", f"{item.event}: senderctl does not act on this event",
                   webhook_event=item.event, bird_request_id=item.request_id)
@@ -488,15 +495,43 @@ class Daemon:
               addresses=sorted(addresses)[:LOGGED_ADDRESSES], received_by=item.received_by)
         return f"queued {len(addresses)} resource(s)"
 
-    def route_all(self, items: list[WebhookEvent]) -> dict[int, str]:
-        """route_inbound for each (in a worker thread): event id -> outcome."""
-        outcomes = {}
-        for item in items:
-            try:
-                outcomes[item.id] = self.route_inbound(item)
-            except Exception as exc:  # one bad message must not block the ones behind it
-                outcomes[item.id] = self.failed(item, exc)
-        return outcomes
+    def take_batch(self) -> tuple[list[WebhookEvent], dict[int, str]]:
+        """The pending events; those that are inbound messages are routed and marked handled here, in one
+        transaction. Returns the batch and the routed messages' outcomes by event id.
+
+        A message that cannot be routed (not a message, no id) is marked failed and the rest go on; if
+        the database refuses the batch, each message is routed in a transaction of its own, so the one
+        it refuses does not hold back the others. What was routed is logged once committed."""
+        batch = pending_webhooks(self.store)
+        inbound = [item for item in batch if item.event in INBOUND_EVENTS]
+        if not inbound:
+            return batch, {}
+        try:
+            with self.store.transaction() as tx:
+                done = [(item, self.attempt_route(item, tx)) for item in inbound]
+                mark_handled_in(tx, [(item.id, outcome) for item, (outcome, _) in done], at=utcnow())
+        except DBAPIError:
+            done = [(item, self.route_alone(item)) for item in inbound]
+            mark_webhooks_handled(self.store, [(item.id, outcome) for item, (outcome, _) in done], at=utcnow())
+        for _item, (_, log) in done:
+            log()
+        return batch, {item.id: outcome for item, (outcome, _) in done}
+
+    def attempt_route(self, item: WebhookEvent, tx: Any) -> tuple[str, Callable[[], None]]:
+        """(outcome, what to log) of routing one message in `tx`; a database error propagates."""
+        try:
+            return self.route_inbound(item, tx)
+        except DBAPIError:
+            raise
+        except Exception as exc:  # one bad message must not block the ones behind it
+            return f"failed: {exc}", lambda error=exc: self.failed(item, error)  # type: ignore[misc]
+
+    def route_alone(self, item: WebhookEvent) -> tuple[str, Callable[[], None]]:
+        try:
+            with self.store.transaction() as tx:
+                return self.route_inbound(item, tx)
+        except Exception as exc:
+            return f"failed: {exc}", lambda error=exc: self.failed(item, error)  # type: ignore[misc]
 
     @staticmethod
     def failed(item: WebhookEvent, exc: Exception) -> str:
@@ -504,18 +539,28 @@ class Daemon:
               webhook_event=item.event, bird_request_id=item.request_id)
         return f"failed: {exc}"
 
-    def route_inbound(self, item: WebhookEvent) -> str:
+    def route_one(self, item: WebhookEvent) -> str:
+        outcome, log = self.route_alone(item)
+        log()
+        return outcome
+
+    def route_inbound(self, item: WebhookEvent, tx: Any) -> tuple[str, Callable[[], None]]:
+        """Route one message in `tx`: its outcome, and the log line to write once `tx` is committed."""
+        from controller.tenant.inbound import route_in
         from controller.tenant.rules import parse_inbound
 
         _, message = parse_inbound(json.dumps(item.body).encode())
         if message is None:
-            return "ignored: not a message"
+            return "ignored: not a message", lambda: None
         to = message.to or self.number_of_channel(message.channel_id)
-        result = tenant.route_inbound(self.store, to=to, from_=message.from_, text=message.text,
-                                      message_id=message.message_id, at=item.received_at)
-        event("inbound.routed", f"inbound SMS {result.outcome}: {result.reason}", webhook_event=item.event,
-              bird_request_id=item.request_id, outcome=result.outcome, organization=result.organization)
-        return f"{result.outcome}: {result.reason}"
+        result = route_in(tx, to=to, channel_id=None, from_=message.from_, text=message.text,
+                          message_id=message.message_id, at=item.received_at)
+
+        def log() -> None:
+            event("inbound.routed", f"inbound SMS {result.outcome}: {result.reason}", webhook_event=item.event,
+                  bird_request_id=item.request_id, outcome=result.outcome, organization=result.organization)
+
+        return f"{result.outcome}: {result.reason}", log
 
     def number_of_channel(self, channel_id: str | None) -> str:
         for record in self.store.records().values():

@@ -82,6 +82,13 @@ def mark_webhooks_handled(store: Any, outcomes: list[tuple[int, str]], *, at: da
     if not outcomes:
         return
     with store.connection_transaction() as connection:
+        mark_handled_in(connection, outcomes, at=at)
+
+
+def mark_handled_in(tx: Any, outcomes: list[tuple[int, str]], *, at: datetime) -> None:
+    """mark_webhooks_handled inside the caller's transaction (a Core connection or an ORM session)."""
+    if outcomes:
+        connection = tx.connection() if hasattr(tx, "get_bind") else tx
         connection.execute(_MARK, [{"event_id": event_id, "at": at, "outcome": outcome[:500]}
                                    for event_id, outcome in outcomes])
 

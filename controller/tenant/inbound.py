@@ -47,33 +47,39 @@ def verify_any(signing_keys: Sequence[str], headers: Mapping[str, str], url: str
 
 def _route(store: StateStore, *, to: str | None, channel_id: str | None, from_: str, text: str, message_id: str,
            at: datetime) -> RouteResult:
+    with store.transaction() as tx:
+        return route_in(tx, to=to, channel_id=channel_id, from_=from_, text=text, message_id=message_id, at=at)
+
+
+def route_in(tx: Any, *, to: str | None, channel_id: str | None, from_: str, text: str, message_id: str,
+             at: datetime) -> RouteResult:
+    """route_inbound inside the caller's transaction (the daemon routes a drained batch in one)."""
     at = rules.aware(at)
     if not message_id:
         raise ValueError("an inbound message needs its message id (it makes delivery idempotent)")
-    with store.transaction() as tx:
-        seen = previous_result(tx, message_id)
-        if seen is not None:
-            return seen
-        number = resolve_receiver(tx, to, channel_id)
-        sender = rules.normalise_or_raw(from_)
-        holder = repo.holder_of(tx, number) if number.startswith("+") else None
-        assignment = repo.assignee_of(tx, number) if holder is not None else None
-        if holder is not None and assignment is not None and assignment.organization == holder:
-            written = repo.add_inbox_message(tx, {
-                "message_id": message_id, "organization": holder, "number": number,
-                "user": assignment.user, "sender": sender, "text": text, "received_at": at})
-            result = RouteResult("routed", message_id, number, holder, assignment.user,
-                                 f"delivered to {assignment.user}")
-        else:
-            reason = (f"{number} is not assigned to a user in organization {holder}" if holder is not None
-                      else f"{number or '(unknown receiver)'} is not a number any organization holds")
-            written = repo.add_unrouted_message(tx, {
-                "message_id": message_id, "organization": holder, "number": number,
-                "sender": sender, "text": text, "reason": reason, "received_at": at})
-            result = RouteResult("unrouted", message_id, number, holder, None, reason)
-        if not written:  # a concurrent delivery of the same message won
-            return previous_result(tx, message_id) or result
-        return result
+    seen = previous_result(tx, message_id)
+    if seen is not None:
+        return seen
+    number = resolve_receiver(tx, to, channel_id)
+    sender = rules.normalise_or_raw(from_)
+    holder = repo.holder_of(tx, number) if number.startswith("+") else None
+    assignment = repo.assignee_of(tx, number) if holder is not None else None
+    if holder is not None and assignment is not None and assignment.organization == holder:
+        written = repo.add_inbox_message(tx, {
+            "message_id": message_id, "organization": holder, "number": number,
+            "user": assignment.user, "sender": sender, "text": text, "received_at": at})
+        result = RouteResult("routed", message_id, number, holder, assignment.user,
+                             f"delivered to {assignment.user}")
+    else:
+        reason = (f"{number} is not assigned to a user in organization {holder}" if holder is not None
+                  else f"{number or '(unknown receiver)'} is not a number any organization holds")
+        written = repo.add_unrouted_message(tx, {
+            "message_id": message_id, "organization": holder, "number": number,
+            "sender": sender, "text": text, "reason": reason, "received_at": at})
+        result = RouteResult("unrouted", message_id, number, holder, None, reason)
+    if not written:  # a concurrent delivery of the same message won
+        return previous_result(tx, message_id) or result
+    return result
 
 
 def resolve_receiver(tx: Any, to: str | None, channel_id: str | None) -> str:

@@ -191,3 +191,30 @@ def test_signed_garbage_gets_400_and_signed_events_200_never_a_5xx(daemon, docum
     body = raw if use_raw else json.dumps(document).encode()
     r = post(daemon, body, signed(body, f"fuzz-{n}-{hash(body)}"))
     assert r.status_code in (200, 400), r.text
+
+
+def inbound_document(message_id: str) -> dict[str, Any]:
+    return {"service": "channels", "event": "sms.inbound", "payload": {
+        "id": message_id, "sender": {"contact": {"identifierKey": "phonenumber", "identifierValue": "+12025550199"}},
+        "receiver": {"connector": {"identifierValue": "+14155550123"}}, "body": {"type": "text", "text": {"text": "hi"}},
+        "direction": "incoming"}}
+
+
+def test_a_drained_batch_routes_every_message_even_past_one_that_cannot_be(daemon):
+    from datetime import UTC, datetime
+
+    from controller.state.webhook_inbox import record_webhook
+    from controller.tenant import unrouted
+
+    now = datetime.now(UTC)
+    # Written to the inbox as a receiver would (a message without an id cannot be routed idempotently).
+    for request_id, message_id in (("r-1", "m-1"), ("r-2", ""), ("r-3", "m-3")):
+        record_webhook(daemon.store, request_id=request_id, event="sms.inbound", body=inbound_document(message_id),
+                       received_by="test", at=now)
+    batch, outcomes = daemon.take_batch()
+    by_request = {item.request_id: outcomes[item.id] for item in batch}
+    assert by_request["r-2"].startswith("failed:")
+    assert by_request["r-1"].startswith("unrouted:") and by_request["r-3"].startswith("unrouted:")
+    assert {m["messageId"] for m in unrouted(daemon.store)} == {"m-1", "m-3"}
+    assert pending_webhooks(daemon.store) == []  # all three handled, in the same transaction as the routing
+    assert daemon.take_batch() == ([], {})
