@@ -22,8 +22,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-
 from controller import engine, tenant
 from controller.apply import ChangeResult
 from controller.daemon import logs
@@ -37,7 +35,7 @@ from controller.daemon.specview import SpecsRejected, SpecView, load_view, missi
 from controller.daemon.webhooks import Verdict
 from controller.plan import Change, Plan
 from controller.scope import annotations_by_document
-from controller.state import StateLocked, StateStore
+from controller.state import DatabaseError, StateLocked, StateStore
 from controller.state.leader import Leadership
 from controller.state.webhook_inbox import (
     WebhookEvent,
@@ -510,7 +508,7 @@ class Daemon:
             with self.store.transaction() as tx:
                 done = [(item, self.attempt_route(item, tx)) for item in inbound]
                 mark_handled_in(tx, [(item.id, outcome) for item, (outcome, _) in done], at=utcnow())
-        except DBAPIError:
+        except DatabaseError:
             done = [(item, self.route_alone(item)) for item in inbound]
             mark_webhooks_handled(self.store, [(item.id, outcome) for item, (outcome, _) in done], at=utcnow())
         for _item, (_, log) in done:
@@ -521,7 +519,7 @@ class Daemon:
         """(outcome, what to log) of routing one message in `tx`; a database error propagates."""
         try:
             return self.route_inbound(item, tx)
-        except DBAPIError:
+        except DatabaseError:
             raise
         except Exception as exc:  # one bad message must not block the ones behind it
             return f"failed: {exc}", lambda error=exc: self.failed(item, error)  # type: ignore[misc]

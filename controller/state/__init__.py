@@ -7,6 +7,8 @@
     with store.apply_lock(owner): ...                             # one apply at a time
 """
 
+from sqlalchemy.exc import DBAPIError as DatabaseError  # the database refused a statement (or went away)
+
 from controller.state.db import check_state_location, database_failure
 from controller.state.errors import (
     Conflict,
@@ -23,6 +25,7 @@ from controller.state.webhook_inbox import WebhookEvent  # noqa: F401  (also reg
 
 __all__ = [
     "check_state_location",
+    "DatabaseError",
     "database_failure",
     "Condition",
     "Conflict",
