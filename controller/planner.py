@@ -17,6 +17,7 @@ from typing import Any
 from controller.plan import Change, Failed, OutOfScope, Plan, Refusal, Waiting, fingerprint
 from controller.resources import KINDS, organization
 from controller.resources.base import ORDER, Desired, Outcome, RecordView, World
+from controller.resources.common import indexed_lookups
 from controller.resources.phone_number import StockKey, StockLedger
 from controller.scope import Controls, OrgIndex, desired_workspaces, document_address, with_dependencies
 
@@ -87,6 +88,13 @@ def compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint:
                  controls: Controls | None = None, adopt_unmanaged: bool = False) -> Plan:
     """`controls` narrows the plan (--target, --org, the Organizations the specs declare) and pauses
     resources; the default plans everything the specs and the state hold. `adopt_unmanaged`: see Context."""
+    with indexed_lookups():  # Bird objects are found by id from an index per list, for this plan only
+        return _compute_plan(desired, world, specs_fingerprint=specs_fingerprint, controls=controls,
+                             adopt_unmanaged=adopt_unmanaged)
+
+
+def _compute_plan(desired: Sequence[Desired], world: World, *, specs_fingerprint: str,
+                  controls: Controls | None, adopt_unmanaged: bool) -> Plan:
     controls = controls or Controls()
     ctx = Context(world=world, desired_by_address={d.address: d for d in desired}, adopt_unmanaged=adopt_unmanaged)
     scope = Scope.of(desired, world, ctx.desired_by_address, controls)

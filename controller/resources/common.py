@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from controller.plan import FieldChange
@@ -56,32 +58,42 @@ def normalise(value: Any) -> Any:
     return value
 
 
-# Bird list (by identity) -> (the list, its length when indexed, id -> first item with that id). Planning
-# looks objects up by id in lists of a workspace's hundreds of objects, once per resource: scanning made
-# each workspace quadratic. A list that grew or shrank since is indexed again.
-_ID_INDEXES: dict[int, tuple[list[dict[str, Any]], int, dict[Any, dict[str, Any]]]] = {}
+# While planning (indexed_lookups): Bird list (by identity) -> (the list, its length when indexed, id ->
+# first item with that id). Planning looks objects up by id in a workspace's lists of hundreds, once per
+# resource: scanning made each workspace quadratic. A list that grew or shrank since is indexed again.
+# Scoped to one plan, so a long-running daemon keeps no earlier world alive through it.
+_ID_INDEXES: ContextVar[dict[int, tuple[list[dict[str, Any]], int, dict[Any, dict[str, Any]]]] | None] = \
+    ContextVar("senderctl_id_indexes", default=None)
 _ID_INDEX_FROM = 16  # shorter lists are scanned
-_ID_INDEX_CAP = 4096  # lists indexed at once (a long-running daemon plans many worlds)
 
 
-def _by_id(items: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
-    entry = _ID_INDEXES.get(id(items))
+@contextmanager
+def indexed_lookups() -> Iterator[None]:
+    """find() by id answers from an index per list inside this block (one plan's worth)."""
+    token = _ID_INDEXES.set({})
+    try:
+        yield
+    finally:
+        _ID_INDEXES.reset(token)
+
+
+def _by_id(indexes: dict[int, Any], items: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    entry = indexes.get(id(items))
     if entry is not None and entry[0] is items and entry[1] == len(items):
-        return entry[2]
+        return entry[2]  # type: ignore[no-any-return]
     index: dict[Any, dict[str, Any]] = {}
     for item in items:
         index.setdefault(item.get("id"), item)
-    if len(_ID_INDEXES) >= _ID_INDEX_CAP:
-        _ID_INDEXES.clear()
-    _ID_INDEXES[id(items)] = (items, len(items), index)
+    indexes[id(items)] = (items, len(items), index)
     return index
 
 
 def find(items: Iterable[dict[str, Any]] | None, **match: Any) -> dict[str, Any] | None:
     """The first item whose fields equal `match` (None: no such item)."""
-    if isinstance(items, list) and len(items) >= _ID_INDEX_FROM and match.keys() == {"id"}:
+    indexes = _ID_INDEXES.get()
+    if indexes is not None and isinstance(items, list) and len(items) >= _ID_INDEX_FROM and match.keys() == {"id"}:
         try:
-            return _by_id(items).get(match["id"])
+            return _by_id(indexes, items).get(match["id"])
         except TypeError:  # an unhashable id: scan
             pass
     for item in items or ():
