@@ -250,10 +250,10 @@ class StateStore:
                                      "each Bird write needs its own idempotency key") from None
 
     def settle(self, address: str, mine: Sequence[int], record: ResourceRecord | None = None) -> None:
-        """Close a change's writes in one transaction: this run's intents `mine` succeeded (the last one
-        with the record), the record is saved, and what earlier runs left open for the address is closed:
-        "succeeded" when this run wrote nothing (it adopted what that write created), "abandoned" when
-        it wrote anew. The record comes with the intents: never a closed intent without its record."""
+        """Close a change's writes in one transaction: this run's intents `mine` succeeded, the record is
+        saved, and what earlier runs left open for the address is closed: "succeeded" when this run wrote
+        nothing (it adopted what that write created), "abandoned" when it wrote anew. The record commits
+        with the intents: never a closed intent without its record."""
         with self.connection_transaction() as connection:
             for op_id in mine:
                 self._close(connection, op_id, "succeeded", None, None)
