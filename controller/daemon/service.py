@@ -446,18 +446,17 @@ class Daemon:
         while not self.stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.inbox_poke.wait(), INBOX_POLL_SECONDS)
-            # Let the webhooks arriving right behind this one join its batch: a batch costs two hops to a
-            # worker thread and three transactions, however many events it holds.
+            # Let the webhooks arriving right behind this one join its batch: a batch costs the same hops
+            # to a worker thread and transactions however many events it holds.
             await asyncio.sleep(INBOX_GATHER_SECONDS)
             self.inbox_poke.clear()
             if self.role != "leader" or self.stopping.is_set():
                 continue
             try:
-                # The batch is marked handled in one transaction: a crash before it re-handles the batch,
-                # which is harmless (inbound routing is idempotent per message id; a status event only
-                # queues a reconcile).
                 # One hop to a worker thread reads the batch, routes its inbound messages and marks them
-                # handled, in one transaction; the other events queue reconciles here.
+                # handled in one transaction; the other events queue reconciles here and are marked
+                # together after. A crash before a mark re-handles those events, which is harmless
+                # (routing is idempotent per message id; a status event only queues a reconcile).
                 batch, routed = await asyncio.to_thread(self.take_batch)
                 handled: list[tuple[int, str]] = []
                 for item in batch:
