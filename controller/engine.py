@@ -46,9 +46,9 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 
 DEFAULT_BIRD_URL = "https://api.bird.com"
 MAX_ROUNDS = 6
-# Writes in flight at once. More does not go faster: each change also does ~10-20 ms of state work on
-# the event loop, and with 64 in flight a sent request's answer waited behind the others' state work
-# past the 10 s timeout (an unknown outcome, left for the next apply). 16 keeps Bird's limits busy.
+# Changes carried out at once. More does not go faster: the client has 16 requests in flight at most
+# (bird.client.DEFAULT_MAX_IN_FLIGHT), and each change's state work (about 1 ms a write) runs on the
+# event loop, where with 64 at once a sent request's answer once waited past the 10 s timeout.
 DEFAULT_PARALLELISM = 16
 
 
