@@ -41,10 +41,7 @@ def read_state(store: Any) -> StateRead:
 
     # The records' dicts are fresh from the database (nobody else holds them): taken as they are, not
     # copied again (at 20,000 records the copies were tens of MB at the plan's peak).
-    records = {
-        address: RecordView(r.address, r.kind, r.bird_id, r.spec_hash, r.spec, r.data)
-        for address, r in store.records(with_times=False).items()
-    }
+    records = {row[0]: RecordView(*row) for row in store.record_rows()}
     ops = [OperationView(o.id, o.address, o.action, o.key, dict(o.request or {})) for o in store.open_operations()]
     return records, ops, tenant_view(tenant.plan_snapshot(store))
 
