@@ -14,8 +14,13 @@ from sqlmodel import Session
 Executor = Session | Connection
 
 
-def _connection(tx: Executor) -> Connection:
+def connection_of(tx: Executor) -> Connection:
+    """The Core connection a statement runs on, given a transaction's ORM session or its connection."""
     return tx.connection() if isinstance(tx, Session) else tx
+
+
+def _dialect_insert(dialect: str, table: Any) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def upsert(session: Executor, table: Any, values: Sequence[dict[str, Any]], *, keys: Sequence[str],
@@ -23,7 +28,7 @@ def upsert(session: Executor, table: Any, values: Sequence[dict[str, Any]], *, k
     """INSERT ... ON CONFLICT (keys) DO UPDATE, leaving `keys` and `keep` columns as they were."""
     if not values:
         return
-    connection = _connection(session)
+    connection = connection_of(session)
     statement = _upsert_statement(connection.dialect.name, table, tuple(values[0]), tuple(keys), tuple(keep))
     connection.execute(statement, list(values) if len(values) > 1 else dict(values[0]))
 
@@ -33,7 +38,7 @@ def _upsert_statement(dialect: str, table: Any, columns: tuple[str, ...], keys: 
                       keep: tuple[str, ...]) -> Any:
     """One statement per shape, values bound at execution: SQLAlchemy then compiles it once, where a
     statement built around its values was compiled again for every record saved."""
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = _dialect_insert(dialect, table)
     updates = {c: getattr(statement.excluded, c) for c in columns if c not in keys and c not in keep}
     return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
 
@@ -42,7 +47,7 @@ def insert_new(session: Executor, table: Any, values: Sequence[dict[str, Any]], 
     """INSERT ... ON CONFLICT (keys) DO NOTHING; returns how many rows were written."""
     if not values:
         return 0
-    connection = _connection(session)
+    connection = connection_of(session)
     statement = _insert_new_statement(connection.dialect.name, table, tuple(keys))
     # RETURNING lists only the inserted rows; rowcount is not reliable for INSERT across drivers.
     rows = connection.execute(statement, list(values) if len(values) > 1 else dict(values[0]))
@@ -51,6 +56,6 @@ def insert_new(session: Executor, table: Any, values: Sequence[dict[str, Any]], 
 
 @functools.lru_cache(maxsize=64)
 def _insert_new_statement(dialect: str, table: Any, keys: tuple[str, ...]) -> Any:
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = _dialect_insert(dialect, table)
     primary_key = list(table.__table__.primary_key.columns)
     return statement.on_conflict_do_nothing(index_elements=list(keys)).returning(*primary_key)

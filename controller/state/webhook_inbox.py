@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from controller.state.columns import UTCDateTime
+from controller.state.sql import Executor, connection_of
 
 
 class WebhookEventRow(SQLModel, table=True):
@@ -85,11 +86,10 @@ def mark_webhooks_handled(store: Any, outcomes: list[tuple[int, str]], *, at: da
         mark_handled_in(connection, outcomes, at=at)
 
 
-def mark_handled_in(tx: Any, outcomes: list[tuple[int, str]], *, at: datetime) -> None:
+def mark_handled_in(tx: Executor, outcomes: list[tuple[int, str]], *, at: datetime) -> None:
     """mark_webhooks_handled inside the caller's transaction (a Core connection or an ORM session)."""
     if outcomes:
-        connection = tx.connection() if hasattr(tx, "get_bind") else tx
-        connection.execute(_MARK, [{"event_id": event_id, "at": at, "outcome": outcome[:500]}
+        connection_of(tx).execute(_MARK, [{"event_id": event_id, "at": at, "outcome": outcome[:500]}
                                    for event_id, outcome in outcomes])
 
 
