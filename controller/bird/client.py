@@ -18,6 +18,7 @@ When is a retry safe?
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import functools
 import logging
@@ -340,6 +341,19 @@ class BirdClient:
             log.warning("retrying in %.2fs (attempt %d of %d): %s", delay, state.attempt_number + 1,
                         self.max_attempts, exc.final)
 
+    @contextlib.asynccontextmanager
+    async def _slot(self, scope: str, method: str) -> AsyncIterator[httpx.AsyncClient]:
+        """One of the requests in flight: its HTTP client (the most recently used, whose connection is
+        warm), once the workspace's rate limit lets it go. The slot is taken before the rate token, so a
+        request holding a token goes out at once: the tokens' spacing is the requests' spacing."""
+        async with self._in_flight:
+            await self.limits.acquire(scope, method)
+            http = self._connections.pop()
+            try:
+                yield http
+            finally:
+                self._connections.append(http)
+
     async def _attempt(
         self,
         method: str,
@@ -351,32 +365,11 @@ class BirdClient:
         attempt_number: int,
         scope: str = "",
     ) -> Any:
-        async with self._in_flight:
-            # The slot is taken first: a request holding a rate token goes out at once, so the tokens'
-            # spacing is the requests' spacing (never a burst of requests that queued for a slot).
-            await self.limits.acquire(scope, method)
-            http = self._connections.pop()  # the most recently used: its connection is warm
-            try:
-                return await self._send(http, method, route, path, params, body, idempotent, attempt_number, scope)
-            finally:
-                self._connections.append(http)
-
-    async def _send(
-        self,
-        http: httpx.AsyncClient,
-        method: str,
-        route: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        body: Any,
-        idempotent: bool,
-        attempt_number: int,
-        scope: str,
-    ) -> Any:
-        self.request_count += 1
         try:
-            # The overall deadline also covers transports that enforce none (in-process ASGI).
-            async with asyncio.timeout(self.timeout):
+            # The overall deadline also covers transports that enforce none (in-process ASGI); it starts
+            # once the request has its slot and its rate token.
+            async with self._slot(scope, method) as http, asyncio.timeout(self.timeout):
+                self.request_count += 1
                 response = await http.request(method, path, params=params, json=body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # The request never reached Bird: safe to send again whatever the method.
