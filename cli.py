@@ -21,7 +21,7 @@ output_option = click.option("-o", "--output", type=OUTPUT, default="text", show
 
 class Senderctl(click.Group):
     """Ctrl-C ends any command with exit 130 and one line, never click's bare "Aborted!" (apply prints
-    what finished first, see controller.commands.interrupted)."""
+    what finished first, see controller.operations.commands.interrupted)."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         try:
@@ -60,7 +60,7 @@ def bird_option(f):  # type: ignore[no-untyped-def]
 # Bird's documented per-workspace limits (https://docs.bird.com/api/channels-api/rate-limit); kept here
 # as literals so that `--help` imports nothing of the engine.
 DEFAULT_GET_RATE, DEFAULT_POST_RATE = 50.0, 500.0
-DEFAULT_PARALLELISM = 16  # controller.engine.DEFAULT_PARALLELISM says why
+DEFAULT_PARALLELISM = 16  # controller.reconcile.engine.DEFAULT_PARALLELISM says why
 
 
 def rate_options(f):  # type: ignore[no-untyped-def]
@@ -82,6 +82,12 @@ def scope_options(f):  # type: ignore[no-untyped-def]
                         help="Only this resource (Kind/name) and what it depends on (repeatable).")(f)
 
 
+policy_option = click.option(
+    "--policy", "policy_dirs", multiple=True, metavar="DIR", type=click.Path(exists=True),
+    help="Evaluate the Rego policies (*.rego, package main: deny / warn) in DIR over the plan JSON; "
+         "a deny refuses the plan, exit 3 (repeatable).")
+
+
 # --- the spec language -------------------------------------------------------------------------------
 
 
@@ -95,11 +101,27 @@ def validate(paths: tuple[str, ...]) -> None:
 
 
 @cli.command()
-def schema() -> None:
-    """Print the JSON Schema of the spec language."""
+@click.option("--plan", "plan_schema", is_flag=True,
+              help="The JSON Schema of the plan JSON (plan -o json / --out) instead, versioned by format_version.")
+def schema(plan_schema: bool) -> None:
+    """Print the JSON Schema of the spec language (or, with --plan, of the plan JSON)."""
+    if plan_schema:
+        from controller.reconcile.plan_schema import run_plan_schema
+
+        sys.exit(run_plan_schema())
     from specs.cli_support import run_schema
 
     sys.exit(run_schema())
+
+
+@cli.command()
+@paths_argument
+@click.option("-o", "--output", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+def graph(paths: tuple[str, ...], output: str) -> None:
+    """Print the specs' dependency graph (what waits on what), offline: Mermaid or Graphviz dot."""
+    from controller.operations.graph import run_graph
+
+    sys.exit(run_graph(paths, output))
 
 
 # --- the Bird emulator ---------------------------------------------------------------------------------
@@ -124,7 +146,7 @@ def engine_settings(state: str, bird_url: str | None = None,  # type: ignore[no-
                     rates: tuple[float, float] = (DEFAULT_GET_RATE, DEFAULT_POST_RATE), lock_timeout: float = 0.0,
                     parallelism: int = DEFAULT_PARALLELISM, targets: tuple[str, ...] = (),
                     orgs: tuple[str, ...] = ()):
-    from controller.engine import Settings
+    from controller.reconcile.engine import Settings
 
     return Settings.from_env(state, bird_url, lock_timeout=lock_timeout, parallelism=parallelism,
                              bird_get_rate=rates[0], bird_post_rate=rates[1], targets=tuple(targets),
@@ -137,16 +159,18 @@ def engine_settings(state: str, bird_url: str | None = None,  # type: ignore[no-
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), help="Save the plan (JSON) for apply --plan.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
 @scope_options
+@policy_option
 @state_option
 @bird_option
 @rate_options
 def plan(paths: tuple[str, ...], output: str, out: str | None, detailed_exitcode: bool, targets: tuple[str, ...],
-         orgs: tuple[str, ...], state: str, bird_url: str, bird_get_rate: float, bird_post_rate: float) -> None:
+         orgs: tuple[str, ...], policy_dirs: tuple[str, ...], state: str, bird_url: str, bird_get_rate: float,
+         bird_post_rate: float) -> None:
     """Show what apply would do. Never writes to Bird or to the state."""
-    from controller.commands import run_plan
+    from controller.operations.commands import run_plan
 
     settings = engine_settings(state, bird_url, (bird_get_rate, bird_post_rate), targets=targets, orgs=orgs)
-    sys.exit(run_plan(paths, settings, output, out, detailed_exitcode))
+    sys.exit(run_plan(paths, settings, output, out, detailed_exitcode, policy_dirs))
 
 
 @cli.command()
@@ -160,35 +184,43 @@ def plan(paths: tuple[str, ...], output: str, out: str | None, detailed_exitcode
 @click.option("--parallelism", default=DEFAULT_PARALLELISM, show_default=True, type=click.IntRange(1, 512),
               help="Changes carried out at once (the rate limits still hold per workspace).")
 @scope_options
+@policy_option
 @state_option
 @bird_option
 @rate_options
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, allow_archive: bool, force: bool,
-          lock_timeout: float, parallelism: int, targets: tuple[str, ...], orgs: tuple[str, ...], state: str,
-          bird_url: str, bird_get_rate: float, bird_post_rate: float) -> None:
+          lock_timeout: float, parallelism: int, targets: tuple[str, ...], orgs: tuple[str, ...],
+          policy_dirs: tuple[str, ...], state: str, bird_url: str, bird_get_rate: float, bird_post_rate: float) -> None:
     """Carry the plan out, in dependency order, idempotently."""
-    from controller.commands import run_apply
+    from controller.operations.commands import run_apply
 
     if not paths and not plan_file:
         raise click.UsageError("give spec PATH... or --plan FILE")
     settings = engine_settings(state, bird_url, (bird_get_rate, bird_post_rate), lock_timeout, parallelism,
                                targets=targets, orgs=orgs)
     sys.exit(run_apply(paths, settings, plan_file=plan_file, auto_approve=auto_approve,
-                       allow_archive=allow_archive, force=force))
+                       allow_archive=allow_archive, force=force, policy_dirs=policy_dirs))
 
 
 @cli.command()
 @paths_argument
 @click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
+@click.option("--only", "only", type=click.Choice(["not-ready", "ready", "waiting", "failed", "paused"]),
+              help="List only the resources in that state (not-ready: Waiting, Failed and Paused); the summary "
+                   "and the exit code still count every resource.")
+@click.option("--throughput", is_flag=True,
+              help="Under each brand and campaign, what the carriers' published tiers let it send (`can send:`); "
+                   "JSON output always carries it.")
 @state_option
 @bird_option
 @rate_options
-def status(paths: tuple[str, ...], output: str, state: str, bird_url: str, bird_get_rate: float,
-           bird_post_rate: float) -> None:
-    """One line per resource: Ready, Waiting: <reason>, Failed: <reason>."""
-    from controller.commands import run_status
+def status(paths: tuple[str, ...], output: str, only: str | None, throughput: bool, state: str, bird_url: str,
+           bird_get_rate: float, bird_post_rate: float) -> None:
+    """One line per resource: Ready, Waiting: <reason>, Failed: <reason>; a summary line on stderr."""
+    from controller.operations.commands import run_status
 
-    sys.exit(run_status(paths, engine_settings(state, bird_url, (bird_get_rate, bird_post_rate)), output))
+    sys.exit(run_status(paths, engine_settings(state, bird_url, (bird_get_rate, bird_post_rate)), output,
+                        only=only, throughput=throughput))
 
 
 @cli.command()
@@ -200,9 +232,25 @@ def status(paths: tuple[str, ...], output: str, state: str, bird_url: str, bird_
 def drift(paths: tuple[str, ...], output: str, state: str, bird_url: str, bird_get_rate: float,
           bird_post_rate: float) -> None:
     """Read-only: what changed on Bird outside senderctl since the last apply. Exit 0 none, 2 drift."""
-    from controller.commands import run_drift
+    from controller.operations.commands import run_drift
 
     sys.exit(run_drift(paths, engine_settings(state, bird_url, (bird_get_rate, bird_post_rate)), output))
+
+
+@cli.group(name="webhooks")
+def webhooks_group() -> None:
+    """What Bird could not deliver to senderctl's webhook receiver."""
+
+
+@webhooks_group.command(name="failed")
+@click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
+@state_option
+@bird_option
+def webhooks_failed(output: str, state: str, bird_url: str) -> None:
+    """Deliveries Bird gave up on after 8 hours of retries (its subscription logs). Exit 0 none, 2 some."""
+    from controller.operations.commands import run_webhooks_failed
+
+    sys.exit(run_webhooks_failed(engine_settings(state, bird_url), output))
 
 
 @cli.command()
@@ -213,9 +261,24 @@ def drift(paths: tuple[str, ...], output: str, state: str, bird_url: str, bird_g
 @bird_option
 def dump(organization_id: str, out: str, name: str | None, bird_url: str) -> None:
     """Write spec files for what a Bird organization already holds (then validate, import, plan)."""
-    from controller.commands import run_dump
+    from controller.operations.commands import run_dump
 
     sys.exit(run_dump(organization_id, out, name, engine_settings(DEFAULT_STATE, bird_url)))
+
+
+@cli.command()
+@click.option("--org", "orgs", multiple=True, metavar="NAME", help="Only this Organization (repeatable).")
+@click.option("-o", "--output", type=OUTPUT, default="text", show_default=True)
+@state_option
+@bird_option
+@rate_options
+def costs(orgs: tuple[str, ...], output: str, state: str, bird_url: str, bird_get_rate: float,
+          bird_post_rate: float) -> None:
+    """What the estate costs per organization and workspace: monthly run-rate, platform weekly price,
+    campaigns' 3-month minimums, one-time 10DLC fees so far, ghost campaigns. Reads Bird and the state."""
+    from controller.operations.costs import run_costs
+
+    sys.exit(run_costs(engine_settings(state, bird_url, (bird_get_rate, bird_post_rate)), orgs, output))
 
 
 @cli.command(name="import")
@@ -229,7 +292,7 @@ def dump(organization_id: str, out: str, name: str | None, bird_url: str) -> Non
 def import_(paths: tuple[str, ...], output: str, lock_timeout: float, state: str, bird_url: str,
             bird_get_rate: float, bird_post_rate: float) -> None:
     """Adopt resources that already exist on Bird into the state, creating nothing."""
-    from controller.commands import run_import
+    from controller.operations.commands import run_import
 
     sys.exit(run_import(paths, engine_settings(state, bird_url, (bird_get_rate, bird_post_rate), lock_timeout),
                         output))
@@ -240,7 +303,7 @@ def import_(paths: tuple[str, ...], output: str, lock_timeout: float, state: str
 @click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def show(plan_file: str, output: str) -> None:
     """Render a saved plan (from plan --out FILE), offline."""
-    from controller.commands import run_show
+    from controller.operations.commands import run_show
 
     sys.exit(run_show(plan_file, output))
 
@@ -251,7 +314,7 @@ def show(plan_file: str, output: str) -> None:
 @state_option
 def force_unlock(lock_id: str, force: bool, state: str) -> None:
     """Release the apply lock LOCK_ID (printed in every "state is locked" message)."""
-    from controller.commands import run_force_unlock
+    from controller.operations.commands import run_force_unlock
 
     sys.exit(run_force_unlock(state, lock_id, force))
 
@@ -270,7 +333,7 @@ lock_timeout_option = click.option("--lock-timeout", default=0.0, show_default=T
 @state_option
 def state_list(output: str, state: str) -> None:
     """Every address the state holds, one per line."""
-    from controller.commands import run_state_command
+    from controller.operations.commands import run_state_command
 
     sys.exit(run_state_command(state, "list_records", output, read_only=True))
 
@@ -281,7 +344,7 @@ def state_list(output: str, state: str) -> None:
 @state_option
 def state_show(address: str, output: str, state: str) -> None:
     """One record: its Bird id, the last applied spec, its data and condition (secrets masked)."""
-    from controller.commands import run_state_command
+    from controller.operations.commands import run_state_command
 
     sys.exit(run_state_command(state, "show_record", address, output, read_only=True))
 
@@ -292,7 +355,7 @@ def state_show(address: str, output: str, state: str) -> None:
 @state_option
 def state_rm(addresses: tuple[str, ...], lock_timeout: float, state: str) -> None:
     """Forget records without touching Bird (a number stays bought); its channel, assignment or vetting too."""
-    from controller.commands import run_state_command
+    from controller.operations.commands import run_state_command
 
     sys.exit(run_state_command(state, "remove_records", list(addresses), lock_timeout))
 
@@ -304,7 +367,7 @@ def state_rm(addresses: tuple[str, ...], lock_timeout: float, state: str) -> Non
 @state_option
 def state_mv(source: str, target: str, lock_timeout: float, state: str) -> None:
     """Rename a record (after renaming it in the specs) without buying anything; its companions follow."""
-    from controller.commands import run_state_command
+    from controller.operations.commands import run_state_command
 
     sys.exit(run_state_command(state, "move_record", source, target, lock_timeout))
 
@@ -313,7 +376,7 @@ def state_mv(source: str, target: str, lock_timeout: float, state: str) -> None:
 @click.option("--keep", type=click.Path(file_okay=False), help="Keep the demo state in this directory.")
 def demo(keep: str | None) -> None:
     """Run the quick start end to end against an embedded Bird emulator."""
-    from controller.demo import run_demo
+    from controller.operations.demo import run_demo
 
     sys.exit(run_demo(keep))
 
@@ -513,23 +576,38 @@ def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @click.option("--public-url", envvar="SENDERCTL_PUBLIC_URL",
               help="The URL Bird posts webhooks to (behind a proxy or ingress); signatures are checked against it.")
 @click.option("--allow-archive", is_flag=True, help="Allow archiving numbers removed from the specs.")
+@click.option("--settle", default="2s", show_default=True, callback=_duration,
+              help="Act on changed spec files only once they have been unchanged this long (a file saved in "
+                   "two writes is never read half-written).")
 @click.option("--notify", "notify_urls", multiple=True, metavar="URL",
               help="POST a signed JSON event here on every condition change, drift found and refused plan "
                    "(repeatable; signed with SENDERCTL_NOTIFY_KEY).")
 @click.option("--notify-format", type=click.Choice(["json", "slack"]), default="json", show_default=True,
               help="slack: a {\"text\": ...} body for Slack-compatible incoming webhooks.")
+@click.option("--health-details", type=click.Choice(["token", "loopback"]), default="token", show_default=True,
+              envvar="SENDERCTL_HEALTH_DETAILS",
+              help="Who sees /readyz's and /healthz's details (role, leader, spec errors): callers with an admin "
+                   "token, or also any caller from this machine (loopback). Others learn ready or not only.")
+@click.option("--lease-ttl", default="6s", show_default=True, callback=_duration,
+              help="PostgreSQL state: how long a replica's lease lasts unless renewed (every third of it); a dead "
+                   "replica's work resumes elsewhere within about this long.")
+@click.option("--shard", "shards", multiple=True, metavar="ORG",
+              help="PostgreSQL state: pin this Organization (metadata.name) to this replica (repeatable); a replica "
+                   "with pins reconciles only those, and the other replicas divide the rest.")
 @state_option
 @bird_option
 @rate_options
 def daemon(paths: tuple[str, ...], listen: str, resync: float, public_url: str | None, allow_archive: bool,
-           notify_urls: tuple[str, ...], notify_format: str, state: str, bird_url: str, bird_get_rate: float,
-           bird_post_rate: float) -> None:
+           settle: float, notify_urls: tuple[str, ...], notify_format: str, health_details: str,
+           lease_ttl: float, shards: tuple[str, ...], state: str,
+           bird_url: str, bird_get_rate: float, bird_post_rate: float) -> None:
     """Keep Bird converged: watch the specs, resync, react to Bird webhooks. Runs until SIGTERM/SIGINT."""
     from controller.daemon import DaemonOptions, run_daemon
 
     sys.exit(run_daemon(DaemonOptions(paths=paths, state_url=state, bird_url=bird_url, listen=listen,
                                       resync=resync, public_url=public_url, allow_archive=allow_archive,
-                                      notify_urls=notify_urls, notify_format=notify_format,
+                                      settle=settle, notify_urls=notify_urls, notify_format=notify_format,
+                                      health_details=health_details, lease_ttl=lease_ttl, shards=shards,
                                       bird_get_rate=bird_get_rate, bird_post_rate=bird_post_rate)))
 
 

@@ -25,8 +25,14 @@ def workspace_id(i: int) -> str:
     return str(uuid.UUID(int=(0x2222 << 112) | i, version=4))
 
 
+# At a latency, each Bird answer's delay varies by this share of it either way (seeded, uniform).
+LATENCY_JITTER = 0.1
+
+
 def world_dict(workspaces: int, numbers: int, *, rate_limits: dict[str, float] | None = None,
-               owned: int = 0, stock_margin: int = 100) -> dict[str, Any]:
+               owned: int = 0, stock_margin: int = 100, latency: float = 0.0) -> dict[str, Any]:
+    """``latency``: seconds each Bird answer is delayed on average (Bird's distance; 0 is the loopback)."""
+    distance = {"latency": {"mean": latency, "jitter": latency * LATENCY_JITTER}} if latency > 0 else {}
     return {
         "organizations": [{
             "id": ORG_ID,
@@ -37,6 +43,7 @@ def world_dict(workspaces: int, numbers: int, *, rate_limits: dict[str, float] |
         }],
         "accessKeys": [{"key": ACCESS_KEY, "organizations": [ORG_ID]}],
         "rateLimits": dict(BIRD_LIMITS if rate_limits is None else rate_limits),
+        **distance,
     }
 
 
@@ -98,8 +105,8 @@ spec:
   subscriberOptout: true
   subscriberHelp: true
   samples:
-    - "Bench: a new sign-in to your account. Not you? Visit https://bench.example/security"
-    - "Bench: your invoice is ready. Reply STOP to opt out, HELP for help."
+    - "Bench {i}: a new sign-in to your account. Not you? Visit https://bench.example/security"
+    - "Bench {i}: your invoice is ready. Reply STOP to opt out, HELP for help."
   messageFlow: Customers opt in on https://bench.example/settings by ticking Send me SMS alerts and confirming.
   helpMessage: "Bench alerts: help at support@bench.example. Reply STOP to opt out."
   helpKeywords: HELP, INFO
@@ -115,6 +122,15 @@ spec:
   workspace: {ws}
   service: channels
   event: sms.inbound
+  url: http://127.0.0.1:9/webhooks/bird
+  signingKey: {{fromEnv: {SIGNING_ENV}}}
+""", f"""apiVersion: senderctl/v1
+kind: WebhookSubscription
+metadata: {{name: channel-status-{i:03d}}}
+spec:
+  workspace: {ws}
+  service: channels
+  event: channel.updated
   url: http://127.0.0.1:9/webhooks/bird
   signingKey: {{fromEnv: {SIGNING_ENV}}}
 """]

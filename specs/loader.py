@@ -6,6 +6,7 @@ document (pydantic models) and checks cross-document rules (rules).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,11 +44,9 @@ def spec_files(paths: Sequence[str | Path]) -> tuple[list[str], list[SpecError]]
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            # Hidden files and directories (.github/, .senderctl/, ...) hold other tools' YAML: skip them.
-            found = sorted(str(p) for p in path.rglob("*")
-                           if p.suffix in SPEC_SUFFIXES and p.is_file()
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            if not found:
+            found, unreadable = _walk(path)
+            errors += unreadable
+            if not found and not unreadable:
                 errors.append(SpecError(SourceLocation(str(path), 1, 1), "-", "-",
                                         "no *.yaml or *.yml spec files in this directory"))
             files.extend(found)
@@ -57,6 +56,60 @@ def spec_files(paths: Sequence[str | Path]) -> tuple[list[str], list[SpecError]]
             problem = "not a regular file or directory" if path.exists() else "no such file or directory"
             errors.append(SpecError(SourceLocation(str(path), 1, 1), "-", "-", problem))
     return list(dict.fromkeys(files)), errors
+
+
+def _walk(root: Path) -> tuple[list[str], list[SpecError]]:
+    """The spec files under `root`, and an error for every entry that cannot be read (a dangling or
+    looping symbolic link, a directory or file without permission): skipping one silently would read
+    as "that file's resources are no longer wanted". Hidden files and directories (.github/,
+    .senderctl/, ...) hold other tools' YAML: they are skipped."""
+    found: list[str] = []
+    errors: list[SpecError] = []
+    seen: set[str] = set()
+
+    def problem(where: Path, what: str) -> None:
+        if where.suffix not in (*SPEC_SUFFIXES, ""):  # e.g. a broken link to a README: not a spec entry
+            return
+        errors.append(SpecError(SourceLocation(str(where), 1, 1), "-", "-",
+                                f"cannot read this entry of the specs: {what}; fix or remove it (the daemon keeps "
+                                "the last good specs until then)"))
+
+    def walk(directory: Path) -> None:
+        real = os.path.realpath(directory)
+        if real in seen:  # a symbolic link back into the tree: read once
+            return
+        seen.add(real)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            problem(directory, exc.strerror or str(exc))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            p = Path(entry.path)
+            try:
+                is_dir, is_file = entry.is_dir(), entry.is_file()
+            except OSError as exc:
+                problem(p, exc.strerror or str(exc))
+                continue
+            if entry.is_symlink() and not (is_dir or is_file):
+                try:
+                    os.stat(p)
+                    target_problem = "not a regular file or directory"
+                except OSError as exc:
+                    target_problem = exc.strerror or str(exc)
+                problem(p, f"symbolic link to {os.readlink(p)!r}: {target_problem}")
+            elif is_dir:
+                walk(p)
+            elif is_file and p.suffix in SPEC_SUFFIXES:
+                if not os.access(p, os.R_OK):
+                    problem(p, "permission denied")
+                else:
+                    found.append(str(p))
+
+    walk(root)
+    return found, errors
 
 
 def load_specs(paths: Sequence[str | Path]) -> LoadResult:

@@ -56,6 +56,7 @@ def check(specs: SpecSet, broken: set[str] | frozenset[str] = frozenset()) -> li
     errors: list[SpecError] = []
     errors += _reference_errors(specs, broken)
     errors += _filter_reference_errors(specs, broken)
+    errors += _matching_subscription_errors(specs)
     errors += _campaign_link_errors(specs)
     errors += _campaign_size_errors(specs)
     errors += _user_isolation_errors(specs)
@@ -98,9 +99,34 @@ def _filter_reference_errors(specs: SpecSet, broken: set[str] | frozenset[str]) 
             elif number.spec.campaign is None:
                 yield _error(doc, path, f"PhoneNumber/{number.name} has no campaign, so it never gets an SMS "
                                         "channel to filter on; give it `campaign:`")
-            if not doc.spec.event.startswith(("sms.", "channel.")):
+            if not doc.spec.event.startswith(("sms.", "channel.")) and doc.spec.service != "numbers":
+                # (the numbers service takes no filters at all: reported once, by the document itself)
                 yield _error(doc, path, f"event {doc.spec.event} has no channel; channelId filters apply to "
                                         "sms.* and channel.* events")
+
+
+# Bird "Webhook subscriptions": "You can create up to five subscriptions for the same filter combination".
+MAX_MATCHING_SUBSCRIPTIONS = 5
+
+
+def _matching_subscription_errors(specs: SpecSet) -> Iterator[SpecError]:
+    """At most five subscriptions of one workspace for the same event and filters (Bird refuses a sixth)."""
+    groups: dict[tuple[object, ...], list[WebhookSubscriptionDoc]] = defaultdict(list)
+    for doc in specs.of_kind("WebhookSubscription"):
+        assert isinstance(doc, WebhookSubscriptionDoc)
+        filters = frozenset((f.key, f.value, f.phoneNumber) for f in doc.spec.eventFilters)
+        groups[(doc.spec.workspace, doc.spec.service, doc.spec.event, filters)].append(doc)
+    for (workspace, _, event, filters), docs in groups.items():
+        if len(docs) <= MAX_MATCHING_SUBSCRIPTIONS:
+            continue
+        docs.sort(key=lambda d: (d.source.path, d.source.line))
+        allowed = ", ".join(d.name for d in docs[:MAX_MATCHING_SUBSCRIPTIONS])
+        what = f"{event} events with the same eventFilters" if filters else f"{event} events without eventFilters"
+        for doc in docs[MAX_MATCHING_SUBSCRIPTIONS:]:
+            yield _error(doc, ("spec", "eventFilters" if filters else "event"),
+                         f"Bird takes at most {MAX_MATCHING_SUBSCRIPTIONS} subscriptions per filter combination; "
+                         f"workspace {workspace} already has {MAX_MATCHING_SUBSCRIPTIONS} for {what} ({allowed}): "
+                         "send this event to one of their URLs, or filter it differently")
 
 
 def _campaign_link_errors(specs: SpecSet) -> Iterator[SpecError]:
@@ -226,6 +252,11 @@ def _exact_number_errors(specs: SpecSet) -> Iterator[SpecError]:
 
 PAUSED_ANNOTATION = "senderctl.io/paused"
 IGNORE_DRIFT_ANNOTATION = "senderctl.io/ignore-drift"
+# The Bird object a document manages (written by `senderctl dump`): adopted by this id, not by natural key.
+BIRD_ID_ANNOTATION = "senderctl.io/bird-id"
+IGNORE_COMPLIANCE_ANNOTATION = "senderctl.io/ignore-compliance"  # codes of specs/compliance
+KNOWN_ANNOTATIONS = (PAUSED_ANNOTATION, IGNORE_DRIFT_ANNOTATION, BIRD_ID_ANNOTATION,
+                     IGNORE_COMPLIANCE_ANNOTATION)
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
 
 
@@ -238,13 +269,23 @@ def _annotation_errors(specs: SpecSet) -> Iterator[SpecError]:
         if paused is not None and paused.strip().lower() not in ("true", "false"):
             yield _error(doc, (*path, PAUSED_ANNOTATION),
                          f"{quoted(paused)} is not \"true\" or \"false\" (quote it: senderctl.io/paused: \"true\")")
+        pinned = notes.get(BIRD_ID_ANNOTATION)
+        if pinned is not None and not str(pinned).strip():
+            yield _error(doc, (*path, BIRD_ID_ANNOTATION), "is empty: give the Bird id of the object this spec manages")
         ignored = notes.get(IGNORE_DRIFT_ANNOTATION)
         if ignored is not None:
             bad = [part for part in ignored.split(",") if not FIELD_NAME.match(part.strip())]
             if bad or not ignored.strip():
                 yield _error(doc, (*path, IGNORE_DRIFT_ANNOTATION),
                              f"{quoted(ignored)} is not a comma-separated list of field names (e.g. \"website,url\")")
+        silenced = notes.get(IGNORE_COMPLIANCE_ANNOTATION)
+        if silenced is not None:
+            from specs.compliance import annotation_problems
+
+            problem = annotation_problems(silenced)
+            if problem:
+                yield _error(doc, (*path, IGNORE_COMPLIANCE_ANNOTATION), problem)
         for key in notes:
-            if key.startswith("senderctl.io/") and key not in (PAUSED_ANNOTATION, IGNORE_DRIFT_ANNOTATION):
-                hint = suggest(key, [PAUSED_ANNOTATION, IGNORE_DRIFT_ANNOTATION])
+            if key.startswith("senderctl.io/") and key not in KNOWN_ANNOTATIONS:
+                hint = suggest(key, list(KNOWN_ANNOTATIONS))
                 yield _error(doc, (*path, key), f"unknown senderctl annotation {quoted(key)}{hint}")

@@ -59,3 +59,27 @@ class EmulatorAdmin:
 
     def close(self) -> None:
         self.http.close()
+
+
+def backdate_holdings(state_url: str, days: int = 7) -> str:
+    """Move every holding and assignment in the state `days` back (as if bought a week ago), so billing,
+    which bills only weeks that have ended, has a week in which they were held. Returns that week."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import select
+
+    from controller.state import StateStore
+    from controller.state.tables import AssignmentRow, ProviderPhoneRow
+    from controller.tenant import rules
+
+    shift = timedelta(days=days)
+    with StateStore.open(state_url) as store, store.transaction() as tx:
+        for phone in tx.exec(select(ProviderPhoneRow)):
+            phone.acquired_at -= shift
+            phone.released_at = phone.released_at - shift if phone.released_at else None
+            tx.add(phone)
+        for row in tx.exec(select(AssignmentRow)):
+            row.assigned_at -= shift
+            row.unassigned_at = row.unassigned_at - shift if row.unassigned_at else None
+            tx.add(row)
+    return rules.previous_week(datetime.now(UTC))

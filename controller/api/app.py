@@ -6,8 +6,6 @@ FastAPI from the pydantic models in controller/api/models.py.
 """
 
 
-import base64
-import binascii
 import json
 import time
 from collections.abc import Callable
@@ -22,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller import tenant
-from controller.api import ownership
+from controller.api import access, links, ownership, page_tokens
 from controller.api.directory import Directory, Workspace, read_directory
 from controller.api.errors import (
     AUTH,
@@ -36,7 +34,9 @@ from controller.api.errors import (
     not_found,
     unauthorized,
 )
+from controller.api.guard import PRINCIPAL
 from controller.api.models import (
+    E164_PATTERN,
     ArchiveBlockersResponse,
     AssignmentResponse,
     AssignRequest,
@@ -54,8 +54,9 @@ from controller.api.models import (
     PurchaseResponse,
     UpdatePhoneNumberRequest,
 )
+from controller.api.page_tokens import MAX_ID
 from controller.api.tokens import Principal, authenticate
-from controller.state import StateError, StateStore, tenant_repo
+from controller.state import DatabaseError, StateError, StateStore, is_outage, tenant_repo
 from controller.state import api_repo as repo
 from controller.tenant import rules
 from controller.tenant.models import (
@@ -105,43 +106,49 @@ def create_api(ctx: ApiContext) -> FastAPI:
     app = FastAPI(title="senderctl platform API", version="1",
                   description="Seed 000 (organization SMS numbers) and seed 002 (workspace phone numbers).",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
-    install_error_handlers(app)
+    install_error_handlers(app, ctx.log)
 
-    def principal(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    def principal(request: Request,
+                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+        admitted = request.scope.get(PRINCIPAL)
+        if isinstance(admitted, Principal):
+            return admitted  # the guard checked the token before the body was read
         if creds is None or not creds.credentials:
             raise unauthorized("no token: send Authorization: Bearer <token> (make one with `senderctl tokens create`)")
         try:
             found = authenticate(ctx.store, creds.credentials, ctx.now())
-        except StateError as exc:
-            raise ApiError(503, "unavailable", f"the state database cannot be read: {exc}") from None
+        except (StateError, DatabaseError):
+            raise ApiError(503, "unavailable", "the state database does not answer; retry") from None
         if isinstance(found, str):
             raise unauthorized(f"{found}: make a new one with `senderctl tokens create`")
         return found
 
-    def member(who: Annotated[Principal, Depends(principal)]) -> Principal:
-        return who
+    def needs(method: str, template: str) -> Callable[[Principal], Principal]:
+        """The route's role and scopes (controller/api/access.py), checked again behind the guard."""
+        rule = access.RULES[(method, template)]
 
-    def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
-        if who.role != "admin":
-            raise forbidden(f"this needs an admin token; {who.user}'s token {who.token_id} has role {who.role}")
-        return who
-
-    def scope(name: str) -> Callable[[Principal], Principal]:
         def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
-            if name not in who.scopes:
-                raise forbidden(f"this needs scope {name}; token {who.token_id} has "
+            if rule.role is not None and who.role != rule.role:
+                raise forbidden(f"this needs role {rule.role}; token {who.token_id} has role {who.role}")
+            missing = [s for s in rule.scopes if s not in who.scopes]
+            if missing:
+                raise forbidden(f"this needs scope {', '.join(missing)}; token {who.token_id} has "
                                 f"{', '.join(sorted(who.scopes)) or 'no scopes'}")
             return who
         return check
 
-    Member = Annotated[Principal, Depends(member)]
-    Admin = Annotated[Principal, Depends(admin)]
-    Read = Annotated[Principal, Depends(scope("phones:read"))]
-    Write = Annotated[Principal, Depends(scope("phones:write"))]
-    PhonesAdmin = Annotated[Principal, Depends(scope("phones:admin"))]
+    def rule(method: str, template: str) -> Any:
+        return Annotated[Principal, Depends(needs(method, template))]
+
+    S0, S2 = access.SEED_000, access.SEED_002
+    IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$",
+                                                  description="A unique value per purchase (e.g. a UUID)")]
     Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size")]
-    PageToken = Annotated[str | None, Query(max_length=200, description="nextPageToken of the previous page")]
-    Phone = Annotated[str, Path(description="E.164, URL-encoded (%2B14155550100)", max_length=32)]
+    PageToken = Annotated[str, Query(
+        max_length=200, description="nextPageToken of the previous page; any other string is 400 invalid_page_token",
+        json_schema_extra={"pattern": page_tokens.PATTERN, "maxLength": page_tokens.MAX_CHARS})]
+    Phone = Annotated[str, Path(description="E.164, URL-encoded (%2B14155550100); a number that is not a valid "
+                                "phone number is held by nobody: 404", pattern=E164_PATTERN, max_length=16)]
     WorkspaceUuid = Annotated[str, Path(max_length=64, description="The Workspace's birdWorkspaceId")]
     PhoneId = Annotated[str, Path(max_length=64, description="The workspace phone number's id or uuid")]
 
@@ -149,25 +156,25 @@ def create_api(ctx: ApiContext) -> FastAPI:
 
     @app.post("/v1/sms/phone-numbers/purchase", status_code=201, response_model=PurchaseResponse,
               responses={**AUTH, **CONFLICT, **BIRD}, tags=["seed 000"], summary="Purchase new SMS number")
-    async def purchase(body: PurchaseRequest, who: Member,
-                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Any:
+    async def purchase(body: PurchaseRequest, who: rule("POST", S0 + "/purchase"),
+                       idempotency_key: IdempotencyKey = None) -> Any:
         from controller.api.purchase import purchase_number
 
         return await purchase_number(ctx, who, body, idempotency_key)
 
     @app.get("/v1/sms/phone-numbers", response_model=PhoneNumberList, responses=AUTH, tags=["seed 000"],
              summary="List org's SMS numbers")
-    def list_numbers(who: Member, limit: Limit = DEFAULT_PAGE, pageToken: PageToken = None) -> Any:  # noqa: N803
+    def list_numbers(who: rule("GET", S0), limit: Limit = DEFAULT_PAGE, pageToken: PageToken = None) -> Any:  # noqa: N803
         return number_page(ctx, who, limit, pageToken, unassigned_only=False)
 
     @app.get("/v1/sms/phone-numbers/available", response_model=PhoneNumberList, responses=AUTH,
              tags=["seed 000"], summary="List unassigned numbers")
-    def available(who: Member, limit: Limit = DEFAULT_PAGE, pageToken: PageToken = None) -> Any:  # noqa: N803
+    def available(who: rule("GET", S0 + "/available"), limit: Limit = DEFAULT_PAGE, pageToken: PageToken = None) -> Any:  # noqa: N803
         return number_page(ctx, who, limit, pageToken, unassigned_only=True)
 
     @app.get("/v1/sms/phone-numbers/my-number", response_model=MyNumberResponse, responses={**AUTH, **NOT_FOUND},
              tags=["seed 000"], summary="Get user's SMS number")
-    def my_number(who: Member) -> Any:
+    def my_number(who: rule("GET", S0 + "/my-number")) -> Any:
         with guarded(), ctx.store.transaction() as tx:
             own = tenant_repo.active_assignment_of_user(tx, who.organization, who.user)
             phone = tenant_repo.live_phone(tx, own.number) if own else None
@@ -179,7 +186,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
 
     @app.get("/v1/sms/phone-numbers/config", response_model=ConfigResponse, responses=AUTH, tags=["seed 000"],
              summary="Get configuration")
-    def config(who: Member) -> Any:
+    def config(who: rule("GET", S0 + "/config")) -> Any:
         with guarded(), ctx.store.transaction() as tx:
             row = tenant_repo.org_config(tx, who.organization)
             used = repo.held_count(tx, who.organization)
@@ -191,10 +198,11 @@ def create_api(ctx: ApiContext) -> FastAPI:
 
     @app.post("/v1/sms/phone-numbers/{phone}/assign", response_model=AssignmentResponse,
               responses={**AUTH, **NOT_FOUND, **CONFLICT}, tags=["seed 000"], summary="Assign to user")
-    def assign(phone: Phone, body: AssignRequest, who: Admin) -> Any:
+    def assign(phone: Phone, body: AssignRequest, who: rule("POST", S0 + "/{phone}/assign")) -> Any:
         number = e164(phone)
         specs = ctx.specs()
         with guarded():
+            require_visible(ctx, who, number)  # first: another organization's number is simply not found
             claim = ownership.assignment_claim(ctx.store, specs, number)
             if claim:
                 raise conflict(f"{number} is assigned by the specs at {claim.text()}: change the spec file instead",
@@ -203,7 +211,6 @@ def create_api(ctx: ApiContext) -> FastAPI:
             if user_spec:
                 raise conflict(f"{body.user} gets a number from the specs at {user_spec.text()}; a user has one "
                                "number", code="owned_by_specs")
-            require_visible(ctx, who, number)
             at = ctx.now()
             tenant.assign(ctx.store, who.organization, number, body.user, at=at, owner="api")
             with ctx.store.transaction() as tx:
@@ -215,14 +222,14 @@ def create_api(ctx: ApiContext) -> FastAPI:
 
     @app.delete("/v1/sms/phone-numbers/{phone}/assign", response_model=AssignmentResponse,
                 responses={**AUTH, **NOT_FOUND, **CONFLICT}, tags=["seed 000"], summary="Unassign from user")
-    def unassign(phone: Phone, who: Admin) -> Any:
+    def unassign(phone: Phone, who: rule("DELETE", S0 + "/{phone}/assign")) -> Any:
         number = e164(phone)
         with guarded():
+            require_visible(ctx, who, number)  # first: another organization's number is simply not found
             claim = ownership.assignment_claim(ctx.store, ctx.specs(), number)
             if claim:
                 raise conflict(f"{number} is assigned by the specs at {claim.text()}: change the spec file instead",
                                code="owned_by_specs")
-            require_visible(ctx, who, number)
             previous = tenant.unassign(ctx.store, who.organization, number, at=ctx.now())
         if previous is None:
             raise not_found(f"{number} is not assigned to anyone")
@@ -236,14 +243,15 @@ def create_api(ctx: ApiContext) -> FastAPI:
     def workspace_of(who: Principal, workspace_uuid: str) -> Workspace:
         with guarded():
             ws = ctx.directory().by_uuid(workspace_uuid)
-        if ws is None or ws.organization != who.organization:
-            raise forbidden(f"workspace {workspace_uuid} is not a workspace of organization {who.organization}")
-        if who.workspace is not None and ws.name != who.workspace:
-            raise forbidden(f"token {who.token_id} is limited to workspace {who.workspace}")
+        # Another organization's workspace, another workspace than the token's, and no workspace at all
+        # get the same answer: nothing about what is not the caller's.
+        if ws is None or ws.organization != who.organization or (who.workspace is not None
+                                                                  and ws.name != who.workspace):
+            raise not_found(f"no workspace {workspace_uuid[:64]} is within reach of token {who.token_id}")
         return ws
 
     @app.get(base, response_model=PhoneNumberResponseList, responses=AUTH, tags=["seed 002"], summary="List")
-    def ws_list(workspace_uuid: WorkspaceUuid, who: Read, is_archived: bool | None = False,
+    def ws_list(workspace_uuid: WorkspaceUuid, who: rule("GET", S2), is_archived: bool | None = False,
                 limit: Limit = DEFAULT_PAGE, pageToken: PageToken = None) -> Any:  # noqa: N803
         ws = workspace_of(who, workspace_uuid)
         after = decode_page(pageToken)
@@ -255,7 +263,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
 
     @app.post(base, status_code=201, response_model=PhoneNumberResponse,
               responses={**AUTH, **NOT_FOUND, **CONFLICT}, tags=["seed 002"], summary="Create")
-    def ws_create(workspace_uuid: WorkspaceUuid, body: CreatePhoneNumberRequest, who: Write) -> Any:
+    def ws_create(workspace_uuid: WorkspaceUuid, body: CreatePhoneNumberRequest, who: rule("POST", S2)) -> Any:
         ws = workspace_of(who, workspace_uuid)
         with guarded():
             number = provider_number(ctx, who, body.providerPhoneUuid, body.number)
@@ -267,7 +275,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
 
     @app.get(base + "/linkable-phones", response_model=LinkablePhoneList, responses=AUTH, tags=["seed 002"],
              summary="Linkable Phones")
-    def ws_linkable(workspace_uuid: WorkspaceUuid, who: Write) -> Any:
+    def ws_linkable(workspace_uuid: WorkspaceUuid, who: rule("GET", S2 + "/linkable-phones")) -> Any:
         ws = workspace_of(who, workspace_uuid)
         with guarded():
             phones = tenant.linkable_phones(ctx.store, who.organization, ws.name)
@@ -277,14 +285,14 @@ def create_api(ctx: ApiContext) -> FastAPI:
 
     @app.get(base + "/{phone_number_id}", response_model=PhoneNumberResponse, responses={**AUTH, **NOT_FOUND},
              tags=["seed 002"], summary="Get Phone Number Id")
-    def ws_get(workspace_uuid: WorkspaceUuid, phone_number_id: PhoneId, who: Read) -> Any:
+    def ws_get(workspace_uuid: WorkspaceUuid, phone_number_id: PhoneId, who: rule("GET", S2 + "/{phone_number_id}")) -> Any:
         ws = workspace_of(who, workspace_uuid)
         return one_ws_phone(ctx, phone_id(phone_number_id), ws)
 
     @app.put(base + "/{phone_number_id}", response_model=PhoneNumberResponse, responses={**AUTH, **NOT_FOUND},
              tags=["seed 002"], summary="Update Phone Number Id")
     def ws_update(workspace_uuid: WorkspaceUuid, phone_number_id: PhoneId, body: UpdatePhoneNumberRequest,
-                  who: Write) -> Any:
+                  who: rule("PUT", S2 + "/{phone_number_id}")) -> Any:
         ws = workspace_of(who, workspace_uuid)
         pid = phone_id(phone_number_id)
         one_ws_phone(ctx, pid, ws)
@@ -294,7 +302,8 @@ def create_api(ctx: ApiContext) -> FastAPI:
 
     @app.post(base + "/{phone_number_id}/archive", response_model=PhoneNumberResponse,
               responses={**AUTH, **NOT_FOUND, **CONFLICT}, tags=["seed 002"], summary="Archive")
-    async def ws_archive(workspace_uuid: WorkspaceUuid, phone_number_id: PhoneId, who: PhonesAdmin) -> Any:
+    async def ws_archive(workspace_uuid: WorkspaceUuid, phone_number_id: PhoneId,
+                         who: rule("POST", S2 + "/{phone_number_id}/archive")) -> Any:
         from controller.api.purchase import archive_workspace_phone
 
         ws = workspace_of(who, workspace_uuid)
@@ -302,7 +311,8 @@ def create_api(ctx: ApiContext) -> FastAPI:
 
     @app.get(base + "/{phone_number_id}/archive-blockers", response_model=ArchiveBlockersResponse,
              responses={**AUTH, **NOT_FOUND}, tags=["seed 002"], summary="Archive Blockers")
-    def ws_blockers(workspace_uuid: WorkspaceUuid, phone_number_id: PhoneId, who: PhonesAdmin) -> Any:
+    def ws_blockers(workspace_uuid: WorkspaceUuid, phone_number_id: PhoneId,
+                    who: rule("GET", S2 + "/{phone_number_id}/archive-blockers")) -> Any:
         ws = workspace_of(who, workspace_uuid)
         pid = phone_id(phone_number_id)
         found = one_ws_phone(ctx, pid, ws)
@@ -312,7 +322,8 @@ def create_api(ctx: ApiContext) -> FastAPI:
 
     @app.post(base + "/{phone_number_id}/link", response_model=PhoneNumberResponse,
               responses={**AUTH, **NOT_FOUND, **CONFLICT}, tags=["seed 002"], summary="Link")
-    def ws_link(workspace_uuid: WorkspaceUuid, phone_number_id: PhoneId, body: LinkPhoneRequest, who: Write) -> Any:
+    def ws_link(workspace_uuid: WorkspaceUuid, phone_number_id: PhoneId, body: LinkPhoneRequest,
+                who: rule("POST", S2 + "/{phone_number_id}/link")) -> Any:
         ws = workspace_of(who, workspace_uuid)
         pid = phone_id(phone_number_id)
         current = one_ws_phone(ctx, pid, ws)
@@ -328,7 +339,33 @@ def create_api(ctx: ApiContext) -> FastAPI:
                 token_id=who.token_id, organization=who.organization, number=number or current.number)
         return one_ws_phone(ctx, pid, ws)
 
+    document_access(app)
     return app
+
+
+def document_access(app: FastAPI) -> None:
+    """Each operation of /openapi.json says which role and scopes it needs and its body cap, and the
+    answers that name an object link to the operations that take it (controller/api/links.py)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                rule = access.RULES.get((method.upper(), path))
+                if rule is None:
+                    continue
+                operation["description"] = (operation.get("description", "") + "\n\n" + rule.text()).strip()
+                operation["security"] = [{"HTTPBearer": []}]
+                operation["x-senderctl-access"] = {"role": rule.role, "scopes": list(rule.scopes),
+                                                   "maxBodyBytes": rule.body_cap}
+        links.add_links(schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -367,16 +404,30 @@ def to_api_error(exc: BaseException) -> ApiError | None:
     return None
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def unexpected_error(exc: BaseException) -> JSONResponse:
+    """An exception no handler expected: the state database's outage is 503 (retry later), anything
+    else 500; both in the error shape, neither with the exception's text (it is logged instead)."""
+    if is_outage(exc):
+        return JSONResponse({"error": {"code": "unavailable", "message": "the state database does not answer now; "
+                                       "retry later"}}, status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse({"error": {"code": "internal", "message": "the daemon failed to answer; the failure is "
+                                   "logged"}}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI, log: Callable[..., None] = lambda *a, **kw: None) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        return JSONResponse(exc.body(), status_code=exc.status, headers={**headers, **exc.headers})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"error": {"code": "malformed_body", "message": "the body is not JSON: send "
+                                           "Content-Type: application/json and a JSON object"}}, status_code=400)
         problems = []
-        for e in exc.errors()[:10]:
+        for e in errors[:10]:
             where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
             problems.append(f"{where}: {e.get('msg', 'invalid')}")
         return JSONResponse({"error": {"code": "invalid", "message": "; ".join(problems) or "invalid request"}},
@@ -384,44 +435,60 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed"}
-        return JSONResponse({"error": {"code": codes.get(exc.status_code, "error"), "message": str(exc.detail)}},
-                            status_code=exc.status_code)
+        codes = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}
+        message = "the body cannot be read as UTF-8 JSON" if exc.status_code == 400 else str(exc.detail)
+        return JSONResponse({"error": {"code": codes.get(exc.status_code, "error"), "message": message}},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    async def outage(request: Request, exc: Exception) -> JSONResponse:
+        answer = unexpected_error(exc)
+        log("api.error", f"{request.method} {request.url.path} answered {answer.status_code}: {type(exc).__name__}: "
+            f"{str(exc)[:300]}", status=answer.status_code)
+        return answer
+
+    app.add_exception_handler(StateError, outage)
+    app.add_exception_handler(DatabaseError, outage)
+    app.add_exception_handler(Exception, outage)
 
 
 def e164(phone: str) -> str:
+    """The number in E.164 form. The schema already holds it to E.164's shape; one that is not a valid
+    phone number (+1000000) is one nobody holds: 404, like any number out of the caller's reach."""
     try:
         return rules.e164(phone)
     except InvalidNumber as exc:
-        raise invalid(str(exc)) from None
+        raise not_found(f"{exc}: no such number is held") from None
 
 
 def owner_of(value: str | None) -> Any:
     return "api" if value == "api" else "specs"
 
 
-def encode_page(last_id: int | None) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+def encode_page(last_id: int) -> str:
+    return page_tokens.encode(last_id)
 
 
 def decode_page(token: str | None) -> int:
-    if not token:
-        return 0
     try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    if not text.startswith("id:") or not text[3:].isdigit():
-        raise invalid(f"pageToken {token!r} is not a token this API gave: pass nextPageToken as it came")
-    return int(text[3:])
+        return page_tokens.decode(token)
+    except page_tokens.InvalidPageToken as exc:
+        raise ApiError(400, "invalid_page_token", str(exc)) from None
+
+
+def ascii_number(text: str) -> bool:
+    """Digits 0-9 only (str.isdigit also takes '¹' and '٣', which int() refuses or reads otherwise)."""
+    return 0 < len(text) <= 19 and text.isascii() and text.isdigit()
 
 
 def phone_id(text: str) -> int:
+    """A workspace phone id or uuid. Anything that cannot be an id (ids are below 2^31 on every
+    database) is simply not found."""
     value = text.strip().lower()
     if value.startswith(UUID_PREFIX) and len(value) == len(UUID_PREFIX) + 12:
-        value = str(int(value[len(UUID_PREFIX):], 16)) if all(c in "0123456789abcdef" for c in value[-12:]) else ""
-    if not value.isdigit() or len(value) > 12:
-        raise not_found(f"no phone number with id {text!r}: use the id or uuid the API returned")
+        hexdigits = value[len(UUID_PREFIX):]
+        value = str(int(hexdigits, 16)) if all(c in "0123456789abcdef" for c in hexdigits) else ""
+    if not ascii_number(value) or int(value) > MAX_ID:
+        raise not_found(f"no phone number with id {text[:80]!r}: use the id or uuid the API returned")
     return int(value)
 
 
@@ -472,34 +539,38 @@ def json_response(body: Any, status: int = 200) -> Response:
                     media_type="application/json")
 
 
+def reachable(who: Principal, phone: Any) -> bool:
+    """The caller's organization holds the number and, for a token limited to a workspace, the number
+    is in that workspace or in none."""
+    return phone is not None and phone.organization == who.organization and (
+        who.workspace is None or phone.workspace in (None, who.workspace))
+
+
 def require_visible(ctx: ApiContext, who: Principal, number: str) -> None:
-    """The organization holds the number (and, for a workspace token, in that workspace)."""
+    """404 unless reachable(): the same answer for a number nobody holds and another's."""
     with ctx.store.transaction() as tx:
         phone = tenant_repo.live_phone(tx, number)
-    if phone is None or phone.organization != who.organization:
-        raise not_found(f"organization {who.organization} does not hold {number}")
-    if who.workspace is not None and phone.workspace != who.workspace:
-        raise forbidden(f"token {who.token_id} is limited to workspace {who.workspace}; {number} is in "
-                        f"{phone.workspace or 'no workspace'}")
+    if not reachable(who, phone):
+        raise not_found(f"no number {number} is within reach of token {who.token_id}")
 
 
 def provider_number(ctx: ApiContext, who: Principal, provider_uuid: str | None, number: str | None) -> str:
-    """Seed 002: the provider phone by its uuid (verifying the organization holds it), else the
-    number string in the organization's pool."""
+    """Seed 002: the provider phone by its uuid, else the number string in the organization's pool;
+    404 alike for one that does not exist and one out of the caller's reach."""
     with ctx.store.transaction() as tx:
         if provider_uuid:
             phone = repo.live_phone_by_bird_id(tx, provider_uuid)
-            if phone is None or phone.organization != who.organization:
-                raise not_found(f"organization {who.organization} holds no provider phone {provider_uuid}")
-            return phone.number
+            if not reachable(who, phone):
+                raise not_found(f"no provider phone {provider_uuid[:200]} is within reach of token {who.token_id}")
+            return str(phone.number)
         if not number:
             raise invalid("give providerPhoneUuid, or number (E.164) of a number the organization holds")
         wanted = e164(number)
         phone = tenant_repo.live_phone(tx, wanted)
-        if phone is None or phone.organization != who.organization:
-            raise not_found(f"{wanted} is not in organization {who.organization}'s pool; buy it first "
+        if not reachable(who, phone):
+            raise not_found(f"no number {wanted} is within reach of token {who.token_id}; buy it first "
                             "(POST /v1/sms/phone-numbers/purchase)")
-        return phone.number
+        return str(phone.number)
 
 
 def ws_phone_dict(row: Any, ws: Workspace, provider_uuid: str | None) -> dict[str, Any]:

@@ -17,6 +17,9 @@ from controller.tenant.commands import EXIT_ERROR, EXIT_OK, fail, table, to_json
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# A token lives at most ten years: longer is "until revoked", which is what no --expires says, and a
+# bound keeps the expiry a date the state (and Python) can hold.
+MAX_EXPIRES_DAYS = 3650
 
 
 def parse_expires(text: str | None) -> float | None:
@@ -30,6 +33,9 @@ def parse_expires(text: str | None) -> float | None:
     seconds = sum(int(n) * _UNIT[u] for n, u in parts)
     if seconds <= 0:
         raise click.BadParameter(f"{text!r}: the duration must be more than zero")
+    if seconds > MAX_EXPIRES_DAYS * _UNIT["d"]:
+        raise click.BadParameter(f"{text!r} is more than {MAX_EXPIRES_DAYS}d (ten years); give a shorter lifetime, "
+                                 "or leave --expires out for a token that lasts until revoked")
     return float(seconds)
 
 

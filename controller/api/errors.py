@@ -8,9 +8,11 @@ from controller.api.models import ErrorResponse
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, **self.extra}}
@@ -28,8 +30,8 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, "not_found", message)
 
 
-def conflict(message: str, code: str = "conflict", **extra: Any) -> ApiError:
-    return ApiError(409, code, message, **extra)
+def conflict(message: str, code: str = "conflict", headers: dict[str, str] | None = None, **extra: Any) -> ApiError:
+    return ApiError(409, code, message, headers, **extra)
 
 
 def invalid(message: str) -> ApiError:
@@ -41,9 +43,13 @@ def _doc(description: str) -> dict[str, Any]:
 
 
 # What each route may answer besides its success (documented in /openapi.json).
-AUTH = {401: _doc("No token, or an unknown, expired or revoked one"),
-        403: _doc("The token lacks the role, scope or workspace"),
-        422: _doc("The request is malformed")}
+AUTH = {400: _doc("The body is not JSON (or not UTF-8), or a pageToken is not one this API gave"),
+        401: _doc("No token, or an unknown, expired or revoked one"),
+        403: _doc("The token lacks the role or scope the route needs (see the description)"),
+        404: _doc("Not found, or not the caller's: another organization's or workspace's object is not found"),
+        413: _doc("The body is larger than the route's cap (see the description)"),
+        422: _doc("The request is malformed"),
+        503: _doc("The state database does not answer now: retry later")}
 NOT_FOUND = {404: _doc("Not found")}
 CONFLICT = {409: _doc("Refused: the reason (a spec that owns it, a limit, a prerequisite, blockers)")}
 BIRD = {502: _doc("Bird refused or failed the request"),

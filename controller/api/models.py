@@ -4,20 +4,44 @@ same models by FastAPI, so the document cannot drift from what the handlers acce
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from controller.api.page_tokens import PATTERN as PAGE_TOKEN_PATTERN
 
 Owner = Literal["specs", "api"]
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
-EMAIL_PATTERN = r"^[^@\s]{1,200}@[^@\s]{1,200}$"
+# No "@", control character or white space, spelt out: "\s" means different things to Python (which
+# checks the body) and to ECMA-262 regexes (which OpenAPI clients generate and validate with).
+NOT_IN_ADDRESS = r"[^@\x00-\x20\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+EMAIL_PATTERN = f"^{NOT_IN_ADDRESS}{{1,200}}@{NOT_IN_ADDRESS}{{1,200}}$"
 MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
-class Body(BaseModel):
-    """Requests refuse unknown fields: a misspelt field is an error, never silently ignored."""
+NO_NUL_PATTERN = r"^[^\u0000]*$"
 
-    model_config = ConfigDict(extra="forbid")
+
+def text_without_nul(schema: dict[str, Any]) -> None:
+    """The schema says what Body.no_nul enforces: a text field without a pattern of its own gets one."""
+    for prop in schema.get("properties", {}).values():
+        for branch in prop.get("anyOf", [prop]):
+            if branch.get("type") == "string" and not {"pattern", "enum"} & set(branch):
+                branch["pattern"] = NO_NUL_PATTERN
+
+
+class Body(BaseModel):
+    """Requests refuse unknown fields: a misspelt field is an error, never silently ignored. No text
+    holds a NUL character (PostgreSQL cannot store one: it would be a database error, not the caller's)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=text_without_nul)
+
+    @model_validator(mode="after")
+    def no_nul(self) -> Body:
+        for name, value in self.__dict__.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError(f"{name} holds a NUL character")
+        return self
 
 
 # --- errors ------------------------------------------------------------------------------------------
@@ -52,7 +76,8 @@ class PhoneNumberItem(BaseModel):
 
 class PhoneNumberList(BaseModel):
     results: list[PhoneNumberItem]
-    nextPageToken: str | None = Field(description="Pass as pageToken for the next page; null on the last page.")
+    nextPageToken: str | None = Field(pattern=PAGE_TOKEN_PATTERN,
+                                      description="Pass as pageToken for the next page; null on the last page.")
 
 
 class PurchaseRequest(Body):
@@ -118,13 +143,30 @@ class PhoneNumberResponse(BaseModel):
 
 class PhoneNumberResponseList(BaseModel):
     results: list[PhoneNumberResponse]
-    nextPageToken: str | None
+    nextPageToken: str | None = Field(pattern=PAGE_TOKEN_PATTERN)
 
 
 class CreatePhoneNumberRequest(Body):
-    providerPhoneUuid: str | None = Field(None, max_length=200, description="A provider phone of the organization.")
+    """One of providerPhoneUuid and number names the number (the schema's anyOf says so too)."""
+
+    @staticmethod
+    def _schema(schema: dict[str, Any]) -> None:
+        text_without_nul(schema)
+        schema["anyOf"] = [{"required": ["providerPhoneUuid"], "properties": {"providerPhoneUuid": {"type": "string"}}},
+                           {"required": ["number"], "properties": {"number": {"type": "string"}}}]
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_schema)
+
+    providerPhoneUuid: str | None = Field(None, min_length=1, max_length=200,
+                                          description="A provider phone of the organization.")
     number: str | None = Field(None, pattern=E164_PATTERN, description="Else: the number in the organization's pool.")
     label: str | None = Field(None, max_length=200)
+
+    @model_validator(mode="after")
+    def names_a_number(self) -> CreatePhoneNumberRequest:
+        if not self.providerPhoneUuid and not self.number:
+            raise ValueError("give providerPhoneUuid, or number (E.164) of a number the organization holds")
+        return self
 
 
 class UpdatePhoneNumberRequest(Body):

@@ -5,8 +5,9 @@ A purchase is three steps:
      prerequisites (tenant flag, 10DLC active, number limit) and a pending row that holds one slot
      of the limit. Concurrent purchases on any replica queue on that lock, so N requests with room
      for one reserve exactly one slot.
-  2. buy, journaled exactly as apply buys: the intent (with the chosen number) is committed before
-     Bird is called; an ambiguous answer is resolved by re-reading Bird and adopting what it bought.
+  2. buy by stock item (Bird "Buy a Number"), journaled exactly as apply buys: the intent (with the chosen
+     stock item and number) is committed before Bird is called; an ambiguous answer is resolved by
+     re-reading Bird and adopting what it bought.
   3. record the number in the organization's pool (owner "api") and install its SMS channel under
      the organization's 10DLC campaign (journaled too).
 A retry with the same key after a crash or an ambiguous answer resumes from the journal and the
@@ -16,8 +17,12 @@ pending row; it never buys a second number.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import hashlib
 import json
+import math
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -27,12 +32,14 @@ from controller.api import ownership
 from controller.api.directory import Directory, Workspace, read_directory
 from controller.api.errors import ApiError, conflict, invalid, not_found
 from controller.api.models import PhoneNumberResponse, PurchaseRequest, PurchaseResponse
-from controller.apply import ApplyError, ApplyIO
 from controller.bird import BirdError
 from controller.bird.errors import BirdHTTPError
-from controller.plan import Change
-from controller.state import Conflict, tenant_repo
+from controller.reconcile.apply import ApplyError, JournaledIO
+from controller.reconcile.plan import Change
+from controller.resources.phone_number import purchase_members
+from controller.state import Conflict, lease, tenant_repo
 from controller.state import api_repo as repo
+from controller.state.lease import LeaseLost
 from controller.state.tables import ApiPurchaseRow
 from controller.tenant import rules
 from controller.tenant.models import ArchiveBlocked
@@ -46,7 +53,11 @@ if TYPE_CHECKING:
 LEASE = timedelta(seconds=60)
 STOCK_CANDIDATES = 25
 BUY_ATTEMPTS = 5
+# Stock reads per purchase: each round tries BUY_ATTEMPTS numbers that nobody else was buying.
+STOCK_ROUNDS = 8
 CHANNEL_TEMPLATE = "sms-messagebird:1"
+# Retry-After of a purchase stopped because its organization changed owner: a takeover's lease round.
+MOVING_RETRY_SECONDS = 2
 
 
 def request_hash(request: dict[str, Any]) -> str:
@@ -90,17 +101,19 @@ def reserve(ctx: ApiContext, who: Principal, request: dict[str, Any], key: str |
             config = repo.lock_org(tx, org)
             if config is None:
                 raise not_found(f"organization {org} is not in the state any more")
-            existing = repo.purchase_by_key(tx, org, key) if key else None
+            existing = repo.purchase_by_key(tx, org, who.user, key) if key else None
             if existing is not None:
                 if existing.request_hash != digest:
-                    raise ApiError(422, "idempotency_key_reused",
+                    raise ApiError(409, "idempotency_key_reused",
                                    f"Idempotency-Key {key!r} was used for a different purchase "
                                    f"({json.dumps(existing.request, sort_keys=True)}); use a new key for a new purchase")
                 if existing.status == "succeeded":
                     return existing, False
                 if existing.status == "pending" and existing.lease_until > now:
-                    raise conflict(f"the purchase with Idempotency-Key {key!r} is in progress; retry in a few "
-                                   "seconds with the same key", code="purchase_in_progress")
+                    wait = retry_after(existing.lease_until - now)
+                    raise conflict(f"the purchase with Idempotency-Key {key!r} is in progress; retry in {wait} s "
+                                   "with the same key (its worker's lease ends then, if it died)",
+                                   code="purchase_in_progress", headers={"Retry-After": str(wait)})
             workspace = choose_workspace(who, directory)
             if existing is None or existing.status == "failed":
                 refuse_unless_room(tx, config, org, directory, workspace)
@@ -114,8 +127,13 @@ def reserve(ctx: ApiContext, who: Principal, request: dict[str, Any], key: str |
             tx.add(existing)
             return existing, True
     except Conflict:
-        raise conflict(f"the purchase with Idempotency-Key {key!r} is in progress; retry in a few seconds with the "
-                       "same key", code="purchase_in_progress") from None
+        raise conflict(f"the purchase with Idempotency-Key {key!r} is in progress; retry in 1 s with the same key",
+                       code="purchase_in_progress", headers={"Retry-After": "1"}) from None
+
+
+def retry_after(left: timedelta) -> int:
+    """Whole seconds until `left` has passed (at least 1): the Retry-After of an in-progress answer."""
+    return max(1, math.ceil(left.total_seconds()))
 
 
 def choose_workspace(who: Principal, directory: Directory) -> Workspace:
@@ -164,14 +182,14 @@ def change_for(row: ApiPurchaseRow, number: str | None, country: str, ws: str) -
 
 
 async def buy(ctx: ApiContext, who: Principal, row: ApiPurchaseRow, directory: Directory) -> ApiPurchaseRow:
-    from controller import engine
+    from controller.reconcile import engine
 
     ws = directory.by_name(row.workspace)
     assert ws is not None
     request = row.request
     try:
-        async with engine.bird_client(ctx.settings) as client:
-            io = ApplyIO(client, ctx.store, now=ctx.now)
+        async with organization_fence(ctx, who.organization) as settings, engine.bird_client(settings) as client:
+            io = JournaledIO(client, ctx.store, now=ctx.now)
             found = None if row.bird_number_id else await resume_open_intent(ctx, io, row, ws)
             if row.bird_number_id:
                 number, number_id, price = row.number, row.bird_number_id, None
@@ -187,6 +205,16 @@ async def buy(ctx: ApiContext, who: Principal, row: ApiPurchaseRow, directory: D
         else:
             await asyncio.to_thread(mark, ctx, row, "failed", exc.message)
         raise
+    except LeaseLost as exc:
+        # Its organization changed owner: nothing more is sent under the lease it began with. A retry with
+        # the same key resumes it (an open intent is resolved by re-reading Bird) under the new owner's.
+        if await asyncio.to_thread(has_open_intent, ctx, row):
+            await asyncio.to_thread(release_lease, ctx, row)
+        else:
+            await asyncio.to_thread(mark, ctx, row, "failed", str(exc))
+        raise ApiError(503, "organization_moving", f"{exc}. Nothing is bought twice: retry with the same "
+                       f"Idempotency-Key in {MOVING_RETRY_SECONDS} s", headers={"Retry-After": str(MOVING_RETRY_SECONDS)}
+                       ) from None
     except BirdHTTPError as exc:
         if exc.status in (401, 403, 429) or exc.status >= 500:
             await asyncio.to_thread(mark, ctx, row, "failed", str(exc))
@@ -206,75 +234,113 @@ async def buy(ctx: ApiContext, who: Principal, row: ApiPurchaseRow, directory: D
     return await asyncio.to_thread(load, ctx, row.id or 0)
 
 
-async def resume_open_intent(ctx: ApiContext, io: ApplyIO, row: ApiPurchaseRow, ws: Workspace) -> Any:
+@contextlib.asynccontextmanager
+async def organization_fence(ctx: ApiContext, organization: str) -> AsyncIterator[Any]:
+    """The settings an API write's Bird client uses (a purchase, its channel, an archive's channel removal),
+    fenced by its organization's lease (lease.bind): its intents check that lease's epoch (through
+    TASK_FENCE, its store being shared) and its writes the lease's deadline. Where no daemon fences the
+    state, the settings as they are."""
+    fence = await asyncio.to_thread(lease.bind, ctx.store.engine, organization)
+    token = lease.TASK_FENCE.set(fence)
+    try:
+        yield ctx.settings if fence is None else dataclasses.replace(ctx.settings, fence=fence)
+    finally:
+        lease.TASK_FENCE.reset(token)
+
+
+async def resume_open_intent(ctx: ApiContext, io: JournaledIO, row: ApiPurchaseRow, ws: Workspace) -> Any:
     """An earlier attempt's intent: adopt what it bought, else abandon it (its lease ran out)."""
     address = address_of(row.id or 0)
     ops = [op for op in await asyncio.to_thread(ctx.store.open_operations) if op.address == address
            and op.action == "create"]
     for op in ops:
-        wanted = op.request.get("number")
+        wanted = {number for _, number in purchase_members(op.address, op.request)}
         async for owned in io.client.list_numbers(ws.uuid):
-            if owned.number == wanted:
+            if owned.number in wanted:
                 io.pending.setdefault(address, []).append(op.id)
                 return owned
         if ctx.now() - op.started_at < LEASE:
             # Bird may still complete the write: buying another number now could buy two.
-            raise ApiError(503, "outcome_unknown", f"Bird has not shown {wanted} yet after an unknown answer; "
-                           f"retry with the same Idempotency-Key in {int(LEASE.total_seconds())} s")
+            wait = retry_after(LEASE - (ctx.now() - op.started_at))
+            raise ApiError(503, "outcome_unknown", f"Bird has not shown {', '.join(sorted(wanted))} yet after an "
+                           f"unknown answer; retry with the same Idempotency-Key in {wait} s",
+                           headers={"Retry-After": str(wait)})
         await asyncio.to_thread(ctx.store.finish, op.id, "abandoned",
                                 result={"settledBy": "a retried API purchase: Bird does not hold the number"})
     return None
 
 
-async def buy_new(ctx: ApiContext, io: ApplyIO, row: ApiPurchaseRow, ws: Workspace,
+async def buy_new(ctx: ApiContext, io: JournaledIO, row: ApiPurchaseRow, ws: Workspace,
                   request: dict[str, Any]) -> tuple[str, str, Decimal | None]:
-    """Buy the first free stock number; one that Bird refuses (a concurrent purchase took it) is
-    passed over for the next. An ambiguous answer stops here: the intent stays open."""
+    """Buy a free stock number. Concurrent purchases see the same stock: each starts at its own place
+    in it, and one that Bird refuses (another purchase took it) is passed over; when a round's numbers
+    are all gone, the stock is read again, so a purchase that loses races buys while stock lasts.
+    An ambiguous answer stops here: the intent stays open."""
     country, kind, prefix = request.get("country", "US"), request.get("type", "local"), request.get("prefix")
-    candidates = await pick_stock(ctx, io, ws, country, kind, prefix)
-    if not candidates:
+    tried: set[str] = set()
+    refused: list[str] = []
+    for _ in range(STOCK_ROUNDS):
+        candidates = [c for c in await pick_stock(ctx, io, ws, country, kind, prefix) if c.numberString not in tried]
+        if not candidates:
+            break
+        start = (row.id or 0) % len(candidates)
+        for candidate in (candidates[start:] + candidates[:start])[:BUY_ATTEMPTS]:
+            tried.add(candidate.numberString)
+            got = await buy_one(ctx, io, row, ws, country, candidate, refused)
+            if got is not None:
+                return got
+    if not refused:
         what = " ".join(v for v in (country, kind, prefix) if v)
         raise conflict(f"no {what} number is in Bird's stock for workspace {ws.name}", code="no_stock")
-    refused: list[str] = []
-    for candidate in candidates[:BUY_ATTEMPTS]:
-        number = candidate.number
-        change = change_for(row, number, country, ws.uuid)
-
-        async def probe(number: str = number) -> Any:
-            async for owned in io.client.list_numbers(ws.uuid):
-                if owned.number == number:
-                    return owned
-            return None
-
-        try:
-            bought = await io.journaled(change, request={"number": number, "country": country, "purchase": row.id},
-                                        call=lambda number=number: io.client.buy_numbers(ws.uuid, [(number, country)]),
-                                        probe=probe)
-        except ApplyError as exc:
-            if await asyncio.to_thread(has_open_intent, ctx, row):
-                raise
-            refused.append(str(exc))
-            continue
-        got = bought[0] if isinstance(bought, list) else bought
-        return got.number or number, got.id, price_of(got) or price_of(candidate)
     raise ApplyError(f"Bird refused {len(refused)} stock numbers in a row; the last: {refused[-1]}")
 
 
-async def pick_stock(ctx: ApiContext, io: ApplyIO, ws: Workspace, country: str, kind: str,
+async def buy_one(ctx: ApiContext, io: JournaledIO, row: ApiPurchaseRow, ws: Workspace, country: str,
+                  candidate: Any, refused: list[str]) -> tuple[str, str, Decimal | None] | None:
+    """(number, Bird's id, price), or None when Bird refused the stock item (the reason in `refused`)."""
+    number = candidate.numberString
+    change = change_for(row, number, country, ws.uuid)
+
+    async def owned() -> Any:
+        async for item in io.client.list_numbers(ws.uuid):
+            if item.number == number:
+                return item
+        return None
+
+    # The intent names the stock item and the number, exactly as apply's purchases do.
+    request = {"workspaceId": ws.uuid, "purchase": row.id,
+               "numbers": [{"address": change.address, "number": number, "stockItemId": candidate.id}]}
+    try:
+        bought = await io.journaled(change, request=request, probe=owned,
+                                    call=lambda: io.client.buy_stock_items(ws.uuid, [candidate.id]))
+    except ApplyError as exc:
+        if await asyncio.to_thread(has_open_intent, ctx, row):
+            raise
+        refused.append(str(exc))
+        return None
+    got = next((n for n in bought if n.number == number), None) if isinstance(bought, list) else bought
+    if got is None:  # Bird's answer does not name it: its list does
+        got = await owned()
+    if got is None:
+        raise ApplyError(f"Bird accepted the purchase of {number} but does not list it yet; the intent stays "
+                         "open: retry with the same Idempotency-Key")
+    return got.number or number, got.id, price_of(got) or price_of(candidate)
+
+
+async def pick_stock(ctx: ApiContext, io: JournaledIO, ws: Workspace, country: str, kind: str,
                      prefix: str | None) -> list[Any]:
     """Stock numbers nobody holds and no other purchase is buying right now (its intent names it)."""
-    candidates = []
-    async for item in io.client.available_numbers(ws.uuid, country=country, type=kind, prefix=prefix,
-                                                  limit=STOCK_CANDIDATES):
-        candidates.append(item)
-        if len(candidates) >= STOCK_CANDIDATES:
-            break
+    pages = io.client.stock_item_pages(ws.uuid, country=country, type=kind, prefix=prefix, limit=STOCK_CANDIDATES)
+    try:
+        candidates = await anext(pages, [])  # one page: a few more than the attempts a purchase makes
+    finally:
+        await pages.aclose()
 
     def free() -> list[Any]:
         with ctx.store.transaction() as tx:
-            held = tenant_repo.live_phones_for(tx, [c.number for c in candidates if c.number])
-        buying = {op.request.get("number") for op in ctx.store.open_operations()}
-        return [c for c in candidates if c.number and c.number not in held and c.number not in buying]
+            held = tenant_repo.live_phones_for(tx, [c.numberString for c in candidates])
+        buying = {number for op in ctx.store.open_operations() for _, number in purchase_members(op.address, op.request)}
+        return [c for c in candidates if c.numberString not in held and c.numberString not in buying]
 
     return await asyncio.to_thread(free)
 
@@ -334,8 +400,8 @@ def load(ctx: ApiContext, purchase_id: int) -> ApiPurchaseRow:
 async def install_channel(ctx: ApiContext, row: ApiPurchaseRow, directory: Directory) -> ApiPurchaseRow:
     """The number's SMS channel under the organization's 10DLC campaign. A failure leaves the number
     bought (and says why); the same Idempotency-Key retries the channel alone."""
-    from controller import engine
     from controller.bird.models import ConnectorCreate
+    from controller.reconcile import engine
 
     ws = directory.by_name(row.workspace)
     campaign = directory.campaign_in(ws.uuid) if ws else None
@@ -348,8 +414,8 @@ async def install_channel(ctx: ApiContext, row: ApiPurchaseRow, directory: Direc
     change = Change(address_of(row.id or 0), "create", "channel for a number bought through the platform API", None,
                     {"number": row.number}, payload={})
     try:
-        async with engine.bird_client(ctx.settings) as client:
-            io = ApplyIO(client, ctx.store, now=ctx.now)
+        async with organization_fence(ctx, row.organization) as settings, engine.bird_client(settings) as client:
+            io = JournaledIO(client, ctx.store, now=ctx.now)
 
             async def probe() -> Any:
                 async for connector in client.list_connectors(ws.uuid):
@@ -364,7 +430,8 @@ async def install_channel(ctx: ApiContext, row: ApiPurchaseRow, directory: Direc
                                                                                     ConnectorCreate.model_validate(body)))
             await asyncio.to_thread(save_channel, ctx, row, connector, campaign.campaign_id, None)
             await asyncio.to_thread(io.settle, change.address)
-    except (ApplyError, BirdError) as exc:
+    except (ApplyError, BirdError, LeaseLost) as exc:
+        # LeaseLost: the organization changed owner; nothing more is sent, the same key retries the channel.
         await asyncio.to_thread(save_channel, ctx, row, None, campaign.campaign_id, f"channel: {exc}")
     return await asyncio.to_thread(load, ctx, row.id or 0)
 
@@ -428,7 +495,7 @@ async def archive_workspace_phone(ctx: ApiContext, who: Principal, ws: Workspace
 
 
 async def remove_api_channel(ctx: ApiContext, number: str) -> None:
-    from controller import engine
+    from controller.reconcile import engine
 
     def bought() -> ApiPurchaseRow | None:
         with ctx.store.transaction() as tx:
@@ -445,11 +512,14 @@ async def remove_api_channel(ctx: ApiContext, number: str) -> None:
                     None, payload={})
     connector_id = row.connector_id
     try:
-        async with engine.bird_client(ctx.settings) as client:
-            io = ApplyIO(client, ctx.store, now=ctx.now)
+        async with organization_fence(ctx, row.organization) as settings, engine.bird_client(settings) as client:
+            io = JournaledIO(client, ctx.store, now=ctx.now)
             await io.journaled(change, request={"connectorId": connector_id}, key_suffix="channel",
                                call=lambda: client.delete_connector(ws.uuid, connector_id))
             await asyncio.to_thread(io.settle, change.address)
+    except LeaseLost as exc:
+        raise ApiError(503, "organization_moving", f"{exc}; the channel was not removed: retry in "
+                       f"{MOVING_RETRY_SECONDS} s", headers={"Retry-After": str(MOVING_RETRY_SECONDS)}) from None
     except (ApplyError, BirdError) as exc:
         if "404" not in str(exc) and "not found" not in str(exc).lower():
             raise ApiError(502, "bird_error", f"removing {number}'s SMS channel failed: {exc}; retry") from None

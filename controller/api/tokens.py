@@ -84,7 +84,7 @@ def parse_scopes(text: str | None, role: str) -> tuple[str, ...]:
 def create_token(store: StateStore, *, org: str, user: str, role: str, scopes: tuple[str, ...],
                  workspace: str | None, expires_in: float | None, workspaces: dict[str, str]) -> tuple[TokenInfo, str]:
     """(what was stored, the token itself). `workspaces`: the organization's workspace names -> ids."""
-    user = user.strip()
+    user = user.strip().lower()  # one user, one identity: e-mail addresses are compared without case
     if "@" not in user or len(user) > 320 or any(c.isspace() for c in user):
         raise TokenError(f"--user {user!r}: give the user's e-mail address, e.g. alice@acme.example")
     if workspace is not None and workspace not in workspaces:

@@ -6,6 +6,7 @@ in the HTTP stack.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from controller.bird.errors import (
@@ -23,7 +24,6 @@ from controller.bird.errors import (
     BirdValidationError,
 )
 from controller.bird.models import (
-    AvailableNumber,
     Brand,
     BrandCreate,
     BrandUpdate,
@@ -62,7 +62,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "AvailableNumber",
     "BirdAmbiguousWriteError",
     "BirdAuthError",
     "BirdClient",
@@ -100,3 +99,7 @@ __all__ = [
     "WebhookSubscriptionCreate",
     "WebhookSubscriptionUpdate",
 ]
+
+# httpx imports its command-line tool (click, rich and pygments: ~50 ms of a plan's start-up) when they are
+# installed; senderctl never runs it. A module marked absent makes httpx fall back to its stub `main`.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]

@@ -24,7 +24,8 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, NotRequired, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -33,8 +34,10 @@ import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 from tenacity.wait import wait_random_exponential
+from typing_extensions import TypedDict  # pydantic needs this TypedDict before Python 3.12
 
 from controller.bird import routes
+from controller.bird.concurrency import Gate, GradientLimit
 from controller.bird.errors import (
     BirdAmbiguousWriteError,
     BirdConfigurationError,
@@ -45,24 +48,24 @@ from controller.bird.errors import (
     error_class_for_status,
 )
 from controller.bird.models import (
-    AvailableNumber,
     Brand,
     BrandCreate,
     BrandUpdate,
-    BuyNumbersRequest,
     BuyStockItemsRequest,
     Campaign,
     CampaignCreate,
     CampaignUpdate,
     Channel,
+    ComplianceRequirement,
     Connector,
     ConnectorCreate,
     Number,
-    NumberToBuy,
     Reseller,
     StockItem,
+    Vertical,
     Vetting,
     VettingCreate,
+    WebhookLog,
     WebhookSubscription,
     WebhookSubscriptionCreate,
     WebhookSubscriptionUpdate,
@@ -76,14 +79,22 @@ M = TypeVar("M", bound=BaseModel)
 
 # Bird's maximum page size; we always ask for it, so listing N objects costs ceil(N / 99) requests.
 PAGE_SIZE = 99
-# Requests one client has on the wire at once (apply runs 16 changes at a time; a plan reads every
-# workspace at once). Each waits for its workspace's rate token while holding its slot.
+# Lists Bird pages larger: "Get workspace channels" (limit max 1000), "List webhook subscriptions" (max 100).
+PAGE_SIZES = {routes.CHANNELS_LIST: 1000, routes.WEBHOOK_SUBSCRIPTIONS_LIST: 100,
+              routes.WEBHOOK_SUBSCRIPTION_LOGS: 100}  # "Webhook subscription logs": at most 100
+# Bird "Buy a Number": "You can buy up to 25 numbers at a time".
+MAX_NUMBERS_PER_PURCHASE = 25
+# Requests one client has on the wire at once: by default a limit that follows Bird's round-trip time
+# (controller.bird.concurrency), from 16 (the loopback's need) up to 512; ``max_in_flight`` fixes it.
 DEFAULT_MAX_IN_FLIGHT = 16
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-bird-request-id", "messagebird-request-id")
 
 # on_response(method, route_template, status, request_id); status is None when no answer came back.
 ResponseHook = Callable[[str, str, int | None, str | None], None]
+# Called right before every attempt of a write (any method but GET): the extra headers it returns are
+# sent with it, and whatever it raises stops the write unsent (a daemon whose lease has lapsed).
+WriteGate = Callable[[], Mapping[str, str]]
 
 
 JSON_LISTS: dict[str, tuple[type[BaseModel], str]] = {
@@ -101,6 +112,18 @@ JSON_LISTS: dict[str, tuple[type[BaseModel], str]] = {
 @functools.cache
 def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+@functools.cache
+def _page_adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+    """A whole list page ``{results: [model...], nextPageToken?}``, validated straight from its JSON bytes."""
+    page = TypedDict(f"{model.__name__}Page", {"results": list[model],  # type: ignore[misc, valid-type]  # noqa: UP013
+                                                "nextPageToken": NotRequired[str | None]})
+    return TypeAdapter(page)
+
+
+def _content(response: httpx.Response) -> bytes:
+    return response.content
 
 
 class _AccessKeyAuth(httpx.Auth):
@@ -169,6 +192,12 @@ def _validation_summary(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def stock_query(country: str | None, number_type: str | None, prefix: str | None) -> dict[str, Any]:
+    """Bird's stock search parameters: ``countryCodes`` and ``types`` are lists, ``prefix`` needs a country."""
+    return {"countryCodes": [country] if country else None, "types": [number_type] if number_type else None,
+            "prefix": prefix}
+
+
 def check_e164(number: str) -> str:
     """``number`` if it is a valid E.164 phone number, else ValueError saying why."""
     try:
@@ -207,8 +236,9 @@ class BirdClient:
         max_retry_after: float = 60.0,
         max_rate_limited: int = 100,
         on_response: ResponseHook | None = None,
+        before_write: WriteGate | None = None,
         user_agent: str = "senderctl",
-        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_in_flight: int | None = None,
     ) -> None:
         if not access_key:
             raise BirdConfigurationError(
@@ -218,7 +248,7 @@ class BirdClient:
             raise BirdConfigurationError(f"Bird URL must start with http:// or https://, got {base_url!r}")
         if max_attempts < 1:
             raise BirdConfigurationError(f"max_attempts must be at least 1, got {max_attempts}")
-        if max_in_flight < 1:
+        if max_in_flight is not None and max_in_flight < 1:
             raise BirdConfigurationError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -228,33 +258,55 @@ class BirdClient:
         self.max_retry_after = max_retry_after
         self.max_rate_limited = max_rate_limited
         self.on_response = on_response
+        self.before_write = before_write
         self.request_count = 0
         self.rate_limited_count = 0  # 429 answers received (each one waited out and retried)
+        self.bird_now: float | None = None  # Bird's clock: the newest Date header it answered with
         if requests_per_second is not None:  # one figure for both methods (tests, benchmarks)
             get_rate = post_rate = requests_per_second
         self.limits = RateLimits(get_rate, post_rate, burst=burst)
         self._jitter = wait_random_exponential(multiplier=backoff_initial, max=backoff_max)
-        self._in_flight = asyncio.Semaphore(max_in_flight)
-        self._connections = self._connection_slots(max_in_flight, transport, access_key, user_agent)
+        self.concurrency = (GradientLimit() if max_in_flight is None
+                            else GradientLimit(minimum=max_in_flight, maximum=max_in_flight))
+        self._in_flight = Gate(lambda: self.concurrency.current)
+        self._workspace_gates: dict[tuple[str, str], Gate] = {}
+        self._access_key_auth = _AccessKeyAuth(access_key)
+        self._user_agent = user_agent
+        self._transport = transport
+        self._tls: Any = None
+        self._opened: list[httpx.AsyncClient] = []
+        self._connections: list[httpx.AsyncClient] = [self._connection()]  # idle, the warmest last
 
-    def _connection_slots(self, size: int, transport: httpx.AsyncBaseTransport | None, access_key: str,
-                          user_agent: str) -> list[httpx.AsyncClient]:
-        """One HTTP client per request in flight, each keeping its one connection alive.
+    def _connection(self) -> httpx.AsyncClient:
+        """One HTTP client per request in flight, each keeping its one connection alive; made when the
+        limit first needs it.
 
-        Not one client with a pool of `size` connections: httpcore's pool re-examines every connection
-        (and counts its idle ones once per idle connection) each time a request comes or goes, which cost
-        more CPU than decoding the pages of a no-op plan. A given transport (in-process ASGI) is shared."""
+        Not one client with a pool of connections: httpcore's pool re-examines every connection (and
+        counts its idle ones once per idle connection) each time a request comes or goes, which cost more
+        CPU than decoding the pages of a no-op plan. A given transport (in-process ASGI) is shared."""
+        if self._transport is not None and self._opened:
+            return self._opened[0]
+        kw: dict[str, Any] = {"transport": self._transport} if self._transport is not None else {}
+        if self._transport is None:
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context()  # loaded once, not once per connection
+            kw.update(verify=self._tls, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+        http = httpx.AsyncClient(
+            base_url=self.base_url, auth=self._access_key_auth, timeout=self.timeout,
+            headers={"Accept": "application/json", "User-Agent": self._user_agent}, follow_redirects=False, **kw)
+        self._opened.append(http)
+        return http
 
-        def client(**kw: Any) -> httpx.AsyncClient:
-            return httpx.AsyncClient(
-                base_url=self.base_url, auth=_AccessKeyAuth(access_key), timeout=self.timeout,
-                headers={"Accept": "application/json", "User-Agent": user_agent}, follow_redirects=False, **kw)
-
-        if transport is not None:
-            return [client(transport=transport)] * size
-        tls = httpx.create_ssl_context()  # loaded once, not once per connection
-        return [client(verify=tls, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
-                for _ in range(size)]
+    def _workspace_gate(self, scope: str, method: str) -> Gate:
+        """The slots one workspace's reads (or writes) may hold: what its rate can use at the measured round
+        trip, so its requests waiting for rate tokens leave the other slots to other workspaces."""
+        key = (scope, self.limits.method_class(method))
+        gate = self._workspace_gates.get(key)
+        if gate is None:
+            rate = self.limits.rates[key[1]]
+            gate = self._workspace_gates[key] = Gate(lambda: min(self.concurrency.current,
+                                                                 self.concurrency.workspace_cap(rate)))
+        return gate
 
     def __repr__(self) -> str:
         return f"BirdClient(base_url={self.base_url!r}, limits={self.limits!r})"
@@ -268,7 +320,7 @@ class BirdClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for connection in {id(c): c for c in self._connections}.values():
+        for connection in self._opened:
             await connection.aclose()
 
     # ------------------------------------------------------------------------------------ the engine
@@ -282,8 +334,10 @@ class BirdClient:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         idempotent: bool | None = None,
+        decode: Callable[[httpx.Response], Any] | None = None,
     ) -> Any:
-        """Send one logical request (with the retries it qualifies for); the decoded JSON answer."""
+        """Send one logical request (with the retries it qualifies for); the decoded JSON answer (or what
+        ``decode`` makes of a successful answer)."""
         path = route.format(**{k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
@@ -300,7 +354,8 @@ class BirdClient:
             async for attempt in retrying:
                 with attempt:
                     return await self._attempt(
-                        method, route, path, params, body, idempotent, attempt.retry_state.attempt_number, scope
+                        method, route, path, params, body, idempotent, attempt.retry_state.attempt_number, scope,
+                        decode or _decode,
                     )
         except _Retry as exhausted:
             raise exhausted.final from None
@@ -346,13 +401,24 @@ class BirdClient:
         """One of the requests in flight: its HTTP client (the most recently used, whose connection is
         warm), once the workspace's rate limit lets it go. The slot is taken before the rate token, so a
         request holding a token goes out at once: the tokens' spacing is the requests' spacing."""
-        async with self._in_flight:
-            await self.limits.acquire(scope, method)
-            http = self._connections.pop()
+        workspace = self._workspace_gate(scope, method)
+        await workspace.acquire()
+        try:
+            await self._in_flight.acquire()
             try:
-                yield http
+                await self.limits.acquire(scope, method)
+                shared = self._transport is not None
+                http = self._opened[0] if shared else (self._connections.pop() if self._connections
+                                                      else self._connection())
+                try:
+                    yield http
+                finally:
+                    if not shared:
+                        self._connections.append(http)
             finally:
-                self._connections.append(http)
+                self._in_flight.release()
+        finally:
+            workspace.release()
 
     async def _attempt(
         self,
@@ -364,13 +430,24 @@ class BirdClient:
         idempotent: bool,
         attempt_number: int,
         scope: str = "",
+        decode: Callable[[httpx.Response], Any] = _decode,
     ) -> Any:
         try:
             # The overall deadline also covers transports that enforce none (in-process ASGI); it starts
             # once the request has its slot and its rate token.
             async with self._slot(scope, method) as http, asyncio.timeout(self.timeout):
+                # Asked last, once the slot and the rate token are ours: nothing waits between it and the send.
+                headers = self.before_write() if self.before_write is not None and method != "GET" else None
                 self.request_count += 1
-                response = await http.request(method, path, params=params, json=body)
+                sent = time.monotonic()
+                try:
+                    response = await http.request(method, path, params=params, json=body, headers=headers)
+                except BaseException:
+                    self.concurrency.dropped()
+                    raise
+                # The round trip, as the event loop saw it: Bird's distance plus any wait for our own CPU.
+                self.concurrency.sample(time.monotonic() - sent, self._in_flight.holders)
+            self._in_flight.wake()  # the limit may have grown
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # The request never reached Bird: safe to send again whatever the method.
             self._notify(method, route, None, None)
@@ -388,10 +465,11 @@ class BirdClient:
 
         status = response.status_code
         request_id = _request_id(response)
+        self._note_date(response.headers.get("date"))
         self._notify(method, route, status, request_id)
         log.debug("bird %s %s -> %s (attempt %d, request id %s)", method, route, status, attempt_number, request_id)
         if status < 300:
-            return _decode(response)
+            return decode(response)
         decoded = _decode(response)
         if method == "DELETE" and status == 404 and attempt_number > 1:
             # An earlier attempt whose answer was lost did delete it: the goal is reached.
@@ -414,6 +492,15 @@ class BirdClient:
             raise _Retry(error_class_for_status(status)(**error_kwargs),
                          parse_retry_after(response.headers.get("retry-after")))
         raise error_class_for_status(status)(**error_kwargs)
+
+    def _note_date(self, header: str | None) -> None:
+        """Keep the newest time Bird's answers stated (RFC 9110 Date): how old Bird's own dates are is told
+        by Bird's clock, not ours (the emulator's clock moves only when told)."""
+        if not header:
+            return
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            stated = email.utils.parsedate_to_datetime(header).timestamp()
+            self.bird_now = stated if self.bird_now is None else max(self.bird_now, stated)
 
     def _notify(self, method: str, route: str, status: int | None, request_id: str | None) -> None:
         if self.on_response is not None:
@@ -438,7 +525,7 @@ class BirdClient:
         path_params: Mapping[str, str],
         params: Mapping[str, Any] | None = None,
         *,
-        page_size: int = PAGE_SIZE,
+        page_size: int | None = None,
     ) -> AsyncIterator[M]:
         """Every item of a Bird list, following ``nextPageToken`` until a page comes without one."""
         async for page in self._pages(model, route, path_params, params, page_size=page_size):
@@ -452,11 +539,14 @@ class BirdClient:
         path_params: Mapping[str, str],
         params: Mapping[str, Any] | None = None,
         *,
-        page_size: int = PAGE_SIZE,
+        page_size: int | None = None,
     ) -> AsyncIterator[list[M]]:
-        """A Bird list page by page (one request each), so a caller can stop after any page."""
-        if not 1 <= page_size <= PAGE_SIZE:
-            raise ValueError(f"page size must be 1..{PAGE_SIZE}, got {page_size}")
+        """A Bird list page by page (one request each, Bird's largest page unless `page_size` says
+        otherwise), so a caller can stop after any page."""
+        largest = PAGE_SIZES.get(route, PAGE_SIZE)
+        page_size = largest if page_size is None else page_size
+        if not 1 <= page_size <= largest:
+            raise ValueError(f"page size must be 1..{largest}, got {page_size}")
         query: dict[str, Any] = {k: v for k, v in (params or {}).items() if v is not None}
         query["limit"] = page_size
         seen_tokens: set[str] = set()
@@ -478,18 +568,15 @@ class BirdClient:
         with Bird's field names in one call each (what observing thousands of objects costs most)."""
         model, route = JSON_LISTS[what]
         adapter = _list_adapter(model)
-        query: dict[str, Any] = {"limit": PAGE_SIZE}
+        query: dict[str, Any] = {"limit": PAGE_SIZES.get(route, PAGE_SIZE)}
         seen_tokens: set[str] = set()
         while True:
-            results, token = self._page(await self._call("GET", route, path_params, params=query), route)
-            try:
-                parsed = adapter.validate_python(results)
-            except ValidationError as exc:
-                raise BirdResponseError(method="GET", route=route, problem=_validation_summary(exc)) from None
+            parsed, token = self._validated_page(
+                await self._call("GET", route, path_params, params=query, decode=_content), model, route)
             page = adapter.dump_python(parsed, mode="json", by_alias=True)
             # Dropped before the yield: a generator waiting for its next page would otherwise hold this
-            # page's decoded JSON and models too (hundreds of lists are read at once).
-            del results, parsed
+            # page's models too (hundreds of lists are read at once).
+            del parsed
             yield page
             if not token:
                 return
@@ -497,6 +584,21 @@ class BirdClient:
                 raise BirdResponseError(method="GET", route=route, problem="pagination token repeated (loop)")
             seen_tokens.add(token)
             query["pageToken"] = token
+
+    def _validated_page(self, content: bytes, model: type[BaseModel], route: str) -> tuple[list[Any], str | None]:
+        """A page's items as models, and its next page's token. Validated from the JSON bytes in one pass
+        (no intermediate dicts: a plan reads every page of every collection); a page that fails is decoded
+        and checked again step by step, for the error message that names what is wrong."""
+        try:
+            page = _page_adapter(model).validate_json(content)
+            return page["results"], page.get("nextPageToken")
+        except ValidationError:
+            pass
+        results, token = self._page(pydantic_core.from_json(content) if content else None, route)
+        try:
+            return _list_adapter(model).validate_python(results), token
+        except ValidationError as exc:
+            raise BirdResponseError(method="GET", route=route, problem=_validation_summary(exc)) from None
 
     @staticmethod
     def _page(data: Any, route: str) -> tuple[list[Any], str | None]:
@@ -521,36 +623,6 @@ class BirdClient:
 
     # --------------------------------------------------------------------------------------- numbers
 
-    def available_numbers(
-        self,
-        workspace_id: str,
-        *,
-        country: str,
-        type: str | None = None,  # noqa: A002 - Bird's query parameter name
-        prefix: str | None = None,
-        limit: int = PAGE_SIZE,
-    ) -> AsyncIterator[AvailableNumber]:
-        """Numbers in stock that this workspace can buy. ``limit`` is the page size: ask for 1 to
-        fetch just one candidate, and stop iterating once you have enough."""
-        params = {"country": country, "type": type, "prefix": prefix}
-        return self._paginate(AvailableNumber, routes.NUMBERS_AVAILABLE, {"workspaceId": workspace_id},
-                              params, page_size=limit)
-
-    def available_number_pages(
-        self,
-        workspace_id: str,
-        *,
-        country: str,
-        type: str | None = None,  # noqa: A002 - Bird's query parameter name
-        prefix: str | None = None,
-        limit: int = PAGE_SIZE,
-    ) -> AsyncIterator[list[AvailableNumber]]:
-        """``available_numbers`` one page (one request) at a time: searching stock for N numbers costs
-        ceil(N / 99) requests, and the caller decides after each page whether it needs more."""
-        params = {"country": country, "type": type, "prefix": prefix}
-        return self._pages(AvailableNumber, routes.NUMBERS_AVAILABLE, {"workspaceId": workspace_id},
-                           params, page_size=limit)
-
     def stock_items(
         self,
         organization_id: str,
@@ -561,10 +633,24 @@ class BirdClient:
         limit: int = PAGE_SIZE,
     ) -> AsyncIterator[StockItem]:
         """The organization's number stock (``numbers-stock-items``), filtered like Bird filters it."""
-        params = {"countryCodes": [country] if country else None, "types": [type] if type else None,
-                  "prefix": prefix}
         return self._paginate(StockItem, routes.NUMBERS_STOCK_ITEMS, {"organizationId": organization_id},
-                              params, page_size=limit)
+                              stock_query(country, type, prefix), page_size=limit)
+
+    def stock_item_pages(
+        self,
+        workspace_id: str,
+        *,
+        country: str,
+        type: str | None = None,  # noqa: A002 - Bird's query parameter name
+        prefix: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> AsyncIterator[list[StockItem]]:
+        """The organization's stock searched from one of its workspaces (Bird "Search Available Numbers"),
+        one page (one request) at a time: N numbers cost ceil(N / 99) requests, and the caller decides after
+        each page whether it needs more. ``prefix`` may be a whole E.164 number (with ``limit=1``: is that
+        number in stock?)."""
+        return self._pages(StockItem, routes.WORKSPACE_NUMBERS_STOCK_ITEMS, {"workspaceId": workspace_id},
+                           stock_query(country, type, prefix), page_size=limit)
 
     def list_numbers(self, workspace_id: str) -> AsyncIterator[Number]:
         """Every number the workspace owns, 99 per request."""
@@ -575,36 +661,69 @@ class BirdClient:
         return await self._get(Number, routes.NUMBER_LONG_CODE_GET,
                                {"workspaceId": workspace_id, "longCodeNumberId": number_id})
 
-    async def buy_numbers(self, workspace_id: str, numbers: list[tuple[str, str]]) -> list[Number]:
-        """Buy numbers by (E.164 number, ISO country). Charges the workspace wallet; not retried on an
-        unknown outcome (``BirdAmbiguousWriteError``): list the numbers to see what was bought."""
-        if not numbers:
-            return []
-        body = BuyNumbersRequest(
-            numbers=[NumberToBuy(number=check_e164(number), country=country.upper()) for number, country in numbers]
-        )
-        data = await self._call("POST", routes.NUMBERS_BUY, {"workspaceId": workspace_id}, body=body.to_body())
-        return self._list_from(Number, data, "POST", routes.NUMBERS_BUY)
-
     async def buy_stock_items(self, workspace_id: str, stock_item_ids: list[str]) -> list[Number]:
-        """Buy up to 25 numbers of the organization's stock by stock item id (``numbers-long-code``)."""
+        """Buy up to 25 numbers of the organization's stock by stock item id (Bird "Buy a Number",
+        ``POST /workspaces/{workspaceId}/numbers-long-code``). Charges the wallet; never retried on an
+        unknown outcome (``BirdAmbiguousWriteError``): list the numbers to see what was bought.
+
+        Bird documents the 201 but not its body: the numbers it names are returned, an answer item that is
+        not a number is left out (never an error: the purchase is made), so a caller reads the list for
+        any number it does not find here."""
         if not stock_item_ids:
             return []
+        if len(stock_item_ids) > MAX_NUMBERS_PER_PURCHASE:
+            raise ValueError(f"Bird buys at most {MAX_NUMBERS_PER_PURCHASE} numbers per call, got "
+                             f"{len(stock_item_ids)}")
         body = BuyStockItemsRequest(numberStockItemIds=stock_item_ids)
         data = await self._call("POST", routes.NUMBERS_LONG_CODE_BUY, {"workspaceId": workspace_id},
                                 body=body.to_body())
-        return self._list_from(Number, data, "POST", routes.NUMBERS_LONG_CODE_BUY)
+        items = data.get("results") if isinstance(data, Mapping) else data
+        bought = []
+        for item in items if isinstance(items, list) else []:
+            try:
+                bought.append(Number.model_validate(item))
+            except ValidationError:
+                log.warning("Bird's answer to a purchase holds an item that is not a number; the numbers are "
+                            "read from the workspace's list instead")
+        return bought
 
-    async def cancel_number(self, workspace_id: str, number_id: str) -> None:
-        """Cancel the number's monthly subscription (cancelling twice changes nothing, so retried)."""
-        await self._call("POST", routes.NUMBER_CANCEL, {"workspaceId": workspace_id, "numberId": number_id},
-                         idempotent=True)
+    async def compliance_requirements(self, workspace_id: str, endpoint_id: str) -> list[ComplianceRequirement]:
+        """What a number (a long code's endpoint id is its number id) still needs before it may send, as Bird
+        evaluates it. The page documents no page size: none is sent, and any nextPageToken is followed."""
+        route, path_params = routes.ENDPOINT_COMPLIANCE_REQUIREMENTS, {"workspaceId": workspace_id,
+                                                                       "endpointId": endpoint_id}
+        query: dict[str, Any] = {}
+        out: list[ComplianceRequirement] = []
+        while True:
+            results, token = self._page(await self._call("GET", route, path_params, params=query), route)
+            out += [self._parse(ComplianceRequirement, item, "GET", route) for item in results]
+            if not token or token == query.get("pageToken"):
+                return out
+            query["pageToken"] = token
+
+    async def cancel_number(self, workspace_id: str, number_id: str) -> datetime | None:
+        """Cancel the number's monthly subscription (cancelling twice changes nothing, so retried); the end of
+        the period already paid, until which Bird keeps the number and its charge (the answer's
+        `endpointSubscription.endAt`, https://docs.bird.com/api/numbers-api/api-reference/manage-endpoint-
+        subscriptions/cancel-number-subscription), or None when Bird does not say."""
+        answer = await self._call("POST", routes.NUMBER_CANCEL, {"workspaceId": workspace_id, "numberId": number_id},
+                                  idempotent=True)
+        ends = ((answer or {}).get("endpointSubscription") or {}).get("endAt") if isinstance(answer, dict) else None
+        try:
+            return datetime.fromisoformat(ends.replace("Z", "+00:00")) if isinstance(ends, str) else None
+        except ValueError:
+            return None
 
     # ----------------------------------------------------------------------------------------- 10DLC
 
     def list_workspaces(self, organization_id: str) -> AsyncIterator[Workspace]:
         """The organization's workspaces (what `senderctl dump` walks)."""
         return self._paginate(Workspace, routes.WORKSPACES_LIST, {"organizationId": organization_id})
+
+    async def tcr_verticals(self) -> list[Vertical]:
+        """The campaign registry's verticals, as Bird lists them (one request; the list is not paginated)."""
+        data = await self._call("GET", routes.NUMBERS_TCR_VERTICALS, {})
+        return self._list_from(Vertical, data, "GET", routes.NUMBERS_TCR_VERTICALS)
 
     def list_brands(self, workspace_id: str) -> AsyncIterator[Brand]:
         return self._paginate(Brand, routes.BRANDS_LIST, {"workspaceId": workspace_id})
@@ -698,6 +817,14 @@ class BirdClient:
     def list_webhook_subscriptions(self, organization_id: str, workspace_id: str) -> AsyncIterator[WebhookSubscription]:
         path_params = {"organizationId": organization_id, "workspaceId": workspace_id}
         return self._paginate(WebhookSubscription, routes.WEBHOOK_SUBSCRIPTIONS_LIST, path_params)
+
+    def list_webhook_logs(self, organization_id: str, workspace_id: str, subscription_id: str,
+                          execution_status: str | None = None) -> AsyncIterator[WebhookLog]:
+        """A subscription's delivery logs (Bird keeps them seven days), optionally of one executionStatus."""
+        path_params = {"organizationId": organization_id, "workspaceId": workspace_id,
+                       "webhookSubscriptionId": subscription_id}
+        return self._paginate(WebhookLog, routes.WEBHOOK_SUBSCRIPTION_LOGS, path_params,
+                              {"executionStatus": execution_status})
 
     async def get_webhook_subscription(
         self, organization_id: str, workspace_id: str, subscription_id: str

@@ -99,18 +99,9 @@ _COUNTRY = AliasChoices("country", "countryCode")
 _MONTHLY = AliasChoices("monthlyRecurringPrice", "monthlyPrice")
 
 
-class AvailableNumber(BirdResponse):
-    """One entry of ``GET /workspaces/{workspaceId}/numbers-available``."""
-
-    number: str = Field(validation_alias=_NUMBER)
-    country: str | None = Field(default=None, validation_alias=_COUNTRY)
-    type: str | None = None
-    capabilities: NumberCapabilities | None = None
-    monthlyRecurringPrice: OptionalPrice = Field(default=None, validation_alias=_MONTHLY)
-
-
 class StockItem(BirdResponse):
-    """One entry of ``GET /organizations/{organizationId}/numbers-stock-items``."""
+    """One entry of Bird's number stock (``GET /workspaces/{workspaceId}/numbers-stock-items``, or the
+    organization's): ``id`` is what "Buy a Number" takes."""
 
     id: str
     numberString: str = Field(validation_alias=AliasChoices("numberString", "number"))
@@ -144,15 +135,19 @@ class Number(BirdResponse):
     updatedAt: str | None = None
 
 
-class NumberToBuy(BirdRequest):
-    number: str
-    country: str
+class ComplianceRequirement(BirdResponse):
+    """One of an endpoint's compliance requirements (Bird "List Workspace Endpoint Compliance Requirements");
+    ``type`` is one of kyc-form, use-case, tfn-verification, ten-dlc, sms-originator."""
 
+    name: str
+    type: str | None = None
+    status: str | None = None
+    message: str | None = None
+    issues: list[str] = Field(default_factory=list)
 
-class BuyNumbersRequest(BirdRequest):
-    """``POST /workspaces/{workspaceId}/numbers`` (seed 001 "Purchase a number")."""
-
-    numbers: list[NumberToBuy]
+    @property
+    def satisfied(self) -> bool:
+        return str(self.status or "").lower() == "satisfied"
 
 
 class BuyStockItemsRequest(BirdRequest):
@@ -232,12 +227,23 @@ class BrandUpdate(BirdRequest, _BrandFields):
 
 class Brand(BirdResponse, _BrandFields):
     id: str
+    tcrBrandId: str | None = None  # the campaign registry's own id for the brand
     status: str | None = None
+    authPlusStatus: str | None = None  # Auth+ (public companies' brand verification)
     rejection: Rejection | None = None
     organizationId: str | None = None
     workspaceIds: list[str] | None = None
     createdAt: str | None = None
     updatedAt: str | None = None
+
+
+class Vertical(BirdResponse):
+    """One of the campaign registry's verticals (``GET /numbers-tcr/verticals``)."""
+
+    name: str
+    industryId: str | None = None
+    displayName: str | None = None
+    description: str | None = None
 
 
 class VettingCreate(BirdRequest):
@@ -524,6 +530,19 @@ class WebhookSubscriptionUpdate(BirdRequest):
 class WebhookEventFilter(BirdResponse):
     key: str
     value: str | None = None
+
+
+class WebhookLog(BirdResponse):
+    """One delivery in a subscription's logs (docs.bird.com/api/notifications-api/api-reference/
+    webhook-subscriptions/webhook-subscription-logs): Bird's request id, how many attempts, the last status."""
+
+    requestId: str
+    attemptCount: int = 0
+    httpStatusCode: int | None = None
+    executionStatus: str | None = None
+    subscriptionId: str | None = None
+    createdAt: str | None = None
+    updatedAt: str | None = None
 
 
 class WebhookSubscription(BirdResponse):

@@ -20,7 +20,8 @@ A token bucket alone lets ``burst + rate`` requests through in some second; a se
 requests of the last second (as the emulator does, and as "N per second" most plainly reads) answers
 the excess with 429 and a Retry-After of a second: at the limit that cost a quarter of the throughput.
 So each bucket also remembers when its last ``rate`` requests went out, and sends the next one only once
-the oldest of them is more than a second old (with a margin for the network's jitter).
+the oldest of them is more than a second old (with a margin for the network's jitter, which each 429
+widens a little, up to a tenth of a second).
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ DEFAULT_BURST_SECONDS = 0.1
 # No more than `rate` requests in any window of this many seconds: one second, and a margin for requests
 # that reach Bird closer together than they were sent.
 WINDOW_SECONDS = 1.03
+# Each 429 says the margin was too small for the path to Bird (a loaded event loop sends some requests
+# later than their token, a distant Bird's jitter brings others closer): the bucket's window grows by
+# this much, up to MAX_WINDOW_SECONDS (which still keeps 90 % of the limit usable), and shrinks back a
+# little with every request sent.
+WINDOW_STEP = 0.02
+MAX_WINDOW_SECONDS = 1.1
+WINDOW_RECOVERY = 0.001  # share of the extra margin given back per request sent
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -57,6 +65,7 @@ class TokenBucket:
         self._clock = clock
         self._updated = clock()
         self._lock = asyncio.Lock()
+        self.window = WINDOW_SECONDS
         # When the last `rate` requests were sent (below one request a second, the bucket alone suffices).
         self._sent: deque[float] | None = deque(maxlen=int(self.rate)) if self.rate >= 1 else None
 
@@ -71,6 +80,7 @@ class TokenBucket:
         """Send nothing for ``seconds`` (Bird said 429 with this Retry-After); then resume at the rate, not
         in a burst."""
         self._refill()
+        self.window = min(MAX_WINDOW_SECONDS, self.window + WINDOW_STEP)
         until = self._clock() + max(0.0, seconds)
         if until > self._updated:
             self._tokens = min(self._tokens, 0.0)
@@ -87,6 +97,7 @@ class TokenBucket:
                     self._tokens -= 1.0
                     if self._sent is not None:
                         self._sent.append(now)
+                        self.window -= (self.window - WINDOW_SECONDS) * WINDOW_RECOVERY
                     return waited
                 token_wait = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
                 delay = max(window_wait, max(0.0, self._updated - now) + token_wait)
@@ -98,7 +109,7 @@ class TokenBucket:
         sent = self._sent
         if sent is None or len(sent) < (sent.maxlen or 0):
             return 0.0
-        return sent[0] + WINDOW_SECONDS - now
+        return sent[0] + self.window - now
 
 
 class RateLimits:

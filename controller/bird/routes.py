@@ -6,7 +6,7 @@ never disagree. The module-level constants (``routes.NUMBERS_LIST`` ...) are the
 ``ROUTES`` table adds the method, a short name and the docs.bird.com page each route follows (every
 route has one; ``controller.emulator.policy.INVENTED`` lists what the emulator does beyond those pages).
 A few routes are served by the emulator for fidelity without the client calling them yet
-(``available-webhooks``, ``campaign-delete``, ``endpoint-subscriptions-*``).
+(``available-webhooks``, ``campaign-delete``, ``endpoint-subscriptions-*``, ``endpoint-subscription-activate``).
 """
 
 from __future__ import annotations
@@ -20,11 +20,14 @@ DOCS = "https://docs.bird.com/api"
 WORKSPACES_LIST = "/organizations/{organizationId}/workspaces"
 NUMBERS_AVAILABLE = "/workspaces/{workspaceId}/numbers-available"
 NUMBERS_STOCK_ITEMS = "/organizations/{organizationId}/numbers-stock-items"
+WORKSPACE_NUMBERS_STOCK_ITEMS = "/workspaces/{workspaceId}/numbers-stock-items"
 NUMBERS_LIST = NUMBERS_BUY = "/workspaces/{workspaceId}/numbers"
 NUMBERS_LONG_CODE_LIST = NUMBERS_LONG_CODE_BUY = "/workspaces/{workspaceId}/numbers-long-code"
 NUMBER_GET = NUMBER_LONG_CODE_GET = "/workspaces/{workspaceId}/numbers-long-code/{longCodeNumberId}"
 ENDPOINT_SUBSCRIPTIONS_LIST = "/workspaces/{workspaceId}/endpoints/{endpointId}/subscriptions"
 ENDPOINT_SUBSCRIPTION_GET = ENDPOINT_SUBSCRIPTIONS_LIST + "/{subscriptionName}"
+ENDPOINT_SUBSCRIPTION_ACTIVATE = ENDPOINT_SUBSCRIPTION_GET + "/activate"
+ENDPOINT_COMPLIANCE_REQUIREMENTS = "/workspaces/{workspaceId}/endpoints/{endpointId}/compliance-requirements"
 NUMBER_CANCEL = "/workspaces/{workspaceId}/numbers/{numberId}/cancel-subscription"
 BRANDS_LIST = BRAND_CREATE = "/workspaces/{workspaceId}/tcr-brands"
 BRAND_GET = BRAND_UPDATE = BRAND_DELETE = "/workspaces/{workspaceId}/tcr-brands/{brandId}"
@@ -32,6 +35,7 @@ VETTINGS_LIST = VETTING_CREATE = "/workspaces/{workspaceId}/tcr-brands/{brandId}
 CAMPAIGNS_LIST = CAMPAIGN_CREATE = "/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns"
 CAMPAIGN_GET = CAMPAIGN_UPDATE = CAMPAIGN_DELETE = "/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns/{campaignId}"
 RESELLERS_LIST = "/workspaces/{workspaceId}/tcr-resellers"
+NUMBERS_TCR_VERTICALS = "/numbers-tcr/verticals"
 CONNECTORS_LIST = CONNECTOR_CREATE = "/workspaces/{workspaceId}/connectors"
 CONNECTOR_GET = CONNECTOR_DELETE = "/workspaces/{workspaceId}/connectors/{connectorId}"
 CHANNELS_LIST = "/workspaces/{workspaceId}/channels"
@@ -41,6 +45,11 @@ WEBHOOK_SUBSCRIPTIONS_LIST = WEBHOOK_SUBSCRIPTION_CREATE = (
 AVAILABLE_WEBHOOKS = "/workspaces/{workspaceId}/available-webhooks"
 WEBHOOK_SUBSCRIPTION_GET = WEBHOOK_SUBSCRIPTION_UPDATE = WEBHOOK_SUBSCRIPTION_DELETE = (
     WEBHOOK_SUBSCRIPTIONS_LIST + "/{webhookSubscriptionId}")
+WEBHOOK_SUBSCRIPTION_LOGS = WEBHOOK_SUBSCRIPTION_GET + "/logs"
+WEBHOOK_SUBSCRIPTION_LOG_DETAILS = WEBHOOK_SUBSCRIPTION_LOGS + "/details"
+# The same subscriptions addressed by their workspace alone (Bird documents both forms).
+WORKSPACE_WEBHOOK_SUBSCRIPTIONS = "/workspaces/{workspaceId}/webhook-subscriptions"
+WORKSPACE_WEBHOOK_SUBSCRIPTION = WORKSPACE_WEBHOOK_SUBSCRIPTIONS + "/{webhookSubscriptionId}"
 
 _PARAM = re.compile(r"\{(\w+)\}")
 
@@ -85,6 +94,9 @@ ROUTES: tuple[Route, ...] = (
           f"{DOCS}/channels-api/supported-channels/programmable-whatsapp/whatsapp-isv-integration/"
           "setting-up-your-customer-workspaces/buying-a-number-through-bird", paginated=True),
     Route("numbers-stock-items", "GET", NUMBERS_STOCK_ITEMS, f"{_NUM}/search-available-numbers", paginated=True),
+    # The same stock, searched from a workspace (the page's own example); what senderctl searches before it buys.
+    Route("workspace-numbers-stock-items", "GET", WORKSPACE_NUMBERS_STOCK_ITEMS, f"{_NUM}/search-available-numbers",
+          paginated=True),
     Route("numbers-list", "GET", NUMBERS_LIST, f"{_NUM}/list-your-numbers", paginated=True),
     Route("numbers-buy", "POST", NUMBERS_BUY, f"{_SEED} (Purchase a number)"),
     Route("numbers-long-code-buy", "POST", NUMBERS_LONG_CODE_BUY, f"{_NUM}/buy-a-number"),
@@ -92,11 +104,18 @@ ROUTES: tuple[Route, ...] = (
     Route("number-long-code-get", "GET", NUMBER_LONG_CODE_GET, f"{_NUM}/get-long-code-number-details"),
     Route("endpoint-subscriptions-list", "GET", ENDPOINT_SUBSCRIPTIONS_LIST, f"{_NUM}/manage-endpoint-subscriptions"),
     Route("endpoint-subscription-get", "GET", ENDPOINT_SUBSCRIPTION_GET, f"{_NUM}/manage-endpoint-subscriptions"),
+    Route("endpoint-subscription-activate", "POST", ENDPOINT_SUBSCRIPTION_ACTIVATE,
+          f"{_NUM}/manage-endpoint-subscriptions (Activate Workspace Endpoint Subscription)"),
     # Deprecated by Bird in favour of "Manage Endpoint Subscriptions" (numberId as endpointId, subscription
-    # "main"); that page documents only the GET routes of an endpoint's subscriptions, not how to cancel
-    # one, so senderctl keeps the documented, deprecated cancel call until Bird documents its successor.
+    # "main"); that page documents the GET routes and an activate route of an endpoint's subscriptions, not
+    # how to cancel one, so senderctl cancels through this documented, deprecated route ("identical
+    # behavior", says Bird) until Bird documents its successor. Archiving a number calls it.
     Route("number-cancel", "POST", NUMBER_CANCEL,
           f"{_NUM}/manage-endpoint-subscriptions/cancel-number-subscription (deprecated)"),
+    # What an endpoint (a long code number: its number id) still needs before it may send: kyc-form, use-case,
+    # tfn-verification, ten-dlc, sms-originator. Read by `senderctl status` for numbers that are not Ready.
+    Route("endpoint-compliance-requirements-list", "GET", ENDPOINT_COMPLIANCE_REQUIREMENTS,
+          f"{_NUM}/manage-endpoint-compliance-requirements/list-workspace-compliance-requirements", paginated=True),
     Route("brands-list", "GET", BRANDS_LIST, f"{_TCR}/brands-workspace/list-all-brands", paginated=True),
     Route("brand-create", "POST", BRAND_CREATE, f"{_TCR}/brands-workspace/create-a-brand"),
     Route("brand-get", "GET", BRAND_GET, f"{_TCR}/brands-workspace/get-a-brand"),
@@ -109,6 +128,8 @@ ROUTES: tuple[Route, ...] = (
     Route("campaign-get", "GET", CAMPAIGN_GET, f"{_TCR}/campaigns/get-a-campaign"),
     Route("campaign-update", "PATCH", CAMPAIGN_UPDATE, f"{_TCR}/campaigns/update-a-campaign"),
     Route("campaign-delete", "DELETE", CAMPAIGN_DELETE, f"{_TCR}/campaigns/delete-a-campaign"),
+    # Not paginated, not scoped to a workspace: the campaign registry's verticals a brand may name.
+    Route("numbers-tcr-verticals", "GET", NUMBERS_TCR_VERTICALS, f"{_TCR}/tcr-enums"),
     Route("resellers-list", "GET", RESELLERS_LIST, f"{_TCR}/campaigns/optional-acting-as-reseller",
           paginated=True),
     Route("connectors-list", "GET", CONNECTORS_LIST, f"{_CHN}/channel-connectors", paginated=True),
@@ -127,6 +148,20 @@ ROUTES: tuple[Route, ...] = (
     Route("webhook-subscription-delete", "DELETE", WEBHOOK_SUBSCRIPTION_DELETE,
           f"{_HOOK}/delete-a-webhook-subscription"),
     Route("available-webhooks", "GET", AVAILABLE_WEBHOOKS, f"{_HOOK}/list-available-webhook-events"),
+    Route("webhook-subscription-logs", "GET", WEBHOOK_SUBSCRIPTION_LOGS, f"{_HOOK}/webhook-subscription-logs",
+          paginated=True),
+    Route("webhook-subscription-log-details", "GET", WEBHOOK_SUBSCRIPTION_LOG_DETAILS,
+          f"{_HOOK}/webhook-subscription-logs"),
+    Route("workspace-webhook-subscriptions-list", "GET", WORKSPACE_WEBHOOK_SUBSCRIPTIONS,
+          f"{_HOOK}/list-webhook-subscriptions", paginated=True),
+    Route("workspace-webhook-subscription-create", "POST", WORKSPACE_WEBHOOK_SUBSCRIPTIONS,
+          f"{_HOOK}/create-a-webhook-subscription"),
+    Route("workspace-webhook-subscription-get", "GET", WORKSPACE_WEBHOOK_SUBSCRIPTION,
+          f"{_HOOK}/get-a-webhook-subscription"),
+    Route("workspace-webhook-subscription-update", "PATCH", WORKSPACE_WEBHOOK_SUBSCRIPTION,
+          f"{_HOOK}/update-a-webhook-subscription"),
+    Route("workspace-webhook-subscription-delete", "DELETE", WORKSPACE_WEBHOOK_SUBSCRIPTION,
+          f"{_HOOK}/delete-a-webhook-subscription"),
 )
 
 BY_NAME: dict[str, Route] = {route.name: route for route in ROUTES}

@@ -45,15 +45,26 @@ class DaemonOptions:
     resync: float = 600.0
     public_url: str | None = None
     allow_archive: bool = False
-    # Seconds a webhook's timestamp may differ from our clock (Bird's replay window).
+    # Seconds a webhook's timestamp may be ahead of our clock (clocks differ).
     webhook_tolerance: int = 300
+    # Seconds a webhook's timestamp may be behind it: Bird retries an undelivered event with its original
+    # timestamp for 8 hours (controller.daemon.webhooks.RETRY_HORIZON).
+    webhook_max_age: int = 9 * 3600
     # How long SIGTERM waits for an in-flight reconcile before cancelling it (its journal entry stays
     # open and the next reconcile resolves it by re-reading Bird).
     shutdown_grace: float = 4.0
     # Spec file events closer together than this are one change (editors write in several steps).
     debounce_ms: int = 400
+    # A changed spec tree is acted on only once it has not changed for this long (seconds): a file saved in
+    # two writes (an editor, `cat >`, scp) is never read half-written. Removals that come from a file
+    # changed within it wait one more window.
+    settle: float = 2.0
     # Standbys try to take leadership this often (seconds); the leader checks its lock as often.
     leader_poll: float = 2.0
+    # PostgreSQL: seconds a replica's lease lasts unless renewed (controller.state.lease).
+    lease_ttl: float = 6.0
+    # --shard ORG...: organizations pinned to this replica (it reconciles only those).
+    shards: tuple[str, ...] = ()
     extra_environ: dict[str, str] = field(default_factory=dict)
     # --notify URL...: signed events on condition changes, drift, refusals (controller/daemon/notify.py).
     notify_urls: tuple[str, ...] = ()
@@ -62,6 +73,8 @@ class DaemonOptions:
     # Bird requests per second per workspace (None: SENDERCTL_BIRD_GET_RATE / _POST_RATE or Bird's defaults).
     bird_get_rate: float | None = None
     bird_post_rate: float | None = None
+    # Who sees the health endpoints' details: "token" (an admin token) or "loopback" (also any local caller).
+    health_details: str = "token"
 
     @property
     def host_port(self) -> tuple[str, int]:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from controller.api.guard import Guard, Refusal, Unavailable
 from controller.daemon.config import WEBHOOK_PATH
 from controller.daemon.logs import event
-from controller.daemon.webhooks import MAX_BODY_BYTES, Verdict, check, event_label
+from controller.daemon.webhooks import MAX_BODY_BYTES, Verdict, check, event_label, scope
 
 if TYPE_CHECKING:
     from controller.daemon.service import Daemon
@@ -37,13 +38,81 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(daemon: Daemon) -> Starlette:
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "alive", "role": daemon.role})
+def create_app(daemon: Daemon) -> Guard:
+    """The daemon's routes behind the guard (controller/api/guard.py): tokens, scopes and body caps are
+    checked before any handler runs."""
+    from controller.statuspage.web import MAX_FORM_BYTES
 
-    async def readyz(_: Request) -> Response:
+    caps: dict[tuple[str, str], int | None] = {
+        ("POST", WEBHOOK_PATH): None,  # the receiver reads at most MAX_BODY_BYTES itself (read_body)
+        ("POST", "/ui/login"): MAX_FORM_BYTES, ("POST", "/ui/logout"): MAX_FORM_BYTES,
+        **{("GET", path): 0 for path in ("/healthz", "/readyz", "/metrics", "/ui", "/ui/", "/ui/login")}}
+    return Guard(routes(daemon), authenticator(daemon), on_refused=refusal_logger(daemon),
+                 on_error=error_logger(daemon), caps=caps)
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+async def may_see_details(daemon: Daemon, request: Request) -> bool:
+    """Health details (pid, host, the lock, spec paths, database errors) are for operators: a caller with
+    an admin token, or one on this machine when the daemon runs with --health-details loopback.
+    Everyone else learns ready or not, and nothing else."""
+    client = request.client.host if request.client else ""
+    if daemon.options.health_details == "loopback" and (client in LOOPBACK or client.startswith("127.")):
+        return True
+    token = request.headers.get("authorization", "")
+    kind, _, value = token.partition(" ")
+    if kind.lower() != "bearer" or not value.strip():
+        return False
+    try:
+        who = await authenticator(daemon)(value.strip())
+    except Unavailable:
+        return False
+    return not isinstance(who, str) and who.role == "admin"
+
+
+def authenticator(daemon: Daemon) -> Any:
+    from controller.api.tokens import authenticate
+    from controller.state import DatabaseError, StateError
+    from controller.state.records import utcnow
+
+    async def check(token: str) -> Any:
+        try:
+            return await asyncio.to_thread(authenticate, daemon.store, token, utcnow())
+        except (StateError, DatabaseError) as exc:
+            event("api.unavailable", f"a token could not be checked: {type(exc).__name__}: {exc}", logging.WARNING,
+                  role=daemon.role)
+            raise Unavailable("the state database does not answer") from None
+
+    return check
+
+
+def refusal_logger(daemon: Daemon) -> Any:
+    def refused(r: Refusal) -> None:
+        daemon.metrics.api_refused.labels(str(r.status), r.reason).inc()
+        event("api.refused", f"{r.method} {r.path} refused with {r.status} ({r.reason})", logging.WARNING,
+              status=r.status, reason=r.reason, token_id=r.token_id, role=daemon.role)
+
+    return refused
+
+
+def error_logger(daemon: Daemon) -> Any:
+    def failed(exc: BaseException) -> None:
+        event("http.error", f"{type(exc).__name__}: {exc}", logging.ERROR, role=daemon.role)
+
+    return failed
+
+
+def routes(daemon: Daemon) -> Starlette:
+    async def healthz(request: Request) -> Response:
+        details = await may_see_details(daemon, request)
+        return JSONResponse({"status": "alive", **({"role": daemon.role} if details else {})})
+
+    async def readyz(request: Request) -> Response:
         ready, body = await daemon.readiness()
-        return JSONResponse(body, status_code=200 if ready else 503)
+        shown = body if await may_see_details(daemon, request) else {"ready": ready}
+        return JSONResponse(shown, status_code=200 if ready else 503)
 
     async def metrics(_: Request) -> Response:
         data, content_type = daemon.metrics.render()
@@ -53,13 +122,21 @@ def create_app(daemon: Daemon) -> Starlette:
         try:
             body = await read_body(request)
         except TooLarge as exc:
-            return answer(daemon, Verdict(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes"
-                                          f" ({exc.args[0]} bytes)"))
+            refused = answer(daemon, Verdict(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes"
+                                             f" ({exc.args[0]} bytes)"))
+            refused.headers["connection"] = "close"  # the rest is unread: end the connection, as the guard does
+            return refused
         except ClientDisconnect:
             return Response(status_code=400)
-        verdict = check(request.headers, body, keys=daemon.signing_keys(), urls=daemon.webhook_urls(str(request.url)),
-                        now=time.time(), tolerance=daemon.options.webhook_tolerance,
+        # A plain dict, read once: Starlette's Headers decode every header on each lookup.
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in request.headers.raw}
+        verdict = check(headers, body, subscriptions=daemon.subscriptions(), public_url=daemon.webhook_url(),
+                        now=daemon.clock(), tolerance=daemon.options.webhook_tolerance,
+                        max_age=daemon.options.webhook_max_age,
                         subscribed=daemon.view.events if daemon.view is not None else None)
+        if verdict.ok:
+            workspace_id, channel_ids = await daemon.locate(verdict)
+            verdict = scope(verdict, workspace_id, channel_ids)
         if not verdict.ok:
             return answer(daemon, verdict)
         from controller.daemon.service import Unavailable
@@ -78,16 +155,28 @@ def create_app(daemon: Daemon) -> Starlette:
         status = getattr(exc, "status_code", 404)
         code = "not_found" if status == 404 else "method_not_allowed"
         return JSONResponse({"error": {"code": code, "message": f"no route {request.method} {request.url.path}"}},
-                            status_code=status)
+                            status_code=status, headers=getattr(exc, "headers", None))
 
-    return Starlette(exception_handlers={404: no_route, 405: no_route}, routes=[
+    async def failed(_: Request, exc: Exception) -> Response:
+        from controller.api.app import unexpected_error
+
+        return unexpected_error(exc)
+
+    return Starlette(exception_handlers={404: no_route, 405: no_route, Exception: failed}, routes=[
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route(WEBHOOK_PATH, webhook, methods=["POST"]),
+        *status_page(daemon),
         # The platform API (seeds 000 and 002) and its /openapi.json: everything else.
         Mount("", app=platform_api(daemon)),
     ])
+
+
+def status_page(daemon: Daemon) -> list[Route]:
+    from controller.statuspage.web import routes
+
+    return routes(daemon)
 
 
 def platform_api(daemon: Daemon) -> Starlette:
@@ -104,9 +193,9 @@ def platform_api(daemon: Daemon) -> Starlette:
 
 def answer(daemon: Daemon, verdict: Verdict) -> Response:
     daemon.metrics.webhooks.labels(verdict.outcome, event_label(verdict.event)).inc()
-    level = logging.INFO if verdict.status == 200 else logging.WARNING
-    event(f"webhook.{verdict.outcome}", verdict.message, level, status=verdict.status,
-          webhook_event=event_label(verdict.event), bird_request_id=verdict.request_id or None, role=daemon.role)
+    if verdict.status != 200:  # what was kept is logged per inbox transaction (service.log_received)
+        event(f"webhook.{verdict.outcome}", verdict.message, logging.WARNING, status=verdict.status,
+              webhook_event=event_label(verdict.event), bird_request_id=verdict.request_id or None, role=daemon.role)
     body = {"status": verdict.outcome, "message": verdict.message}
     if verdict.request_id:
         body["requestId"] = verdict.request_id

@@ -14,11 +14,10 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
-from controller import engine
 from controller.bird import BirdAuthError
 from controller.daemon import logs
 from controller.daemon.config import DaemonOptions
@@ -27,6 +26,7 @@ from controller.daemon.logs import REDACT, event
 from controller.daemon.metrics import Metrics
 from controller.daemon.notify import NOTIFY_KEY_ENV, Notifier, receiver
 from controller.daemon.service import Daemon
+from controller.reconcile import engine
 
 EXIT_OK, EXIT_ERROR = 0, 1
 # Everything after SIGTERM must fit in 10 s: the reconcile grace (DaemonOptions.shutdown_grace),
@@ -49,10 +49,34 @@ class _Server(uvicorn.Server):
 def run_daemon(options: DaemonOptions) -> int:
     logs.setup()
     try:
-        return asyncio.run(_main(options))
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            return runner.run(_main(options))
     except StartupError as exc:
         print(f"error: {REDACT(str(exc))}", file=sys.stderr, flush=True)
         return EXIT_ERROR
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (not on Windows): the event loop's own cost per webhook is about half
+    of asyncio's pure-Python loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop  # type: ignore[no-any-return]
+
+
+def http_implementation() -> str | type:
+    """httptools parses a request in C; h11 (pure Python) was the largest share of the daemon's CPU per
+    webhook. h11 stays the fallback where httptools is not installed. With httptools, a connection
+    closed over a body still arriving lingers (controller/daemon/lingering.py)."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    from controller.daemon.lingering import LingeringHttpToolsProtocol
+
+    return LingeringHttpToolsProtocol
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -74,6 +98,19 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def check_public_url(options: DaemonOptions) -> None:
+    """The URL the daemon tells Bird to post to must be one Bird accepts for a webhook subscription, or
+    Bird refuses every subscription and the daemon never hears an event: refuse to start, naming the rule."""
+    from specs.models.webhook import url_problem
+
+    if options.public_url is None:
+        return
+    problem = url_problem(options.webhook_url())
+    if problem:
+        raise StartupError(f"--public-url {options.public_url}: {problem}. Bird posts webhooks only to such a URL; "
+                           "give the public https:// address of this daemon (a proxy or ingress in front of it)")
+
+
 def notifier(options: DaemonOptions, metrics: Metrics) -> Notifier | None:
     """--notify needs SENDERCTL_NOTIFY_KEY: unsigned events could be forged, so the daemon refuses to
     start without it rather than send them."""
@@ -92,10 +129,12 @@ def notifier(options: DaemonOptions, metrics: Metrics) -> Notifier | None:
 
 
 async def _main(options: DaemonOptions) -> int:
+    from controller.reconcile.secrets import DigestKeyError, upgrade_signing_key_digests
     from controller.state import StateError, StateStore
     from controller.state.leader import open_leadership
 
     metrics = Metrics()
+    check_public_url(options)
     notify = notifier(options, metrics)  # before anything is contacted: a missing key is a start-up error
     rates = {name: rate for name, rate in (("bird_get_rate", options.bird_get_rate),
                                            ("bird_post_rate", options.bird_post_rate)) if rate is not None}
@@ -114,15 +153,17 @@ async def _main(options: DaemonOptions) -> int:
         raise StartupError(engine.auth_problem(exc)) from None
     try:
         # Before opening the state: a second daemon on a SQLite state is refused without touching it.
-        leadership = await asyncio.to_thread(open_leadership, options.state_url)
+        leadership = await asyncio.to_thread(open_leadership, options.state_url, None, options.lease_ttl,
+                                              options.shards)
     except StateError as exc:
         raise StartupError(str(exc)) from None
     store = None
     try:
         try:
             store = await asyncio.to_thread(StateStore.open, options.state_url)
+            await asyncio.to_thread(upgrade_signing_key_digests, store, settings.environ)
             await asyncio.to_thread(leadership.attach, store.engine)
-        except StateError as exc:
+        except (StateError, DigestKeyError) as exc:
             raise StartupError(str(exc)) from None
         host, port = options.host_port
         sock = bind(host, port)
@@ -145,7 +186,8 @@ async def serve(daemon: Daemon, sock: socket.socket) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _on_signal, daemon, sig)
     config = uvicorn.Config(create_app(daemon), log_config=None, access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=HTTP_SHUTDOWN_SECONDS, server_header=False)
+                            timeout_graceful_shutdown=HTTP_SHUTDOWN_SECONDS, server_header=False,
+                            http=http_implementation())
     server = _Server(config)
     host, port = sock.getsockname()[:2]
     event("daemon.start", f"senderctl daemon on http://{host}:{port} watching {', '.join(daemon.options.paths)}",

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from controller.bird.signing import signed_headers
 from controller.daemon.logs import event
+from controller.resources.authplus import started_waiting
 
 NOTIFY_KEY_ENV = "SENDERCTL_NOTIFY_KEY"
 FORMATS = ("json", "slack")
@@ -77,7 +78,7 @@ def condition_events(before: Mapping[str, Any], plan: Any, world: Any) -> list[d
     for address, now in sorted(conditions_of(plan).items()):
         previous = before.get(address)
         was = getattr(previous, "status", None)
-        if was == now.status:
+        if was == now.status and not started_waiting(str(getattr(previous, "reason", "") or ""), now.reason):
             continue
         item: dict[str, Any] = {"type": "condition.changed", "address": address, "from": was, "to": now.status,
                                 "reason": now.reason}

@@ -9,6 +9,7 @@ neither spins nor returns in lockstep with others.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 FULL = "*"
@@ -66,14 +67,16 @@ class WorkQueue:
     def discard(self, key: str) -> None:
         self.entries.pop(key, None)
 
-    def next_due(self) -> float | None:
-        return min((e.due for e in self.entries.values()), default=None)
+    def next_due(self, where: Callable[[str], bool] = lambda _key: True) -> float | None:
+        return min((e.due for k, e in self.entries.items() if where(k)), default=None)
 
-    def pop_due(self, now: float, window: float = 0.5) -> dict[str, str]:
-        """Every key due by now (+ a small window, to batch near-simultaneous work): key -> reason."""
-        if not any(e.due <= now + window for e in self.entries.values()):
+    def pop_due(self, now: float, window: float = 0.5,
+                where: Callable[[str], bool] = lambda _key: True) -> dict[str, str]:
+        """Every key due by now (+ a small window, to batch near-simultaneous work): key -> reason.
+        `where`: only such keys (the others stay queued)."""
+        if not any(e.due <= now + window for k, e in self.entries.items() if where(k)):
             return {}
-        due = {k: e.reason for k, e in self.entries.items() if e.due - e.slack <= now + window}
+        due = {k: e.reason for k, e in self.entries.items() if e.due - e.slack <= now + window and where(k)}
         for key in due:
             del self.entries[key]
         return due

@@ -2,15 +2,20 @@
 
 A webhook names Bird ids (a brand id, a campaign id, a channel id); the state's records map those
 ids to resource addresses. A reconcile of an address also covers everything that depends on it
-(a campaign waits on its brand, a channel on its campaign, a subscription on its channel).
+(a campaign waits on its brand, a channel on its campaign, a subscription on its channel) and what is
+derived from it (an Organization's 10DLC flag from its brands and campaigns).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
+from controller.reconcile import scope
 from controller.resources.base import Desired, RecordView
+from controller.resources.lifecycle import parse_time
+from controller.state.traffic import Outbound
 
 # Events that change what the reconciler sees, and the kinds they are about.
 EVENT_KINDS: dict[str, tuple[str, ...]] = {
@@ -21,6 +26,8 @@ EVENT_KINDS: dict[str, tuple[str, ...]] = {
     "channel.created": ("Channel",),
 }
 INBOUND_EVENTS = frozenset({"sms.inbound"})
+# Counted per channel (controller/state/traffic.py): a campaign none of whose channels send is a ghost.
+OUTBOUND_EVENTS = frozenset({"sms.outbound"})
 # Payload keys that carry a Bird id worth looking up.
 ID_KEYS = ("id", "brandId", "campaignId", "channelId", "connectorId", "vettingId", "numberId", "phoneNumberId")
 
@@ -48,20 +55,9 @@ def payload_ids(payload: Mapping[str, Any]) -> set[str]:
 
 
 def dependents(desired: Iterable[Desired], seeds: Iterable[str]) -> set[str]:
-    """The seeds and, transitively, every desired resource that depends on one of them."""
-    children: dict[str, set[str]] = {}
-    for d in desired:
-        for parent in d.depends_on:
-            children.setdefault(parent, set()).add(d.address)
-    out: set[str] = set()
-    todo = list(seeds)
-    while todo:
-        address = todo.pop()
-        if address in out:
-            continue
-        out.add(address)
-        todo.extend(children.get(address, ()))
-    return out
+    """The seeds and, transitively, every desired resource whose plan reads what they change (their
+    dependents, and what is derived from them: see controller.reconcile.scope.affected)."""
+    return scope.affected(desired, seeds)
 
 
 def spec_edit(old: Iterable[Desired], new: Iterable[Desired]) -> tuple[set[str], set[str]]:
@@ -97,3 +93,19 @@ def event_of(body: Any) -> tuple[str, dict[str, Any]] | None:
     if not isinstance(event, str) or not event or not isinstance(payload, Mapping):
         return None
     return event, dict(payload)
+
+
+def outbound_of(document: Mapping[str, Any], received_at: datetime) -> Outbound:
+    """The channel and time of an `sms.outbound` webhook: {"service": "channels", "event": "sms.outbound",
+    "payload": <the message>} with the message's `channelId` and `createdAt` (Bird's clock; docs.bird.com/
+    api/channels-api/message-status-and-interactions). Without a time, when it arrived. Raises ValueError
+    when it names no channel or is not an outgoing message."""
+    payload = document.get("payload")
+    if not isinstance(payload, Mapping):
+        raise ValueError('the sms.outbound webhook has no "payload" object')
+    channel_id = payload.get("channelId")
+    if not isinstance(channel_id, str) or not channel_id:
+        raise ValueError('the outbound message has no "channelId"')
+    if payload.get("direction") not in (None, "outgoing"):
+        raise ValueError(f"the message's direction is {payload.get('direction')!r}, not outgoing")
+    return Outbound(channel_id, parse_time(payload.get("createdAt")) or received_at)

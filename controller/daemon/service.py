@@ -10,47 +10,87 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import dataclasses
 import logging
 import os
 import random
 import socket
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller import engine, tenant
-from controller.apply import ChangeResult
+from controller import tenant
 from controller.daemon import logs
 from controller.daemon.config import DaemonOptions
+from controller.daemon.directory import Directory, Place, places
 from controller.daemon.logs import event
 from controller.daemon.metrics import Metrics
 from controller.daemon.notify import Notifier, condition_events, drift_event
 from controller.daemon.queue import FULL, WorkQueue, jittered
-from controller.daemon.routing import EVENT_KINDS, INBOUND_EVENTS, affected, dependents, id_index, spec_edit
-from controller.daemon.specview import SpecsRejected, SpecView, load_view, missing_status_events
-from controller.daemon.webhooks import Verdict
-from controller.plan import Change, Plan
-from controller.scope import annotations_by_document
-from controller.state import DatabaseError, StateLocked, StateStore
+from controller.daemon.routing import (
+    EVENT_KINDS,
+    INBOUND_EVENTS,
+    OUTBOUND_EVENTS,
+    affected,
+    dependents,
+    id_index,
+    outbound_of,
+    spec_edit,
+)
+from controller.daemon.specview import (
+    SpecsRejected,
+    SpecView,
+    Subscription,
+    load_view,
+    missing_status_events,
+    missing_traffic_event,
+)
+from controller.daemon.webhooks import Verdict, ids_named
+from controller.reconcile import engine
+from controller.reconcile.apply import ChangeResult
+from controller.reconcile.plan import Change, Plan
+from controller.reconcile.scope import annotations_by_document
+from controller.state import DatabaseError, StateLocked, StateStore, lease
 from controller.state.leader import Leadership
+from controller.state.lease import LeaseLost
 from controller.state.webhook_inbox import (
+    Delivery,
     WebhookEvent,
     mark_handled_in,
     mark_webhooks_handled,
+    newest_webhook_id,
     pending_webhooks,
     prune_webhooks,
-    record_webhook,
+    record_webhooks,
+    webhook_places,
+    webhooks_since,
 )
 
+# A queue key that reconciles every resource of one organization (one this replica just took over).
+ORG_KEY = "organization:"
+# Takeover reconciles running beside the replica's other reconcile, at most: organizations a replica gains
+# are reconciled at once, not after the reconcile of the others it already held (which may wait on a slow
+# Bird for minutes). Each unit claims its organizations, so no two reconciles of one replica share one.
+TAKEOVER_UNITS = 4
+# A balancing round due at another replica's lease expiry runs this much after it (the server's clock decides).
+EXPIRY_SLACK_SECONDS = 0.05
 RESYNC_JITTER = 0.10
 RECHECK_JITTER = 0.10
 INBOX_POLL_SECONDS = 1.0
 INBOX_GATHER_SECONDS = 0.05  # how long a poked inbox waits for more events before draining
+INBOX_BATCH = 1000  # events a drained batch routes in one transaction
+# Handled events are kept this long: a replay is recognised by them, and Bird retries for 8 hours.
 INBOX_RETENTION = timedelta(days=1)
+# Deliveries a receiver writes to the inbox in one transaction (those that arrived while the last wrote).
+RECEIVE_BATCH = 500
+# Inbox transactions under way at once: while one commits, the next batch is already on its way to a worker
+# thread (their writes still take turns on the state's write lock), so an answer waits for one commit and
+# not for the hop of the batch ahead of it as well.
+RECEIVERS = 2
 PRUNE_EVERY_SECONDS = 600.0
 READINESS_TIMEOUT = 3.0
 WATCH_RETRY_SECONDS = 2.0
@@ -58,6 +98,42 @@ WATCH_RETRY_SECONDS = 2.0
 LOGGED_ADDRESSES = 50
 # The file watcher's thread returns this often (ms), so shutdown never waits long for it.
 WATCH_POLL_MS = 500
+# The status page (/ui): how many reconciles and notifications it lists, and how old its view of the state
+# may be on a replica that does not reconcile (the leader's is rebuilt after each reconcile).
+UI_HISTORY = 20
+ESTATE_MAX_AGE_SECONDS = 15.0
+
+
+def log_routed(lines: list[Any]) -> None:
+    """One `inbound.routed` line for the messages of a drained batch (each with its Bird request id,
+    outcome, organization and reason), not one line per message: at thousands of messages a second the
+    per-message lines cost the daemon a fifth of its CPU. `outcome` is the batch's one outcome, or "mixed".
+    (A message that failed was logged as webhook.failed when it failed.)"""
+    messages = [line for line in lines if isinstance(line, dict)]
+    if not messages:
+        return
+    outcomes = Counter(m["outcome"] for m in messages)
+    outcome = next(iter(outcomes)) if len(outcomes) == 1 else "mixed"
+    summary = ", ".join(f"{n} {o}" for o, n in outcomes.items())
+    first = messages[0]
+    text = (f"inbound SMS {first['outcome']}: {first['reason']}" if len(messages) == 1
+            else f"{len(messages)} inbound SMS: {summary}")
+    event("inbound.routed", text, webhook_event="sms.inbound", outcome=outcome, outcomes=dict(outcomes),
+          organization=first["organization"] if len(messages) == 1 else None,
+          bird_request_id=first["bird_request_id"] if len(messages) == 1 else None, messages=messages)
+
+
+def log_received(verdicts: list[Any], kept: list[bool], *, role: str) -> None:
+    """The deliveries one inbox transaction kept (`webhook.accepted`) and the replays it recognised
+    (`webhook.replay`), one line each per transaction with their Bird request ids, instead of a line per
+    delivery. Refused deliveries are still logged one by one, as warnings (http.answer)."""
+    for outcome, wanted, level in (("accepted", True, logging.INFO), ("replay", False, logging.INFO)):
+        ids = [v.request_id for v, fresh in zip(verdicts, kept, strict=True) if fresh is wanted]
+        if ids:
+            events = sorted({v.event for v, fresh in zip(verdicts, kept, strict=True) if fresh is wanted})
+            message = "accepted" if outcome == "accepted" else "a replay of a delivery already received: ignored"
+            event(f"webhook.{outcome}", f"{len(ids)} deliveries: {message}" if len(ids) > 1 else message, level,
+                  status=200, count=len(ids), webhook_events=events, bird_request_ids=ids, role=role)
 
 
 class Unavailable(Exception):
@@ -89,9 +165,14 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.wake = asyncio.Event()
         self.inbox_poke = asyncio.Event()
+        self.lease_lost = asyncio.Event()
+        self.owned: set[str] = set()  # the organizations whose leases this replica holds (ALL: every one)
+        self.inbox_cursor: int | None = None  # the newest inbox event a non-draining replica has looked at
         self.listen_port: int | None = None
         self._calls: dict[asyncio.Task[Any] | None, list[dict[str, Any]]] = {}
-        self._in_flight: asyncio.Task[Any] | None = None
+        self._in_flight: asyncio.Task[Any] | None = None  # the reconcile of queued resources (or FULL)
+        # Every running reconcile -> the organizations it claimed (None: all of them).
+        self._units: dict[asyncio.Task[Any], set[str] | None] = {}
         self.notifier = notifier
         settings.on_bird_response = self.on_bird_response
         # The last observation of Bird: a targeted reconcile reads only the workspaces it needs.
@@ -99,6 +180,20 @@ class Daemon:
         self._ids_known: tuple[Any, dict[str, set[str]]] | None = None  # (records, their id index)
         # Resource address -> Ready / Waiting / Failed, as the plans last saw it (the gauges count these).
         self.conditions: dict[str, str] = {}
+        # Where the Bird ids of webhooks live (workspace, receiving number), read from the state.
+        self.directory = Directory(self.load_places)
+        # Verified deliveries waiting for the receiver's next inbox transaction, and whether one runs.
+        self._arrivals: list[tuple[Verdict, asyncio.Future[bool]]] = []
+        self._receiving: set[asyncio.Task[None]] = set()
+        # The clock deliveries' timestamps are checked against (tests move it with the emulator's).
+        self.clock: Callable[[], float] = time.time
+        # For the status page: the last reconciles and notifications, and its view of the estate.
+        self.reconcile_log: deque[dict[str, Any]] = deque(maxlen=UI_HISTORY)
+        self.notification_log: deque[dict[str, Any]] = deque(maxlen=UI_HISTORY)
+        self._estate: tuple[Any, float, Any] | None = None  # (what it was built from, when, the Estate)
+        self._estate_lock = threading.Lock()
+        self._estate_generation = 0  # moves on after each reconcile: the estate is built again
+        self.ui_used = False
 
     # --- specs -------------------------------------------------------------------------------------
     def environ(self) -> Mapping[str, str] | None:
@@ -131,6 +226,10 @@ class Daemon:
                 event("specs.no_status_webhooks", "no WebhookSubscription asks for " + ", ".join(missing) +
                       f" at {self.webhook_url()}: approvals are noticed by scheduled re-checks only",
                       logging.WARNING)
+            if missing_traffic_event(view):
+                event("specs.no_outbound_webhooks", "no WebhookSubscription asks for sms.outbound: the daemon counts "
+                      "no outbound SMS, so every approved campaign reads as a ghost after 60 days (add one per "
+                      "workspace, or per channel)", logging.WARNING)
         return changed
 
     async def watch_specs(self) -> None:
@@ -158,9 +257,28 @@ class Daemon:
                                     stop_event=self.stopping, recursive=True, ignore_permission_denied=True,
                                     rust_timeout=WATCH_POLL_MS):
             names = sorted({Path(p).name for _, p in changes})
+            if not await self.settled(names):
+                return
             previous = self.view
             if await self.reload_specs("changed: " + ", ".join(names[:10])) and self.role == "leader":
                 self.enqueue_edit(previous, self.view)
+
+    async def settled(self, names: list[str]) -> bool:
+        """Wait until the spec tree has not changed for a settle window (False: the daemon is stopping).
+        A file written in two steps is read once, whole."""
+        before = await asyncio.to_thread(tree_snapshot, self.options.paths)
+        while True:
+            event("specs.settling", f"spec files changed ({', '.join(names[:10])}); acting once they are "
+                  f"unchanged for {self.options.settle:g} s", settle=self.options.settle)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.options.settle)
+            if self.stopping.is_set():
+                return False
+            now = await asyncio.to_thread(tree_snapshot, self.options.paths)
+            if now == before:
+                event("specs.settled", f"spec files unchanged for {self.options.settle:g} s: reading them")
+                return True
+            before = now
 
     def enqueue_edit(self, previous: SpecView | None, view: SpecView | None) -> None:
         """A spec edit reconciles what it added or changed (a targeted reconcile: only their workspaces are
@@ -168,6 +286,14 @@ class Daemon:
         and archiving are only planned with the whole of Bird in view."""
         changed, removed = spec_edit(previous.desired, view.desired) if previous and view else (set(), set())
         notes_moved = previous is None or view is None or annotations(previous) != annotations(view)
+        if removed and previous is not None:
+            # What a user may lose (forget, unassign, archive) waits one more settle window, and says which
+            # file drove it and how it changed: a file caught mid-write shows as a shrunken file.
+            event("specs.removals", f"the spec files no longer declare {len(removed)} resource(s); the full "
+                  f"reconcile that removes them waits {self.options.settle:g} s more and reads the files again",
+                  logging.WARNING, addresses=sorted(removed)[:LOGGED_ADDRESSES], files=removal_files(previous, removed))
+            self.enqueue(FULL, self.options.settle, "the spec files no longer declare some resources")
+            return
         if removed or notes_moved or not changed:
             self.enqueue(FULL, 0, "the spec files changed")
             return
@@ -176,29 +302,82 @@ class Daemon:
 
     # --- leadership ----------------------------------------------------------------------------------
     async def lead_or_stand_by(self) -> None:
+        """Each round: take or give up organizations (their leases) and act on what changed. A replica that
+        holds at least one organization is a "leader" (of those); one that holds none stands by."""
         while not self.stopping.is_set():
             try:
-                if self.role == "leader":
-                    if not await asyncio.to_thread(self.leadership.still_leader):
-                        self.step_down("the leader lock was lost (state database connection ended)")
-                elif await asyncio.to_thread(self.leadership.try_acquire):
-                    self.become_leader()
-                elif self.role != "standby":
-                    self.role = "standby"
-                    holder = await asyncio.to_thread(self.leadership.leader)
-                    event("leader.standby", "standing by: another daemon leads",
-                          leader=holder.describe() if holder else None)
+                self.share_out()
+                owned = await asyncio.to_thread(self.leadership.balance)
+                self.took(owned)
             except Exception as exc:
-                if self.role == "leader":
+                if self.role == "leader" and not await asyncio.to_thread(self.leadership.still_leader):
                     self.step_down(f"cannot confirm leadership: {exc}")
                 event("leader.error", f"leader election failed: {exc}; retrying", logging.WARNING)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), jittered(self.options.leader_poll, 0.25, self.rng))
+            self.lease_lost.clear()
+            poll = jittered(self.options.leader_poll, 0.25, self.rng)
+            lapse = self.leadership.next_expiry
+            if lapse is not None:
+                # A dead replica's leases are taken the moment they lapse, not up to a poll later.
+                poll = min(poll, lapse + EXPIRY_SLACK_SECONDS)
+            waiters = [asyncio.ensure_future(self.stopping.wait()), asyncio.ensure_future(self.lease_lost.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+
+    def share_out(self) -> None:
+        """Tell the leadership which organizations there are to divide (the specs in force)."""
+        view = self.view
+        if view is not None:
+            self.leadership.set_shards([d.name for d in view.specs.of_kind("Organization")],
+                                       {d.address: d.organization for d in view.desired})
+
+    def took(self, owned: set[str]) -> None:
+        gained, lost = owned - self.owned, self.owned - owned
+        self.owned = owned
+        self.metrics.owned(owned, getattr(self.leadership, "holder", self.identity))
+        if lost:
+            event("shards.released", f"gave up {len(lost)} organization(s)", organizations=sorted(lost)[:50])
+        if not owned:
+            if self.role == "leader":
+                self.step_down("the lease was lost (not renewed in time, or another replica holds a newer epoch)")
+            elif self.role != "standby":
+                self.role = "standby"
+                event("leader.standby", "standing by: other replicas hold every organization's lease")
+            return
+        if self.role != "leader":
+            self.become_leader()
+        elif gained:
+            # Only what was taken over: the others' reconciles are not repeated, so a takeover costs as much
+            # as the organizations it moves.
+            for name in sorted(gained):
+                self.enqueue(ORG_KEY + name, 0, "took the organization over")
+        if gained:
+            event("shards.acquired", f"now reconciling {len(owned)} organization(s)", gained=sorted(gained)[:50],
+                  owned=len(owned))
+
+    def owned_organizations(self) -> set[str] | None:
+        """The organizations this replica reconciles: None for all of them (it holds the whole state)."""
+        if lease.ALL in self.owned:
+            return None
+        return set(self.owned)
+
+    def drains_inbox(self) -> bool:
+        """One replica drains the inbox (routes inbound messages, marks events handled): the holder of the
+        first organization, or of the whole state. The others watch it for the status events of theirs."""
+        if self.role != "leader":
+            return False
+        if lease.ALL in self.owned or self.view is None:
+            return lease.ALL in self.owned
+        names = sorted(d.name for d in self.view.specs.of_kind("Organization"))
+        return bool(names) and names[0] in self.owned
 
     def become_leader(self) -> None:
         self.role = "leader"
         self.metrics.leader.set(1)
-        event("leader.acquired", "this daemon is now the leader", identity=self.identity)
+        epoch = getattr(self.leadership, "epoch", lambda: None)()
+        event("leader.acquired", "this daemon is now the leader", identity=self.identity, epoch=epoch)
         self.enqueue(FULL, 0, "became the leader")
         self.inbox_poke.set()
 
@@ -206,9 +385,9 @@ class Daemon:
         self.role = "standby"
         self.metrics.leader.set(0)
         self.queue.entries.clear()
-        if self._in_flight is not None and not self._in_flight.done():
+        for unit in list(self._units):
             # Another daemon may lead now: stop acting. Open journal entries are resolved by re-reading Bird.
-            self._in_flight.cancel()
+            unit.cancel()
         self.metrics.queue_depth.set(0)
         event("leader.lost", f"no longer the leader: {why}", logging.WARNING, identity=self.identity)
 
@@ -219,8 +398,10 @@ class Daemon:
         self.wake.set()
 
     async def work(self) -> None:
+        """Start the due work: the queued resources (or FULL) in one reconcile at a time, and organizations
+        taken over in reconciles of their own beside it (start_due_work)."""
         while not self.stopping.is_set():
-            due = self.queue.next_due() if self.role == "leader" else None
+            due = self.next_work_due() if self.role == "leader" else None
             timeout = None if due is None else max(0.0, due - time.monotonic())
             self.wake.clear()
             waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(self.stopping.wait())]
@@ -231,30 +412,106 @@ class Daemon:
                     w.cancel()
             if self.stopping.is_set() or self.role != "leader":
                 continue
-            batch = self.queue.pop_due(time.monotonic())
+            self.start_due_work(time.monotonic())
             self.metrics.queue_depth.set(len(self.queue))
-            if batch:
-                self._in_flight = asyncio.ensure_future(self.reconcile(batch))
-                try:
-                    await asyncio.shield(self._in_flight)
-                except asyncio.CancelledError:
-                    if not self._in_flight.done():
-                        raise
-                finally:
-                    self._in_flight = None
 
-    async def reconcile(self, batch: dict[str, str]) -> None:
+    def next_work_due(self) -> float | None:
+        if self._in_flight is None:
+            return self.queue.next_due(self.startable)
+        return self.queue.next_due(self.startable_takeover)
+
+    def claimed(self) -> set[str] | None:
+        """The organizations the running reconciles claimed (None: one of them claimed every one)."""
+        out: set[str] = set()
+        for orgs in self._units.values():
+            if orgs is None:
+                return None
+            out |= orgs
+        return out
+
+    def startable(self, key: str) -> bool:
+        return not key.startswith(ORG_KEY) or self.startable_takeover(key)
+
+    def startable_takeover(self, key: str) -> bool:
+        """An organization taken over starts in a unit of its own unless another reconcile has claimed it
+        (it waits for that one) or TAKEOVER_UNITS run already."""
+        if not key.startswith(ORG_KEY) or sum(1 for u in self._units if u is not self._in_flight) >= TAKEOVER_UNITS:
+            return False
+        claimed = self.claimed()
+        return claimed is not None and key.removeprefix(ORG_KEY) not in claimed
+
+    def start_due_work(self, now: float) -> None:
+        if self._in_flight is None:
+            batch = self.queue.pop_due(now, where=lambda k: not k.startswith(ORG_KEY))
+            if batch:
+                claim = self.owned_organizations()
+                if claim is not None:
+                    claim -= self.claimed() or set()
+                if FULL in batch:  # a full reconcile covers the organizations it claims, taken over or not
+                    for name in claim if claim is not None else set():
+                        self.queue.discard(ORG_KEY + name)
+                self._in_flight = self.start_unit(batch, claim)
+        takeovers = self.queue.pop_due(now, where=self.startable_takeover)
+        if takeovers:
+            self.start_unit(takeovers, {k.removeprefix(ORG_KEY) for k in takeovers})
+
+    def start_unit(self, batch: dict[str, str], claim: set[str] | None) -> asyncio.Task[Any]:
+        unit = asyncio.ensure_future(self.reconcile(batch, claim))
+        self._units[unit] = claim
+        unit.add_done_callback(self.unit_done)
+        return unit
+
+    def unit_done(self, unit: asyncio.Task[Any]) -> None:
+        self._units.pop(unit, None)
+        if unit is self._in_flight:
+            self._in_flight = None
+        if not unit.cancelled() and unit.exception() is not None:
+            event("reconcile.error", f"reconcile failed: {unit.exception()}", logging.ERROR)
+        self.wake.set()  # what waited for this unit's organizations may start now
+
+    async def reconcile(self, batch: dict[str, str], claim: set[str] | None = None) -> None:
+        """Reconcile `batch`, within the organizations `claim`ed for it (None: every one this replica holds)."""
         view = self.view
         if view is None:
             return  # no valid specs yet: nothing may be done; a valid edit queues a full reconcile
         full = FULL in batch
         if full:
-            # A missed file event or a changed secret ({fromFile}/environment) is picked up here.
-            await self.reload_specs("full reconcile")
+            # A missed file event or a changed secret ({fromFile}/environment) is picked up here; a file
+            # written within the settle window is the watcher's to read once it is whole.
+            snapshot = await asyncio.to_thread(tree_snapshot, self.options.paths)
+            if not changed_within(snapshot, self.clock(), self.options.settle):
+                await self.reload_specs("full reconcile")
             view = self.view or view
-        scope = "full" if full else "targeted"
+        taken_over = {k.removeprefix(ORG_KEY) for k in batch if k.startswith(ORG_KEY)}
+        whole = full or bool(taken_over)  # every resource of some organizations (all of them when full)
+        scope = "full" if full else ("organizations" if taken_over else "targeted")
         keys = [FULL] if full else sorted(batch)
-        covered = None if full else dependents(view.desired, keys)
+        organization = {d.address: d.organization for d in view.desired}
+        covered = None if whole else dependents(view.desired, keys)
+        mine = self.owned_organizations()
+        if claim is not None:
+            mine = claim if mine is None else mine & claim
+        orgs: tuple[str, ...] = ()
+        if taken_over and not full:
+            # The organizations just taken over, and those of the addresses queued beside them.
+            wanted = taken_over | {organization[k] for k in batch if k in organization}
+            mine = (mine if mine is not None else {d.name for d in view.specs.of_kind("Organization")}) & wanted
+        if mine is not None:
+            declared = {d.name for d in view.specs.of_kind("Organization")}
+            mine &= declared
+            if not mine:
+                # None of the organizations this replica holds is declared (the specs changed), or every one
+                # is in a takeover reconcile now: the periodic resync stays scheduled.
+                if full:
+                    self.queue.add(FULL, time.monotonic() + jittered(self.options.resync, RESYNC_JITTER, self.rng),
+                                   "periodic resync")
+                return
+            if mine != declared:
+                orgs = tuple(sorted(mine))  # only these: nothing of the others is changed, forgotten or archived
+            if covered is not None:
+                covered = {a for a in covered if organization.get(a) in mine}
+                if not covered:
+                    return
         only = None if covered is None else (lambda c: c.address in covered)
         reasons = sorted(set(batch.values()))
         event("reconcile.start", f"{scope} reconcile", scope=scope, reasons=reasons[:10],
@@ -264,18 +521,36 @@ class Daemon:
         outcome_label = "ok"
         summary: dict[str, Any] = {}
         before = await self.conditions_before()
+        owned_at_start = set(self.owned)
         try:
-            outcome = await engine.apply(self.options.paths, self.settings, specs=view.specs, only=only,
+            # Fenced: every intent checks this replica's lease epoch, every Bird write its local deadline.
+            fenced = dataclasses.replace(self.settings, fence=self.leadership.write_fence,
+                                         orgs=orgs if whole else self.settings.orgs)
+            outcome = await engine.apply(self.options.paths, fenced, specs=view.specs, only=only,
                                          allow_archive=self.options.allow_archive, on_result=self.on_result,
                                          owner="senderctl daemon", on_plan=self.planned(scope, started),
                                          scope=None if covered is None else frozenset(covered),
                                          cache=self.world_cache,
                                          expanded=engine.Expanded(view.specs, view.desired, view.fingerprint))
         except engine.Refused as exc:
-            outcome_label = "refused"
-            event("reconcile.refused", f"{exc}; the daemon does not act until the specs (or --allow-archive) "
-                  "make this safe", logging.ERROR, scope=scope)
-            self.notify({"type": "plan.refused", "reason": str(exc)})
+            if self.owned != owned_at_start:
+                # Organizations moved between replicas while this plan was made: it may have seen another
+                # replica's purchase before that replica recorded it. Plan again with the organizations held now.
+                outcome_label = "moved"
+                for key in keys:
+                    self.enqueue(key, 1.0, "organizations moved between replicas mid-reconcile")
+                event("reconcile.replan", f"{exc}; organizations moved between replicas while planning: planning "
+                      "again", logging.WARNING, scope=scope)
+            else:
+                outcome_label = "refused"
+                event("reconcile.refused", f"{exc}; the daemon does not act until the specs (or --allow-archive) "
+                      "make this safe", logging.ERROR, scope=scope)
+                self.notify({"type": "plan.refused", "reason": str(exc)})
+        except LeaseLost as exc:
+            outcome_label = "fenced"
+            event("reconcile.fenced", f"{exc}", logging.WARNING, scope=scope, identity=self.identity)
+            self.lease_lost.set()  # the leadership loop rebalances now rather than at its next poll
+            self.enqueue(FULL, 1.0, "a lease was lost mid-reconcile: reconcile the organizations still held")
         except StateLocked as exc:
             outcome_label = "locked"
             for key in keys:
@@ -291,18 +566,27 @@ class Daemon:
             outcome_label, summary = self.after_apply(outcome, keys)
             self.notify_changes(before, outcome)
         finally:
+            self.directory.forget()  # the reconcile may have saved channels: their ids are looked up afresh
             elapsed = time.monotonic() - started
             self.metrics.reconcile_duration.labels(scope, outcome_label).observe(elapsed)
             self.metrics.reconciles.labels(scope, outcome_label).inc()
-            self.last_reconcile = {"scope": scope, "outcome": outcome_label, "seconds": round(elapsed, 3),
-                                   "finished": utcnow().isoformat(timespec="seconds"), **summary}
+            # This reconcile's own (another may finish while this one bills, and take last_reconcile over).
+            finished = {"scope": scope, "outcome": outcome_label, "seconds": round(elapsed, 3),
+                        "finished": utcnow().isoformat(timespec="seconds"), **summary}
+            self.last_reconcile = finished
             if full:
                 resync = jittered(self.options.resync, RESYNC_JITTER, self.rng)
                 self.queue.add(FULL, time.monotonic() + resync, "periodic resync")
                 await self.bill_previous_week()
+                await self.count_abandoned()
             self.metrics.queue_depth.set(len(self.queue))
-            self._calls.clear()
-        event("reconcile.done", f"{scope} reconcile {outcome_label} in {elapsed:.2f} s", **self.last_reconcile)
+            if len(self._units) <= 1:
+                self._calls.clear()
+            self.reconcile_log.appendleft(dict(finished))
+            self._estate_generation += 1
+            if self.ui_used:  # someone looks at the page: have it ready before they reload
+                asyncio.get_running_loop().run_in_executor(None, self.estate)
+        event("reconcile.done", f"{scope} reconcile {outcome_label} in {elapsed:.2f} s", **finished)
 
     def planned(self, scope: str, started: float) -> Any:
         """engine.apply's on_plan hook: how long observing and planning took, and how much was read."""
@@ -326,6 +610,23 @@ class Daemon:
         if result.written:
             event("billing.run", f"billed {result.written} numbers for {week}", week=week, written=result.written)
 
+    async def count_abandoned(self) -> None:
+        """The deliveries Bird gave up on (its subscription logs), for the metric and a warning."""
+        from controller.operations.undelivered import abandoned_deliveries
+
+        try:
+            records = await asyncio.to_thread(self.store.records)
+            async with engine.bird_client(self.settings) as client:
+                found = await abandoned_deliveries(client, records)
+        except Exception as exc:
+            event("webhooks.logs_error", f"cannot read Bird's webhook logs: {exc}; read again at the next resync",
+                  logging.WARNING, error_type=type(exc).__name__)
+            return
+        self.metrics.webhooks_abandoned.set(len(found))
+        if found:
+            event("webhooks.abandoned", f"Bird gave up on {len(found)} delivery(ies) to this receiver: `senderctl "
+                  "webhooks failed` lists them", logging.WARNING, request_ids=[a.request_id for a in found[:20]])
+
     def after_apply(self, outcome: engine.ApplyOutcome, keys: list[str]) -> tuple[str, dict[str, Any]]:
         failed = {r.change.address: r.error or "" for r in outcome.report.results if not r.ok}
         now = time.monotonic()
@@ -343,6 +644,10 @@ class Daemon:
         final = outcome.final.plan if outcome.final else outcome.first_plan
         self.schedule_rechecks(final)
         self.count_conditions(final)
+        if outcome.final is not None:
+            self.gauge_throughput(outcome.final)
+            if not outcome.final.plan.scope:  # 60 days move slowly: the full resyncs keep the gauges current
+                self.gauge_ghosts(outcome.final)
         summary = {"changes": len(outcome.report.results), "failed": sorted(failed)[:20],
                    "waiting": {w.address: w.reason for w in final.waiting[:20]},
                    "pending": sorted(c.address for c in final.changes)[:20]}
@@ -358,8 +663,36 @@ class Daemon:
             return {}
 
     def notify(self, item: dict[str, Any]) -> None:
+        self.notification_log.appendleft({**item, "at": utcnow().isoformat(timespec="seconds")})
         if self.notifier is not None:
             self.notifier.publish(item)
+
+    # --- the status page (/ui) -----------------------------------------------------------------------
+    def estate(self) -> Any:
+        """The status page's view of the estate (controller.statuspage), built from the specs in force, the
+        state and the last observation of Bird; built again after a reconcile, or when older than
+        ESTATE_MAX_AGE_SECONDS. Runs in a worker thread."""
+        from controller.state.estate import read_estate
+        from controller.statuspage.model import build_estate
+
+        self.ui_used = True
+        with self._estate_lock:
+            basis = (self.view, self._estate_generation, self.world_cache.world)
+            cached = self._estate
+            if cached is not None and all(a is b for a, b in zip(cached[0], basis, strict=True)) \
+                    and time.monotonic() - cached[1] < ESTATE_MAX_AGE_SECONDS:
+                return cached[2]
+            view = self.view
+            estate = build_estate(view.desired if view else [], view.specs if view else None, read_estate(self.store),
+                                  self.world_cache.world, utcnow())
+            self._estate = (basis, time.monotonic(), estate)
+            return estate
+
+    def reconciles(self) -> list[dict[str, Any]]:
+        return list(self.reconcile_log)
+
+    def notifications(self) -> list[dict[str, Any]]:
+        return list(self.notification_log)
 
     def notify_changes(self, before: Mapping[str, Any], outcome: engine.ApplyOutcome) -> None:
         if self.notifier is None:
@@ -379,6 +712,32 @@ class Daemon:
             delay = jittered(w.recheck_after, RECHECK_JITTER, self.rng)
             self.queue.add(w.address, time.monotonic() + delay, f"re-check: {w.reason}",
                            slack=w.recheck_after * RECHECK_JITTER * 2)
+
+    def gauge_throughput(self, computed: engine.Computed) -> None:
+        """/metrics: what each brand and campaign may send, by the carriers' published tiers."""
+        from controller.reconcile.throughput_view import expected_throughput
+
+        for address, expected in expected_throughput(computed.desired, computed.world).items():
+            self.metrics.tmobile_daily_cap.labels(address).set(expected.daily)
+            if expected.tpm is not None:
+                self.metrics.att_tpm.labels(address, expected.att_class).set(expected.tpm)
+
+    def gauge_ghosts(self, computed: engine.Computed) -> None:
+        """/metrics: each campaign's ghost flag and last counted outbound SMS, at a full reconcile."""
+        from controller.reconcile.ghost_view import campaign_silences
+        from controller.state.traffic import channel_traffic
+
+        try:
+            traffic = channel_traffic(self.store)
+        except Exception as exc:  # the gauges wait for the next reconcile; nothing else depends on them
+            event("metrics.ghosts", f"cannot read the counted outbound traffic: {exc}", logging.WARNING)
+            return
+        organization = {d.address: d.organization for d in computed.desired}
+        for address, silence in campaign_silences(computed.desired, computed.world, traffic).items():
+            labels = (organization.get(address, ""), address.split("/", 1)[1])
+            self.metrics.campaign_ghost.labels(*labels).set(1 if silence.ghost else 0)
+            if silence.last_outbound is not None:
+                self.metrics.campaign_last_outbound.labels(*labels).set(silence.last_outbound.timestamp())
 
     def count_conditions(self, plan: Plan) -> None:
         waiting = {w.address for w in plan.waiting}
@@ -419,27 +778,73 @@ class Daemon:
     def webhook_url(self) -> str:
         return self.options.webhook_url(self.listen_port)
 
-    def webhook_urls(self, request_url: str) -> list[str]:
-        """URLs a delivery may have been signed for: ours, the subscriptions' in the specs, the one received."""
-        urls = [self.webhook_url()]
-        if self.view is not None:
-            urls += sorted(self.view.subscription_urls)
-        return [*urls, request_url]
+    def subscriptions(self) -> tuple[Subscription, ...]:
+        """The specs' subscriptions whose signing key is readable: the keys deliveries are verified with."""
+        return self.view.subscriptions if self.view is not None else ()
 
-    def signing_keys(self) -> tuple[str, ...]:
-        return self.view.signing_keys if self.view is not None else ()
+    # --- where a webhook's ids live ------------------------------------------------------------------
+    def load_places(self) -> dict[str, Place]:
+        """The directory's map, read from the state (a worker thread's job)."""
+        records, api_channels = webhook_places(self.store)
+        workspace_ids = self.view.workspace_ids if self.view is not None else {}
+        return places(records, [(channel, connector, number, workspace_ids.get(workspace or "", workspace or ""))
+                                for channel, connector, number, workspace in api_channels])
+
+    async def locate(self, verdict: Verdict) -> tuple[str | None, dict[str, str]]:
+        """(the Bird workspace the event is about, or None when the state does not know its ids; the channel
+        ids of the Channel records its signers' filters name). Reads the state only when something is
+        missing from the directory and its last read is older than its refresh interval."""
+        ids = ids_named(verdict)
+        names = sorted({f"Channel/{phone}" for s in verdict.signers for _, value, phone in s.filters
+                        if phone and not value})
+
+        def look() -> tuple[Place | None, dict[str, str]]:
+            channels = {n: p.channel_id for n in names if (p := self.directory.peek([n])) is not None}
+            return self.directory.peek(ids), channels
+
+        place, channels = look()
+        if (place is None and ids or len(channels) < len(names)) and self.directory.stale():
+            await asyncio.to_thread(self.directory.refresh)
+            place, channels = look()
+        return (place.workspace_id or None) if place else None, channels
 
     async def accept(self, verdict: Verdict) -> str:
-        """Record a verified event for the leader: 'accepted', or 'replay' for a request id seen before."""
+        """Record a verified event for the leader: 'accepted', or 'replay' for a delivery kept before (the
+        same request id, or the same signed timestamp and body under another request id or none).
+
+        Deliveries arriving together are written in one transaction (group commit): while one transaction
+        runs, the next batch gathers, so a busy receiver makes fewer, larger commits and an idle one answers
+        at once. A delivery is answered only after its transaction committed."""
+        arrived: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._arrivals.append((verdict, arrived))
+        if len(self._receiving) < RECEIVERS:
+            task = asyncio.create_task(self.receive(), name="receive")
+            self._receiving.add(task)
+            task.add_done_callback(self._receiving.discard)
         try:
-            fresh = await asyncio.to_thread(record_webhook, self.store, request_id=verdict.request_id,
-                                            event=verdict.event, body=verdict.document,
-                                            received_by=self.identity, at=utcnow())
+            fresh = await asyncio.shield(arrived)
         except Exception as exc:
             raise Unavailable(f"the state database cannot record the webhook: {exc}") from None
-        if fresh and self.role == "leader":
-            self.inbox_poke.set()
         return "accepted" if fresh else "replay"
+
+    async def receive(self) -> None:
+        while self._arrivals:
+            batch, self._arrivals = self._arrivals[:RECEIVE_BATCH], self._arrivals[RECEIVE_BATCH:]
+            deliveries = [Delivery(v.request_id, v.digest, v.event, v.document) for v, _ in batch]
+            try:
+                kept = await asyncio.to_thread(record_webhooks, self.store, deliveries, received_by=self.identity,
+                                               at=utcnow())
+            except Exception as exc:
+                for _, arrived in batch:
+                    if not arrived.done():
+                        arrived.set_exception(exc)
+                continue
+            for (_, arrived), fresh in zip(batch, kept, strict=True):
+                if not arrived.done():
+                    arrived.set_result(fresh)
+            log_received([v for v, _ in batch], kept, role=self.role)
+            if any(kept) and self.role == "leader":
+                self.inbox_poke.set()
 
     async def drain_inbox(self) -> None:
         last_prune = 0.0
@@ -452,12 +857,17 @@ class Daemon:
             self.inbox_poke.clear()
             if self.role != "leader" or self.stopping.is_set():
                 continue
+            if not self.drains_inbox():
+                await self.watch_inbox()
+                continue
             try:
                 # One hop to a worker thread reads the batch, routes its inbound messages and marks them
                 # handled in one transaction; the other events queue reconciles here and are marked
                 # together after. A crash before a mark re-handles those events, which is harmless
                 # (routing is idempotent per message id; a status event only queues a reconcile).
                 batch, routed = await asyncio.to_thread(self.take_batch)
+                if len(batch) >= INBOX_BATCH:
+                    self.inbox_poke.set()  # more are waiting: drain again at once
                 handled: list[tuple[int, str]] = []
                 for item in batch:
                     if item.id in routed:
@@ -473,6 +883,25 @@ class Daemon:
                     await asyncio.to_thread(prune_webhooks, self.store, handled_before=utcnow() - INBOX_RETENTION)
             except Exception as exc:
                 event("inbox.error", f"cannot read the webhook inbox: {exc}; retrying", logging.WARNING)
+
+    async def watch_inbox(self) -> None:
+        """A replica that does not drain the inbox reads the status events that arrived since it last
+        looked (handled or not: the drainer may have marked them already) and queues what they touch;
+        its reconciles keep to its own organizations. Where it starts, a full reconcile of what it
+        took over already covers everything older."""
+        try:
+            if self.inbox_cursor is None:
+                self.inbox_cursor = await asyncio.to_thread(newest_webhook_id, self.store)
+                return
+            events = await asyncio.to_thread(webhooks_since, self.store, self.inbox_cursor, INBOX_BATCH)
+        except Exception as exc:
+            event("inbox.error", f"cannot read the webhook inbox: {exc}; retrying", logging.WARNING)
+            return
+        for item in events:
+            self.inbox_cursor = max(self.inbox_cursor, item.id)
+            if item.event in EVENT_KINDS:
+                with contextlib.suppress(Exception):
+                    await self.handle(item)
 
     async def handle(self, item: WebhookEvent) -> str:
         if item.event in INBOUND_EVENTS:  # (a drained batch routes these in take_batch)
@@ -510,29 +939,74 @@ class Daemon:
         A message that cannot be routed (not a message, no id) is marked failed and the rest go on; if
         the database refuses the batch, each message is routed in a transaction of its own, so the one
         it refuses does not hold back the others. What was routed is logged once committed."""
-        batch = pending_webhooks(self.store)
+        batch = pending_webhooks(self.store, INBOX_BATCH)
+        counted = self.count_outbound([item for item in batch if item.event in OUTBOUND_EVENTS])
         inbound = [item for item in batch if item.event in INBOUND_EVENTS]
         if not inbound:
-            return batch, {}
+            return batch, counted
         try:
             with self.store.transaction() as tx:
-                done = [(item, self.attempt_route(item, tx)) for item in inbound]
+                done = self.route_batch(inbound, tx)
                 mark_handled_in(tx, [(item.id, outcome) for item, (outcome, _) in done], at=utcnow())
         except DatabaseError:
             done = [(item, self.route_alone(item)) for item in inbound]
             mark_webhooks_handled(self.store, [(item.id, outcome) for item, (outcome, _) in done], at=utcnow())
-        for _item, (_, log) in done:
-            log()
-        return batch, {item.id: outcome for item, (outcome, _) in done}
+        log_routed([log() for _item, (_, log) in done])
+        return batch, {**counted, **{item.id: outcome for item, (outcome, _) in done}}
 
-    def attempt_route(self, item: WebhookEvent, tx: Any) -> tuple[str, Callable[[], None]]:
-        """(outcome, what to log) of routing one message in `tx`; a database error propagates."""
-        try:
-            return self.route_inbound(item, tx)
-        except DatabaseError:
-            raise
-        except Exception as exc:  # one bad message must not block the ones behind it
-            return f"failed: {exc}", lambda error=exc: self.failed(item, error)  # type: ignore[misc]
+    def count_outbound(self, items: list[WebhookEvent]) -> dict[int, str]:
+        """Count a drained batch's `sms.outbound` events per channel and mark them handled, in one
+        transaction (a crash before the commit counts none of them, and they are drained again)."""
+        if not items:
+            return {}
+        from controller.state.traffic import count_outbound
+
+        outcomes, messages = {}, []
+        for item in items:
+            try:
+                messages.append(outbound_of(item.body, item.received_at))
+                outcomes[item.id] = "counted: outbound SMS on its channel"
+            except ValueError as exc:  # one bad event must not block the ones behind it
+                outcomes[item.id] = self.failed(item, exc)
+        with self.store.connection_transaction() as tx:
+            count_outbound(tx, messages)
+            mark_handled_in(tx, sorted(outcomes.items()), at=utcnow())
+        return outcomes
+
+    def route_batch(self, items: list[WebhookEvent], tx: Any) -> list[tuple[WebhookEvent, tuple[str, Callable[[], None]]]]:
+        """Route a drained batch's messages in `tx` with a few statements for all of them (route_many); a
+        message that cannot be routed (no id, not a message) is marked failed and the rest go on."""
+        from controller.tenant.inbound import Inbound, route_many
+
+        done: dict[int, tuple[str, Callable[[], None]]] = {}
+        messages: list[tuple[WebhookEvent, Inbound]] = []
+        for item in items:
+            try:
+                messages.append((item, self.inbound_of(item)))
+            except Exception as exc:  # one bad message must not block the ones behind it
+                done[item.id] = f"failed: {exc}", lambda item=item, error=exc: self.failed(item, error)  # type: ignore[misc]
+        for (item, _), result in zip(messages, route_many(tx, [m for _, m in messages]), strict=True):
+            done[item.id] = f"{result.outcome}: {result.reason}", self.routed_log(item, result)
+        return [(item, done[item.id]) for item in items]
+
+    def inbound_of(self, item: WebhookEvent) -> Any:
+        """The message of an inbox event, with its receiving number looked up from its channel or connector."""
+        from controller.tenant.inbound import Inbound
+        from controller.tenant.rules import inbound_message
+
+        message = inbound_message(item.body)
+        place = self.directory.find([message.channel_id, message.connector_id, message.to])
+        to = place.number if place and place.number else message.to
+        return Inbound(message.message_id, to or "", message.from_, message.text, item.received_at,
+                       channel_id=message.channel_id or message.connector_id)
+
+    @staticmethod
+    def routed_log(item: WebhookEvent, result: Any) -> Callable[[], dict[str, Any]]:
+        """What the batch's `inbound.routed` line says of this message (see log_routed)."""
+        def log() -> dict[str, Any]:
+            return {"bird_request_id": item.request_id, "outcome": result.outcome,
+                    "organization": result.organization, "reason": result.reason}
+        return log
 
     def route_alone(self, item: WebhookEvent) -> tuple[str, Callable[[], None]]:
         try:
@@ -549,32 +1023,17 @@ class Daemon:
 
     def route_one(self, item: WebhookEvent) -> str:
         outcome, log = self.route_alone(item)
-        log()
+        log_routed([log()])
         return outcome
 
     def route_inbound(self, item: WebhookEvent, tx: Any) -> tuple[str, Callable[[], None]]:
         """Route one message in `tx`: its outcome, and the log line to write once `tx` is committed."""
-        from controller.tenant.inbound import route_in
-        from controller.tenant.rules import parse_inbound
+        from controller.tenant.inbound import route_many
 
-        _, message = parse_inbound(json.dumps(item.body).encode())
-        if message is None:
+        if item.body.get("event") not in INBOUND_EVENTS:
             return "ignored: not a message", lambda: None
-        to = message.to or self.number_of_channel(message.channel_id)
-        result = route_in(tx, to=to, channel_id=None, from_=message.from_, text=message.text,
-                          message_id=message.message_id, at=item.received_at)
-
-        def log() -> None:
-            event("inbound.routed", f"inbound SMS {result.outcome}: {result.reason}", webhook_event=item.event,
-                  bird_request_id=item.request_id, outcome=result.outcome, organization=result.organization)
-
-        return f"{result.outcome}: {result.reason}", log
-
-    def number_of_channel(self, channel_id: str | None) -> str:
-        for record in self.store.records().values():
-            if record.kind == "Channel" and channel_id and record.data.get("channelId") == channel_id:
-                return str(record.data.get("number") or "")
-        return f"channel:{channel_id}" if channel_id else ""
+        (result,) = route_many(tx, [self.inbound_of(item)])
+        return f"{result.outcome}: {result.reason}", self.routed_log(item, result)
 
     # --- health --------------------------------------------------------------------------------------
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
@@ -592,7 +1051,8 @@ class Daemon:
         ready = self.view is not None and state == "ok" and self.role in ("leader", "standby")
         body = {"ready": ready, "role": self.role, "identity": self.identity,
                 "leader": holder.describe() if holder else None, "state": state, "specs": specs,
-                "queueDepth": len(self.queue), "lastReconcile": self.last_reconcile or None}
+                "queueDepth": len(self.queue), "lastReconcile": self.last_reconcile or None,
+                "organizations": sorted(self.owned)}
         return ready, body
 
     # --- lifecycle -----------------------------------------------------------------------------------
@@ -608,15 +1068,15 @@ class Daemon:
             await self.shutdown(tasks)
 
     async def shutdown(self, tasks: list[asyncio.Task[Any]]) -> None:
-        in_flight = self._in_flight
-        if in_flight is not None and not in_flight.done():
+        in_flight = set(self._units)
+        if in_flight:
             event("shutdown.waiting", "waiting for the in-flight reconcile to finish",
                   grace_seconds=self.options.shutdown_grace)
-            done, _ = await asyncio.wait({in_flight}, timeout=self.options.shutdown_grace)
-            if not done:
-                in_flight.cancel()
-                with contextlib.suppress(BaseException):
-                    await in_flight
+            _, pending = await asyncio.wait(in_flight, timeout=self.options.shutdown_grace)
+            if pending:
+                for unit in pending:
+                    unit.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
                 event("shutdown.cancelled", "the in-flight reconcile was cancelled; its journal entries stay open "
                       "and the next reconcile resolves them by re-reading Bird", logging.WARNING)
         if self.notifier is not None:
@@ -676,3 +1136,43 @@ def watch_targets(paths: tuple[str, ...]) -> tuple[set[Path], set[Path]]:
         p = Path(raw).resolve()
         (roots if p.is_dir() else files).add(p)
     return roots, files
+
+
+def tree_snapshot(paths: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, mtime in ns) of every spec file, and the problems reading the tree: equal snapshots a
+    settle window apart mean nobody is writing."""
+    from specs.loader import spec_files
+
+    files, errors = spec_files(paths)
+    out = []
+    for path in files:
+        try:
+            st = os.stat(path)
+            out.append((path, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((path, -1, -1))
+    return tuple(out) + tuple((str(e), -2, -2) for e in errors)
+
+
+def changed_within(snapshot: tuple[tuple[str, int, int], ...], now: float, seconds: float) -> bool:
+    """Whether a spec file of the snapshot was written in the last `seconds` (or cannot be read)."""
+    return any(mtime < 0 or mtime / 1e9 > now - seconds for _, _, mtime in snapshot)
+
+
+def removal_files(previous: SpecView, removed: set[str]) -> list[dict[str, Any]]:
+    """The files that declared the removed resources, with their size when last loaded and now."""
+    out = []
+    by_file: dict[str, int] = {}
+    for doc in previous.specs.documents:
+        path = str(doc.source.path)
+        if any(a.split("/", 1)[-1].split("[", 1)[0] == doc.name for a in removed):
+            by_file[path] = by_file.get(path, 0) + 1
+    for path in sorted(by_file):
+        try:
+            now: int | None = os.stat(path).st_size
+        except OSError:
+            now = None  # deleted
+        out.append({"file": path, "sizeBefore": previous.file_sizes.get(path), "sizeAfter": now,
+                    "documents": by_file[path]})
+    return out
+

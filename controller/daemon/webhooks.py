@@ -1,4 +1,5 @@
-"""Checking one Bird webhook delivery: signature, timestamp window, shape (no I/O).
+"""Checking one Bird webhook delivery: signature, timestamp window, shape, and whether the subscription
+whose key signed it could have sent it (no I/O).
 
 The answer is a Verdict the HTTP layer turns into a status code: 401 for a missing or bad
 signature, 415 for a body declared as something other than JSON, 400 for a body that is not a Bird
@@ -7,71 +8,110 @@ event or names an event nobody subscribed to, 413 above 1 MiB — never a 5xx fo
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
 import json
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.bird.signing import (
-    REQUEST_ID_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    InvalidSignature,
-    verify,
-)
-from controller.daemon.routing import EVENT_KINDS, INBOUND_EVENTS, event_of
+from controller.bird.signing import REQUEST_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_of
+from controller.daemon.routing import EVENT_KINDS, INBOUND_EVENTS, event_of, payload_ids
+from controller.daemon.specview import Subscription
 
 MAX_BODY_BYTES = 1024 * 1024
 # Bird's event names: 10dlc.brand, channel.updated, sms.inbound, ...
 EVENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
+# Bird retries an undelivered event "at increasing intervals over a period of 8 hours", each attempt with
+# the event's original timestamp (docs.bird.com/api/notifications-api/retries): a correctly signed delivery
+# is taken until then, plus an hour for the last attempt's own delays. Replays inside that window are
+# recognised by what the signature covers (Verdict.digest), kept in the state for longer (INBOX_RETENTION).
+RETRY_HORIZON = 9 * 3600
+
+
 @dataclass(frozen=True)
 class Verdict:
     status: int
-    outcome: str  # accepted | bad_signature | malformed | too_large (metrics label)
+    outcome: str  # accepted | replay | bad_signature | malformed | too_large | unavailable (metrics label)
     message: str
     event: str = "unknown"
     document: dict[str, Any] = field(default_factory=dict)
     request_id: str = ""
+    # SHA-256 of what the signature covers but the URL (timestamp and body): a delivery captured and sent
+    # again, with any request id or none, has the same digest.
+    digest: str = ""
+    # The subscriptions whose key (and URL) verify the signature.
+    signers: tuple[Subscription, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.status == 200
 
 
-def verify_any(headers: Mapping[str, str], body: bytes, *, keys: Sequence[str], urls: Iterable[str], now: float,
-               tolerance: int) -> str | None:
-    """None when some (key, URL) pair verifies; else why not."""
-    if not keys:
+def authenticate(headers: Mapping[str, str], body: bytes, *, subscriptions: Sequence[Subscription], public_url: str,
+                 now: float, tolerance: int, max_age: int = RETRY_HORIZON) -> tuple[tuple[Subscription, ...], str] | str:
+    """(the subscriptions whose key signed the delivery, the digest of what it signed), or why it is refused.
+
+    Bird signs each delivery with its subscription's URL; the daemon's configured public URL is also taken
+    (a subscription whose URL a proxy rewrites). Never the URL the request arrived at: its Host header is
+    the sender's to choose."""
+    if not subscriptions:
         return ("no signing key is configured (no WebhookSubscription in the specs has a readable signingKey), "
                 "so no webhook can be trusted")
-    reason = "bad signature"
-    for url in dict.fromkeys(urls):
-        for key in keys:
-            try:
-                verify(key, headers, url, body, now=now, tolerance=tolerance)
-                return None
-            except InvalidSignature as exc:
-                reason = exc.reason
-            except (ArithmeticError, ValueError) as exc:  # absurd timestamps (1e999) must not become 500s
-                reason = f"unusable {TIMESTAMP_HEADER}: {type(exc).__name__}"
-            if not reason.startswith("bad signature"):
-                return reason  # a missing header or a stale timestamp fails every key alike
-    return reason
+    signature, timestamp = headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER)
+    if not signature:
+        return f"missing {SIGNATURE_HEADER} header"
+    if not timestamp:
+        return f"missing {TIMESTAMP_HEADER} header"
+    try:
+        sent_at = float(timestamp)
+    except ValueError:
+        return f"{TIMESTAMP_HEADER} is not a Unix timestamp"
+    if not math.isfinite(sent_at):  # "nan" passes every comparison, "1e999" overflows int()
+        return f"{TIMESTAMP_HEADER} is not a finite Unix timestamp"
+    if sent_at - now > tolerance:
+        return f"{TIMESTAMP_HEADER} is {int(sent_at - now)} s ahead of our clock; more than {tolerance} s (a clock is wrong)"
+    if now - sent_at > max_age:
+        return (f"{TIMESTAMP_HEADER} is {int(now - sent_at)} s old; Bird retries for 8 hours, so a delivery older than "
+                f"{max_age} s is a replay (or a clock is wrong)")
+    try:
+        received = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        return f"{SIGNATURE_HEADER} is not base64"
+    body_digest = hashlib.sha256(body).digest()
+    # Subscriptions share keys and URLs (one key for a workspace's subscriptions is common): each distinct
+    # (key, URL) pair is computed once.
+    verified: dict[tuple[str, str], bool] = {}
+
+    def verifies(key: str, url: str) -> bool:
+        if (key, url) not in verified:
+            verified[key, url] = hmac.compare_digest(received, signature_of(key, timestamp, url, body_digest))
+        return verified[key, url]
+
+    signers = tuple(sub for sub in subscriptions if any(verifies(sub.key, url) for url in (sub.url, public_url)))
+    if not signers:
+        return "bad signature: the body, the URL or the signing key does not match"
+    digest = hashlib.sha256(timestamp.encode() + b"\n" + body_digest).hexdigest()
+    return signers, digest
 
 
-def check(headers: Mapping[str, str], body: bytes, *, keys: Sequence[str], urls: Iterable[str], now: float,
-          tolerance: int, subscribed: Collection[str] | None = None) -> Verdict:
-    """`subscribed`: the events the specs' subscriptions ask for (None: any event name is taken)."""
+def check(headers: Mapping[str, str], body: bytes, *, subscriptions: Sequence[Subscription], public_url: str,
+          now: float, tolerance: int, max_age: int = RETRY_HORIZON, subscribed: Collection[str] | None = None) -> Verdict:
+    """`subscribed`: the events the specs' subscriptions ask for (None: any event name is taken). A verdict
+    that is ok still has to be scoped (see scope()): which of its signers could have sent this event."""
     if len(body) > MAX_BODY_BYTES:
         return Verdict(413, "too_large", f"the body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
-    problem = verify_any(headers, body, keys=keys, urls=urls, now=now, tolerance=tolerance)
-    if problem is not None:
-        return Verdict(401, "bad_signature", f"webhook rejected: {problem}")
+    signed = authenticate(headers, body, subscriptions=subscriptions, public_url=public_url, now=now,
+                          tolerance=tolerance, max_age=max_age)
+    if isinstance(signed, str):
+        return Verdict(401, "bad_signature", f"webhook rejected: {signed}")
+    signers, digest = signed
     content_type = headers.get("content-type", "")
     if content_type and not is_json_media_type(content_type):
         return Verdict(415, "malformed", f"the body is declared as {content_type[:60]!r}; Bird sends "
@@ -92,11 +132,68 @@ def check(headers: Mapping[str, str], body: bytes, *, keys: Sequence[str], urls:
         return Verdict(400, "malformed", f"{event[:40]!r} is not an event any WebhookSubscription in the specs "
                        "asks for, nor one senderctl acts on", event=event)
     if event in INBOUND_EVENTS:
-        problem = inbound_problem(body)
+        problem = inbound_problem(document)
         if problem:
             return Verdict(400, "malformed", problem, event=event)
-    request_id = headers.get(REQUEST_ID_HEADER) or derived_request_id(headers)
-    return Verdict(200, "accepted", "accepted", event=event, document=document, request_id=request_id)
+    request_id = headers.get(REQUEST_ID_HEADER) or f"sig-{digest[:40]}"
+    return Verdict(200, "accepted", "accepted", event=event, document=document, request_id=request_id[:200],
+                   digest=digest, signers=signers)
+
+
+def ids_named(verdict: Verdict) -> list[str]:
+    """The Bird ids an event names that tell where it comes from: an inbound message's channel and
+    connector (the receiving number only in shapes older than Bird's), another event's object ids."""
+    payload = verdict.document.get("payload") if isinstance(verdict.document.get("payload"), dict) else {}
+    if verdict.event in INBOUND_EVENTS:
+        receiver = payload.get("receiver") if isinstance(payload.get("receiver"), dict) else {}
+        connector = receiver.get("connector") if isinstance(receiver.get("connector"), dict) else {}
+        named = [payload.get("channelId"), connector.get("id"), connector.get("identifierValue")]
+        return [str(i) for i in named if isinstance(i, str | int) and i]
+    return sorted(payload_ids(payload))
+
+
+def attributes(event: str, payload: Mapping[str, Any]) -> dict[str, str]:
+    """What Bird's event filters compare (channelId, platformId, channelStatus, messageStatus, brandId,
+    campaignId), as this event's payload holds them."""
+    found: dict[str, Any] = {"channelId": payload.get("channelId"), "brandId": payload.get("brandId"),
+                             "campaignId": payload.get("campaignId"), "platformId": payload.get("platformId")}
+    if event.startswith("channel."):
+        found.update(channelId=payload.get("id"), channelStatus=payload.get("status"))
+    elif event.startswith("sms."):
+        found["messageStatus"] = payload.get("status")
+    elif event == "10dlc.brand":
+        found["brandId"] = payload.get("id") or found["brandId"]
+    elif event == "10dlc.campaign":
+        found["campaignId"] = payload.get("id") or found["campaignId"]
+    return {k: str(v) for k, v in found.items() if isinstance(v, str | int) and v != ""}
+
+
+def could_have_sent(sub: Subscription, event: str, service: str | None, workspace_id: str | None,
+                    attrs: Mapping[str, str], channel_ids: Mapping[str, str]) -> bool:
+    """Whether Bird could have sent this event through this subscription: same event and service, the
+    workspace the event is about (when the state knows it), every filter met."""
+    if sub.event != event or (service and sub.service != service):
+        return False
+    if workspace_id and sub.workspace_id != workspace_id:
+        return False
+    for key, value, phone_number in sub.filters:
+        wanted = value or channel_ids.get(f"Channel/{phone_number}", "")
+        if not wanted or attrs.get(key) != wanted:
+            return False
+    return True
+
+
+def scope(verdict: Verdict, workspace_id: str | None, channel_ids: Mapping[str, str]) -> Verdict:
+    """The verdict, kept only when one of its signers could have sent the event (workspace_id: where the
+    state places the event's object; None when it does not know it)."""
+    payload = verdict.document.get("payload") if isinstance(verdict.document.get("payload"), dict) else {}
+    service = verdict.document.get("service") if isinstance(verdict.document.get("service"), str) else None
+    attrs = attributes(verdict.event, payload)
+    if any(could_have_sent(s, verdict.event, service, workspace_id, attrs, channel_ids) for s in verdict.signers):
+        return verdict
+    return Verdict(401, "bad_signature", "webhook rejected: signed with the key of no subscription that could have "
+                   f"sent this {verdict.event[:40]} (its workspace, service, event and filters)", event=verdict.event,
+                   request_id=verdict.request_id)
 
 
 def is_json_media_type(content_type: str) -> bool:
@@ -115,21 +212,15 @@ def no_constant(name: str) -> float:
     raise ValueError(f"{name} is not JSON")
 
 
-def inbound_problem(body: bytes) -> str | None:
+def inbound_problem(document: Mapping[str, Any]) -> str | None:
     from controller.tenant import MalformedWebhook
-    from controller.tenant.rules import parse_inbound
+    from controller.tenant.rules import inbound_message
 
     try:
-        parse_inbound(body)
+        inbound_message(document)
     except MalformedWebhook as exc:
         return str(exc)
     return None
-
-
-def derived_request_id(headers: Mapping[str, str]) -> str:
-    """Without Bird's request id, the same signed delivery still deduplicates by its signature."""
-    material = f"{headers.get(SIGNATURE_HEADER, '')}|{headers.get(TIMESTAMP_HEADER, '')}"
-    return "sig-" + hashlib.sha256(material.encode()).hexdigest()[:40]
 
 
 def event_label(event: str) -> str:

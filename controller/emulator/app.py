@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections import Counter
+from email.utils import formatdate
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,6 +24,7 @@ from controller.emulator import policy
 from controller.emulator.core import Emulator
 from controller.emulator.errors import ApiError, invalid_field
 from controller.emulator.faults import Faults
+from controller.emulator.latency import Distance
 from controller.emulator.webhooks import deliver
 from controller.emulator.world import World
 
@@ -62,8 +65,35 @@ class DroppedResponse(Response):
 def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
     emulator = Emulator(world, seed=seed)
     faults = Faults(seed)
+    distance = Distance(emulator.world.latency, seed)
+    sending: set[asyncio.Task[Any]] = set()  # deliveries a Bird call queued (channel.created), in flight
+
+    def send_queued() -> None:
+        """Bird sends an API call's events after answering it: deliver them in the background."""
+        if emulator.outbox:
+            task = asyncio.create_task(deliver(emulator, emulator.take_outbox()))
+            sending.add(task)
+            task.add_done_callback(sending.discard)
 
     async def bird(request: Request) -> Response:
+        response = await answer_at_distance(request)
+        # Bird's own clock, as any HTTP server states it (RFC 9110 "Date"): the emulator's, which moves only
+        # when told, so a client can tell how old Bird's dates are (a campaign silent for 60 days).
+        response.headers["date"] = formatdate(emulator.clock.now, usegmt=True)
+        return response
+
+    async def answer_at_distance(request: Request) -> Response:
+        if distance.none:
+            return await answer(request)
+        # Half the round trip on the way there, half on the way back (controller.emulator.latency).
+        delay = distance.sample(request.method)
+        there = delay * policy.LATENCY_SHARE_BEFORE_HANDLING
+        await asyncio.sleep(there)
+        response = await answer(request)
+        await asyncio.sleep(delay - there)
+        return response
+
+    async def answer(request: Request) -> Response:
         method, path = request.method, request.url.path
         found = routes.match(method, path)
         if found is None:
@@ -74,9 +104,12 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
             # Per workspace (or organization) too: a test can tell which workspaces a reconcile read.
             where = params.get("workspaceId") or params.get("organizationId") or ""
             emulator.requests_by_scope.setdefault(where, Counter())[route.key] += 1
+            if method != "GET":
+                emulator.write_log.append({"seq": len(emulator.write_log) + 1, "at": time.time(), "route": route.key,
+                                           "holder": request.headers.get(policy.HOLDER_HEADER)})
         try:
             key = emulator.authorize(request.headers.get("authorization"))
-            fault = faults.take(method, route)
+            fault = faults.take(method, route, where)
             if fault and fault["effect"] != "commit-then-fail":
                 return await _fault_response(fault)
             body = await read_json(request) if method in ("POST", "PATCH", "PUT") else None
@@ -87,11 +120,15 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
                 scope: Any
                 if "workspaceId" in params:
                     scope = emulator.owned_workspace(key, params["workspaceId"], params.get("organizationId"))
-                else:
+                elif "organizationId" in params:
                     scope = emulator.owned_organization(key, params["organizationId"])
-                emulator.check_rate(params.get("workspaceId") or params["organizationId"], method)
+                else:  # Bird-wide reference data (the TCR verticals): any valid access key reads it
+                    scope = key
+                if params.get("workspaceId") or params.get("organizationId"):
+                    emulator.check_rate(params.get("workspaceId") or params["organizationId"], method)
                 handler = emulator.handler(route.name)
                 status, answer = handler(scope, params, query, body)
+            send_queued()
             if fault:  # commit-then-fail: the change above is kept, the answer is lost
                 return await _fault_response(fault)
         except ApiError as error:
@@ -99,6 +136,19 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
         if status == 204:
             return Response(status_code=204)
         return JSONResponse(answer, status_code=status, headers={"x-request-id": str(uuid.uuid4())})
+
+    async def advance_delivering(seconds: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Move the clock timer by timer, delivering each one's webhooks at its own time: a failed delivery
+        schedules its retry from then, so one long advance sees every retry Bird would have made in it."""
+        target = emulator.clock.now + seconds
+        transitions: list[dict[str, Any]] = []
+        deliveries: list[dict[str, Any]] = []
+        while True:
+            due = emulator.next_due(target)
+            transitions += emulator.advance(max(0.0, (target if due is None else due) - emulator.clock.now))
+            deliveries += await deliver(emulator, emulator.take_outbox())
+            if due is None:
+                return transitions, deliveries
 
     async def _fault_response(fault: dict[str, Any]) -> Response:
         if fault["effect"] == "rate-limit":
@@ -126,8 +176,11 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
             seconds = body.get("seconds") if isinstance(body, dict) else None
             if isinstance(seconds, bool) or not isinstance(seconds, int | float):
                 raise invalid_field("seconds", "is required: a number of seconds")
-            transitions = emulator.advance(float(seconds))
-            deliveries = await deliver(emulator, emulator.take_outbox())
+            if seconds < 0:
+                raise invalid_field("seconds", "must be >= 0: the clock never goes back")
+            if not seconds <= policy.MAX_ADVANCE_SECONDS:  # also NaN and infinity
+                raise invalid_field("seconds", f"must be at most {policy.MAX_ADVANCE_SECONDS} (ten years) per call")
+            transitions, deliveries = await advance_delivering(float(seconds))
             return JSONResponse({"now": emulator.clock.iso(), "transitions": transitions,
                                  "deliveries": deliveries})
         if (action, method) == ("decide", "POST"):
@@ -137,8 +190,17 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
             item = emulator.decide(body.get("kind"), body.get("id"), body.get("status"), body.get("rejection"))
             deliveries = await deliver(emulator, emulator.take_outbox())
             return JSONResponse({"object": item, "deliveries": deliveries})
+        if (action, method) == ("authplus/verify", "POST"):
+            body = await read_json(request, required=True)
+            brand = emulator.verify_auth_plus(body.get("brandId") if isinstance(body, dict) else None)
+            deliveries = await deliver(emulator, emulator.take_outbox())
+            return JSONResponse({"object": brand, "deliveries": deliveries})
         if (action, method) == ("inbound", "POST"):
             message = emulator.inbound(await read_json(request, required=True))
+            deliveries = await deliver(emulator, emulator.take_outbox())
+            return JSONResponse({"message": message, "deliveries": deliveries})
+        if (action, method) == ("outbound", "POST"):
+            message = emulator.outbound(await read_json(request, required=True))
             deliveries = await deliver(emulator, emulator.take_outbox())
             return JSONResponse({"message": message, "deliveries": deliveries})
         if action == "faults":
@@ -153,10 +215,16 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
                 with emulator.lock:
                     emulator.requests.clear()
                     emulator.requests_by_scope.clear()
+                    emulator.write_log.clear()
                 return Response(status_code=204)
             with emulator.lock:
-                return JSONResponse({"total": sum(emulator.requests.values()), "byRoute": dict(emulator.requests),
-                                     "byWorkspace": {w: dict(c) for w, c in emulator.requests_by_scope.items()}})
+                holders = Counter(w["holder"] for w in emulator.write_log if w["holder"])
+                answer = {"total": sum(emulator.requests.values()), "byRoute": dict(emulator.requests),
+                          "byWorkspace": {w: dict(c) for w, c in emulator.requests_by_scope.items()},
+                          "byHolder": dict(holders)}
+                if request.query_params.get("writes") in ("1", "true"):
+                    answer["writes"] = list(emulator.write_log)
+                return JSONResponse(answer)
         if (action, method) == ("state", "GET"):
             return JSONResponse(emulator.dump())
         if action in ("snapshot", "restore") and method == "POST":

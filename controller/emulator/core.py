@@ -12,6 +12,7 @@ from typing import Any
 from controller.emulator import policy
 from controller.emulator.collection import Item
 from controller.emulator.domains.accounts import AccountsDomain
+from controller.emulator.domains.authplus import AuthPlusDomain
 from controller.emulator.domains.channels import ChannelsDomain, use_case_status
 from controller.emulator.domains.compliance import (
     BRAND_FIELDS,
@@ -48,7 +49,8 @@ __all__ = [
 ]
 
 
-class Emulator(AccountsDomain, NumbersDomain, ComplianceDomain, ChannelsDomain, NotificationsDomain):
+class Emulator(AccountsDomain, NumbersDomain, AuthPlusDomain, ComplianceDomain, ChannelsDomain,
+               NotificationsDomain):
     """All of Bird the emulator holds."""
 
     def _build_organization(self, spec: OrganizationSpec, taken: set[str]) -> None:

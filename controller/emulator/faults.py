@@ -71,18 +71,26 @@ class Faults:
         probability = spec.get("probability", 1.0)
         if not isinstance(probability, int | float) or not 0 <= probability <= 1:
             raise invalid_field("probability", "must be between 0 and 1")
+        scope = spec.get("workspaceId") or spec.get("organizationId")
+        if scope is not None and not isinstance(scope, str):
+            raise invalid_field("workspaceId", "must be a workspace (or organization) id")
         fault = {"id": str(uuid.uuid4()), "method": method, "route": route, "effect": effect, "status": status,
                  "times": times, "probability": float(probability),
                  "retryAfter": int(spec.get("retryAfter", policy.RATE_LIMIT_RETRY_AFTER)),
                  "seconds": float(spec.get("seconds", policy.TIMEOUT_FAULT_SECONDS)),
-                 "drop": bool(spec.get("drop", False)), "applied": 0}
+                 "drop": bool(spec.get("drop", False)), "applied": 0,
+                 # Only the requests about this workspace (or organization): one tenant's Bird slow, not all.
+                 "scope": scope}
         self.items.append(fault)
         return fault
 
-    def take(self, method: str, route: routes.Route) -> dict[str, Any] | None:
-        """The fault to apply to this request, if any (counting it against ``times``)."""
+    def take(self, method: str, route: routes.Route, where: str = "") -> dict[str, Any] | None:
+        """The fault to apply to this request, if any (counting it against ``times``). `where`: the
+        workspace (or organization) id the request's path names."""
         for fault in self.items:
             if fault["method"] not in (None, method) or fault["route"] not in (None, route.path):
+                continue
+            if fault["scope"] not in (None, where):
                 continue
             if fault["probability"] < 1 and self.rng.random() >= fault["probability"]:
                 continue

@@ -63,6 +63,8 @@ class Outgoing:
     # the retry as a replay (Bird's messagebird-request-id header).
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     attempt: int = 0
+    # The messagebird-request-timestamp of the first attempt, which every retry carries again.
+    timestamp: str = ""
 
 
 @dataclass(order=True)
@@ -170,8 +172,13 @@ class Kernel(RequestLimits):
             self.outbox: list[Outgoing] = []
             self.timers: list[Timer] = []
             self.retries: dict[str, Outgoing] = {}                   # retry key -> delivery due again
+            self.webhook_logs: dict[str, dict[str, Any]] = {}        # request id -> its subscription log entry
+            self.contacts: dict[str, str] = {}                       # sender number -> Bird contact id
             self.requests: Counter[str] = Counter()
             self.requests_by_scope: dict[str, Counter[str]] = {}  # workspace or organization id -> route -> n
+            # Every write (any method but GET), in arrival order, with the Senderctl-Holder header that names
+            # the daemon replica and lease epoch it was sent under (policy.HOLDER_LOG).
+            self.write_log: list[dict[str, Any]] = []
             self.rate_windows: dict[tuple[str, str], deque[float]] = {}
             self._timer_seq = 0
             taken: set[str] = set()
@@ -308,6 +315,8 @@ class Kernel(RequestLimits):
         them are queued in ``outbox``. Returns the transitions made."""
         if seconds < 0:
             raise invalid_field("seconds", "must be >= 0: the clock never goes back")
+        if not seconds <= policy.MAX_ADVANCE_SECONDS:  # also NaN and infinity: the clock must stay readable
+            raise invalid_field("seconds", f"must be at most {policy.MAX_ADVANCE_SECONDS} (ten years) per call")
         with self.lock:
             target = self.clock.now + seconds
             made: list[dict[str, Any]] = []
@@ -320,6 +329,11 @@ class Kernel(RequestLimits):
             self.clock.now = target
             return made
 
+
+    def next_due(self, until: float) -> float | None:
+        """When the earliest timer falls due, if it does by `until` (emulator clock)."""
+        with self.lock:
+            return self.timers[0].due if self.timers and self.timers[0].due <= until else None
 
     def _fire(self, timer: Timer) -> dict[str, Any] | None:
         ws = self.workspaces.get(timer.workspace_id)

@@ -44,13 +44,20 @@ class _QuietInjectedDrops(logging.Filter):
 logging.getLogger("uvicorn.error").addFilter(_QuietInjectedDrops())
 
 
+# Bird sits behind load balancers that keep an idle connection open for about a minute; the client drops
+# its idle connections after 5 s. With uvicorn's default (5 s, the client's own figure) a request sent on a
+# connection the server closes at that instant fails as "connection lost" -- a write then looks ambiguous.
+KEEP_ALIVE_SECONDS = 65
+
+
 class _Server:
     """A uvicorn server on an already-bound socket, in a daemon thread."""
 
     def __init__(self, world: World | None, seed: int, sock: socket.socket) -> None:
         self.app = create_app(world, seed=seed)
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
-                                timeout_graceful_shutdown=1)
+                                timeout_graceful_shutdown=1, timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                                date_header=False)  # the app states Bird's (the emulator's) clock itself
         self.server = uvicorn.Server(config)
         self.sock = sock
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},

@@ -22,13 +22,16 @@ from controller.emulator.kernel import Outgoing, rfc3339
 if TYPE_CHECKING:
     from controller.emulator.core import Emulator
 
-# Bird's documented pattern for subscription URLs (public https host name, optional port).
-BIRD_URL = re.compile(r"^https://([a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}(:[0-9]+)?(/[^\s]*)?$")
+# Bird's pattern for subscription URLs ("Create a webhook subscription", "Update a webhook subscription"):
+# https, a DNS host name, no port, no IP literal.
+BIRD_URL_PATTERN = r"^https://([a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}(/[^\s]*)?$"
+BIRD_URL = re.compile(BIRD_URL_PATTERN)
+# The emulator's one exception (CONTRACT.md): a local receiver, any port, so tests can listen.
 LOCAL_URL = re.compile(r"^https?://(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(:[0-9]+)?(/[^\s]*)?$")
 
 
 def acceptable_url(url: str) -> bool:
-    """Bird accepts https URLs of public host names; the emulator also accepts local receivers."""
+    """Bird's pattern, or a local receiver (the emulator delivers to loopback addresses only)."""
     return bool(BIRD_URL.match(url) or LOCAL_URL.match(url))
 
 
@@ -51,7 +54,8 @@ def _record(item: Outgoing, request_id: str, delivered: bool, status: int | None
 
 
 async def deliver(emulator: Emulator, items: list[Outgoing]) -> list[dict[str, Any]]:
-    """Deliver each webhook (in order, one short timeout each) and record the outcome in the emulator."""
+    """Deliver each webhook (in order, one short timeout each) and record the outcome in the emulator and
+    in its subscription's logs."""
     records = []
     if items:
         async with httpx.AsyncClient(timeout=policy.WEBHOOK_TIMEOUT_SECONDS, trust_env=False) as client:
@@ -60,6 +64,7 @@ async def deliver(emulator: Emulator, items: list[Outgoing]) -> list[dict[str, A
                 records.append(record)
                 if not record["delivered"] and is_loopback(item.url):  # attempted and failed: Bird retries
                     record["retryScheduled"] = emulator.retry_later(item)
+                emulator.log_delivery(item, record)
     with emulator.lock:
         emulator.deliveries.extend(records)
     return records
@@ -70,8 +75,11 @@ async def _deliver_one(client: httpx.AsyncClient, item: Outgoing) -> dict[str, A
     if not is_loopback(item.url):
         return _record(item, request_id, False, None, "not a loopback address: never attempted")
     body = json.dumps(item.body, separators=(",", ":")).encode()
-    # Signed with the real time, not the emulator's clock: receivers check it against their own clock.
-    headers = signed_headers(item.signing_key, str(int(time.time())), item.url, body, request_id)
+    # The first attempt is signed with the real time (receivers check it against their own clock, not the
+    # emulator's); every retry carries that same timestamp, as Bird's do, so a receiver that holds to a
+    # five-minute window refuses the retries of an outage longer than that.
+    item.timestamp = item.timestamp or str(int(time.time()))
+    headers = signed_headers(item.signing_key, item.timestamp, item.url, body, request_id)
     headers["content-type"] = "application/json"
     try:
         response = await client.post(item.url, content=body, headers=headers)

@@ -14,6 +14,7 @@ CONTRACT.md. Example::
             wallet: "1000.00"        # USD
             ownedNumbers: 10000      # optional: numbers this workspace already owns
     rateLimits: {GET: 50, POST: 500}   # optional: Bird's documented per-workspace limits, requests/s
+    latency: {mean: 0.15, jitter: 0.02}  # optional: seconds each Bird answer is delayed (see Latency)
     accessKeys:
       - key: emulator-key
         organizations: [11111111-1111-4111-8111-111111111111]   # and every workspace in them
@@ -88,11 +89,36 @@ class OrganizationSpec:
 
 
 @dataclass(frozen=True)
+class Delay:
+    """One class of answers' delay, in seconds: uniform in [mean - jitter, mean + jitter] (never below 0)."""
+
+    mean: float = 0.0
+    jitter: float = 0.0
+
+
+@dataclass(frozen=True)
+class Latency:
+    """How far away the emulated Bird is: every Bird answer waits ``delay`` (or its method's own, for a
+    per-route-class latency, e.g. writes slower than reads). Admin routes are never delayed."""
+
+    default: Delay = Delay()
+    by_method: tuple[tuple[str, Delay], ...] = ()
+
+    def for_method(self, method: str) -> Delay:
+        return dict(self.by_method).get(method.upper(), self.default)
+
+    @property
+    def none(self) -> bool:
+        return all(d.mean <= 0 and d.jitter <= 0 for d in (self.default, *dict(self.by_method).values()))
+
+
+@dataclass(frozen=True)
 class World:
     organizations: tuple[OrganizationSpec, ...]
     access_keys: tuple[AccessKeySpec, ...] = field(default=())
     # Requests per second per workspace (or organization) and HTTP method; none by default.
     rate_limits: tuple[tuple[str, float], ...] = ()
+    latency: Latency = Latency()
 
     @classmethod
     def default(cls) -> World:
@@ -125,7 +151,8 @@ class World:
                      for i, item in enumerate(_list(data, "accessKeys", source)))
         if not keys:
             keys = (AccessKeySpec(DEFAULT_ACCESS_KEY, frozenset(o.id for o in organizations)),)
-        return cls(organizations, keys, _rate_limits(data.get("rateLimits"), f"{source}: rateLimits"))
+        return cls(organizations, keys, _rate_limits(data.get("rateLimits"), f"{source}: rateLimits"),
+                   _latency(data.get("latency"), f"{source}: latency"))
 
     def workspaces(self) -> list[WorkspaceSpec]:
         return [ws for org in self.organizations for ws in org.workspaces]
@@ -144,6 +171,43 @@ def _rate_limits(value: Any, where: str) -> tuple[tuple[str, float], ...]:
             raise WorldError(f"{where}.{method}: expected a number of requests per second > 0, got {rate!r}")
         limits.append((str(method).upper(), float(rate)))
     return tuple(limits)
+
+
+def _seconds(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise WorldError(f"{where}: expected a number of seconds >= 0 (e.g. 0.15 for 150 ms), got {value!r}")
+    return float(value)
+
+
+def _delay(value: Any, where: str, base: Delay = Delay()) -> Delay:
+    if not isinstance(value, dict):
+        raise WorldError(f"{where}: expected a mapping such as {{mean: 0.15, jitter: 0.02}} (seconds)")
+    unknown = set(value) - {"mean", "jitter", "methods"}
+    if unknown:
+        raise WorldError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}; "
+                         f"expected mean, jitter (seconds) and optionally methods")
+    mean = _seconds(value["mean"], f"{where}.mean") if "mean" in value else base.mean
+    jitter = _seconds(value["jitter"], f"{where}.jitter") if "jitter" in value else base.jitter
+    return Delay(mean, jitter)
+
+
+def _latency(value: Any, where: str) -> Latency:
+    """``latency: {mean: S, jitter: S, methods: {POST: {mean: S, jitter: S}}}``; a method's own delay
+    takes what it leaves out from the top level."""
+    if value is None:
+        return Latency()
+    default = _delay(value, where)
+    methods = value.get("methods") or {}
+    if not isinstance(methods, dict):
+        raise WorldError(f"{where}.methods: expected a mapping of HTTP method to {{mean, jitter}}")
+    by_method = []
+    for method, delay in methods.items():
+        if str(method).upper() not in ("GET", "POST", "PATCH", "PUT", "DELETE"):
+            raise WorldError(f"{where}.methods.{method}: not an HTTP method the emulator serves")
+        if isinstance(delay, dict) and "methods" in delay:
+            raise WorldError(f"{where}.methods.{method}: methods cannot nest")
+        by_method.append((str(method).upper(), _delay(delay, f"{where}.methods.{method}", default)))
+    return Latency(default, tuple(by_method))
 
 
 def _list(data: dict[str, Any], key: str, where: str) -> list[Any]:

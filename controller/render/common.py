@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from controller.plan import Action, Change, Cost, Plan
+from controller.reconcile.plan import Action, Change, Cost, Plan
 
 SYMBOLS: dict[str, str] = {
     "create": "+",
@@ -68,6 +68,8 @@ def summary_line(plan: Plan) -> str:
         if plan.refusals or plan.failed:  # never "match the specs" beside a refusal or a failure
             return (f"No changes can be applied: {len(plan.refusals)} refused, {len(plan.failed)} failed "
                     "(listed above).")
+        if plan.waiting:  # never "match the specs" while something the specs declare waits
+            return f"No changes can be applied now: {len(plan.waiting)} waiting on Bird (listed above)."
         return NO_CHANGES
     parts = [f"{count} to {action}" for action, count in plan.summary().items()]
     if plan.forget:

@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from controller.plan import Plan
+from controller.reconcile.plan import Plan
 
 
 def render_json(plan: Plan) -> str:

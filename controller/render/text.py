@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from controller.plan import Change, Plan
+from controller.reconcile.plan import Change, Plan
 from controller.render.common import (
     DRIFT_NOTE,
     FORGET_SYMBOL,

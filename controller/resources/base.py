@@ -5,22 +5,26 @@ A kind module answers three questions:
   * compare: given the observed world, what must change, or why wait?  (pure)
   * change:  carry one planned change out against Bird and the state. (I/O, in apply)
 
-Observation (reading Bird and the state into a `World`) lives in controller/observe.py because
-one Bird list call answers for several kinds (a workspace's connectors serve both channels and
+Observation (reading Bird and the state into a `World`) lives in controller/reconcile/observe.py because
+one Bird list call answers for several kinds (a workspace's channels serve both the SMS connectors and
 webhook filters); each kind says which collections it needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from controller.plan import Change, Refusal
+from controller.reconcile.plan import Change, Refusal
 
 if TYPE_CHECKING:
-    from controller.apply import ApplyIO
+    from controller.bird import BirdClient
+
+T = TypeVar("T")
 
 Status = Literal["Ready", "Waiting", "Failed"]
 
@@ -104,6 +108,8 @@ class TenantView:
     api_assignments: frozenset[str] = frozenset()
     # organization -> purchases the platform API has reserved a slot of the limit for and not finished
     api_purchases_pending: dict[str, int] = field(default_factory=dict)
+    # number -> (the record that forgot it, when): still held and billed, managed by no record
+    forgotten: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,8 +126,8 @@ class World:
     vettings: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     campaigns: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     resellers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    connectors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    # workspace id -> channels (listed when the workspace has connectors): Bird reports a channel's
+    # workspace id -> channels, the SMS connectors' among them (a channel carries its connectorId, number
+    # `identifier`, campaign `useCaseId` and `useCaseType`): Bird reports a channel's
     # readiness on the channel ("status": "active", seed 001 "Confirm a 10DLC channel's readiness").
     channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     subscriptions: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
@@ -137,6 +143,8 @@ class World:
     # The Bird workspaces read by this observation; None: every workspace. A targeted reconcile reads only
     # some (the rest, if present, is an earlier observation): nothing elsewhere is changed or removed.
     observed_workspaces: frozenset[str] | None = None
+    # Bird's clock when observed (its Date header): how old Bird's own dates are (ghost campaigns).
+    bird_now: datetime | None = None
 
     def fingerprint_view(self) -> dict[str, Any]:
         """The part of the world a plan depends on, without volatile fields, for staleness checks."""
@@ -155,7 +163,6 @@ class World:
             "brands": coll(self.brands),
             "vettings": coll(self.vettings),
             "campaigns": coll(self.campaigns),
-            "connectors": coll(self.connectors),
             "channels": coll(self.channels),
             "subscriptions": coll(self.subscriptions),
             "records": {a: [r.bird_id, r.spec_hash, r.data] for a, r in sorted(self.records.items())},
@@ -187,13 +194,42 @@ class Outcome:
 
 
 class PlanContext(Protocol):
-    """What the compare step may ask about the rest of the plan (see controller.planner.Context)."""
+    """What the compare step may ask about the rest of the plan (controller.reconcile.planner.Context
+    implements it, in memory only)."""
 
     world: World
+    desired_by_address: dict[str, Desired]
+    # Numbers this plan adds to each organization's pool, and number strings claimed by a resource.
+    pool_additions: Counter[str]
+    claimed_numbers: dict[str, str]
+    indexes: dict[tuple[int, str], dict[Any, dict[str, Any]]]
+    adopt_unmanaged: bool
 
     def outcome(self, address: str) -> Outcome | None: ...
     def desired(self, address: str) -> Desired | None: ...
     def desired_of_kind(self, kind: str) -> list[Desired]: ...
+    def index(self, items: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any], name: str) -> dict[Any, Any]: ...
+    def held_count(self, organization: str) -> int: ...
+    def take_stock(self, key: tuple[str, str, str, str]) -> dict[str, Any] | None: ...
+
+
+class ApplyIO(Protocol):
+    """What a kind's `change` may touch: Bird, the state and the clock (controller.reconcile.apply.JournaledIO
+    implements it, journaling every Bird write)."""
+
+    client: BirdClient
+    now: Callable[[], datetime]
+
+    def save(self, address: str, kind: str, *, bird_id: str | None, spec: dict[str, Any],
+             data: dict[str, Any]) -> None: ...
+    def save_batch(self, intent_address: str, records: list[dict[str, Any]]) -> None: ...
+    def forget(self, address: str) -> None: ...
+    def settle(self, address: str, record: Any = None) -> None: ...
+    def tenant_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+    def secret(self, address: str, ref: Mapping[str, str], base_dir: str) -> str: ...
+    def digest_secret(self) -> bytes: ...
+    async def journaled(self, change: Change, *, request: dict[str, Any], call: Callable[[], Awaitable[T]],
+                        probe: Callable[[], Awaitable[T | None]] | None = None, key_suffix: str = "") -> T: ...
 
 
 class ResourceKind(Protocol):

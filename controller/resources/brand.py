@@ -7,12 +7,20 @@ brand fixed in the specs is updated in place, which resubmits it ($4 per resubmi
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from controller.plan import Change, Cost, Refusal
-from controller.resources import fees
-from controller.resources.base import Desired, Outcome, RecordView
-from controller.resources.common import field_diff, find, with_cleared
+from controller.reconcile.plan import Change, Cost, Refusal
+from controller.resources import authplus, fees
+from controller.resources.base import ApplyIO, Desired, Outcome, PlanContext, RecordView
+from controller.resources.common import (
+    ambiguous,
+    field_diff,
+    find,
+    held_by_another,
+    pinned_bird_id,
+    with_cleared,
+)
 from controller.resources.lifecycle import (
     BRAND_FAILED,
     BRAND_NOT_UPDATABLE,
@@ -25,8 +33,6 @@ from controller.resources.lifecycle import (
 )
 
 if TYPE_CHECKING:
-    from controller.apply import ApplyIO
-    from controller.planner import Context
     from specs import SpecSet
 
 KIND = "Brand"
@@ -45,33 +51,44 @@ def expand(specs: SpecSet) -> list[Desired]:
                 kind=KIND,
                 organization=ws.spec.organization if ws else "",
                 fields=body,
-                context={"workspaceId": str(ws.spec.birdWorkspaceId) if ws else ""},
+                context={"workspaceId": str(ws.spec.birdWorkspaceId) if ws else "", "pinnedId": pinned_bird_id(doc)},
                 depends_on=(f"Workspace/{doc.spec.workspace}",),
             )
         )
     return out
 
 
-def observed_brand(d: Desired, ctx: Context) -> tuple[dict[str, Any] | None, bool]:
-    """(the Bird brand, whether it is already managed by senderctl)."""
+def observed_brand(d: Desired, ctx: PlanContext) -> tuple[dict[str, Any] | None, bool, str | None]:
+    """(the Bird brand, whether it is already managed by senderctl, why adoption is ambiguous): by the record's
+    id, then the id the spec pins (senderctl.io/bird-id), then EIN and company name — matched by one brand only."""
     brands = ctx.world.brands.get(d.context["workspaceId"], [])
     record = ctx.world.records.get(d.address)
     if record and record.bird_id:
         found = find(brands, id=record.bird_id)
         if found:
-            return found, True
-    return find(brands, ein=d.fields.get("ein"), companyName=d.fields.get("companyName")), False
+            return found, True, None
+    pinned = find(brands, id=d.context.get("pinnedId")) if d.context.get("pinnedId") else None
+    if pinned is not None:
+        return pinned, False, None
+    key = (d.fields.get("ein"), d.fields.get("companyName"))
+    matches = [b for b in brands if (b.get("ein"), b.get("companyName")) == key
+               and not held_by_another(ctx, b.get("id"), d.address)]
+    if len(matches) > 1:
+        return None, False, ambiguous(d.address, "brand", "EIN and company name", matches)
+    return (matches[0] if matches else None), False, None
 
 
 def brand_readiness(name: str, brand: dict[str, Any]) -> tuple[str, str]:
     return readiness(brand, BRAND_READY, BRAND_FAILED, what=f"brand {name}", waiting=f"brand {name} is {{status}}")
 
 
-def compare(d: Desired, ctx: Context) -> Outcome:
+def compare(d: Desired, ctx: PlanContext) -> Outcome:
     ws = d.context["workspaceId"]
     if f"workspace {ws}" in ctx.world.unreachable:
         return Outcome("Waiting", f"workspace {ws} cannot be read on Bird")
-    brand, managed = observed_brand(d, ctx)
+    brand, managed, ambiguity = observed_brand(d, ctx)
+    if ambiguity:
+        return Outcome("Failed", "", refusals=(Refusal(d.address, ambiguity),))
     record = ctx.world.records.get(d.address)
     if brand is None:
         drift = record is not None and record.bird_id is not None
@@ -88,8 +105,10 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         )
         return Outcome("Waiting", f"brand {d.name} is not registered yet", changes=(change,), recheck_after=RECHECK_BRAND)
 
-    status, reason = brand_readiness(d.name, brand)
-    facts = {"birdId": brand["id"], "status": status_of(brand), "workspaceId": ws}
+    status, reason = authplus.overlay(*brand_readiness(d.name, brand), brand)
+    facts = {"birdId": brand["id"], "status": status_of(brand), "workspaceId": ws,
+             # The campaign registry's view of the brand, as Bird reports it.
+             "tcrBrandId": brand.get("tcrBrandId"), "authPlusStatus": brand.get("authPlusStatus")}
     changes: list[Change] = []
     refusals: list[Refusal] = []
     if not managed:
@@ -127,11 +146,13 @@ def compare(d: Desired, ctx: Context) -> Outcome:
                          "body": {f.path: f.after for f in editable}},
             )
         )
+        if resubmit and not refusals:  # the fix is planned: waiting on the review, not failed
+            status, reason = "Waiting", f"{reason}; this plan resubmits it for review"
     return Outcome(status, reason, changes=tuple(changes), refusals=tuple(refusals),
                    recheck_after=RECHECK_BRAND, facts=facts)
 
 
-def removal(record: RecordView, ctx: Context) -> Outcome:
+def removal(record: RecordView, ctx: PlanContext) -> Outcome:
     # A registered brand is never deleted to satisfy a diff: it cost a fee and campaigns hang off it.
     return Outcome("Ready", "the brand stays registered on Bird, with its campaigns and vettings")
 
@@ -154,9 +175,27 @@ async def change(c: Change, io: ApplyIO) -> None:
             call=lambda: io.client.create_brand(ws, BrandCreate.model_validate(p["body"])),
             probe=probe,
         )
-        io.save(c.address, KIND, bird_id=brand.id, spec=p["body"], data={"workspaceId": ws})
+        io.save(c.address, KIND, bird_id=brand.id, spec=p["body"],
+                data={"workspaceId": ws, **({"tcrBrandId": brand.tcrBrandId} if brand.tcrBrandId else {})})
     elif c.action == "update":
         await io.journaled(c, request=p["body"], call=lambda: io.client.update_brand(ws, p["brandId"], p["body"]))
         io.save(c.address, KIND, bird_id=p["brandId"], spec=p["spec"], data={"workspaceId": ws})
     elif c.action == "adopt":
         io.save(c.address, KIND, bird_id=p["brandId"], spec=p["body"], data={"workspaceId": ws})
+
+
+def verticals_named(changes: Sequence[Change]) -> dict[str, str]:
+    """Brand address -> the vertical a planned registration or update sends to Bird."""
+    out = {}
+    for c in changes:
+        vertical = (c.payload.get("body") or {}).get("vertical") if c.kind == KIND else None
+        if c.action in ("create", "update") and vertical:
+            out[c.address] = str(vertical)
+    return out
+
+
+def vertical_refusals(named: Mapping[str, str], listed: frozenset[str]) -> list[Refusal]:
+    """A vertical Bird does not list would be refused at apply, after other writes: refuse the plan now."""
+    return [Refusal(address, f"vertical {vertical!r} is not one of the verticals Bird lists "
+                             f"(GET /numbers-tcr/verticals): use one of {', '.join(sorted(listed))}")
+            for address, vertical in sorted(named.items()) if vertical not in listed]

@@ -3,15 +3,20 @@ template `sms-messagebird:1`, arguments phoneNumberId / useCaseId / channelMessa
 
 A channel needs an approved campaign and an owned number; it can send to the US once carriers
 acknowledge the number↔campaign link (channel status `active`, `useCaseStatus` ok).
+
+It is observed on the channel Bird installs for the connector, not on the connector: a channel carries
+its `connectorId`, the number (`identifier`), the campaign (`useCaseId`) and the message type
+(`useCaseType`) — seed 001 shows them — and Bird lists channels 1000 a page ("Get workspace channels"),
+so one read per workspace answers what two lists (connectors, then channels) answered before.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from controller.plan import Change, FieldChange
-from controller.resources.base import Desired, Outcome, RecordView
-from controller.resources.common import field_diff, find
+from controller.reconcile.plan import Change, FieldChange
+from controller.resources.base import ApplyIO, Desired, Outcome, PlanContext, RecordView
+from controller.resources.common import field_diff, find, is_sms
 from controller.resources.lifecycle import (
     CAMPAIGN_READY,
     CHANNEL_ACTIVE,
@@ -24,8 +29,6 @@ from controller.resources.phone_number import KINDS as NUMBER_KINDS
 from controller.resources.phone_number import member_names, orphaned, renamed_with
 
 if TYPE_CHECKING:
-    from controller.apply import ApplyIO
-    from controller.planner import Context
     from specs import SpecSet
 
 KIND = "Channel"
@@ -61,12 +64,19 @@ def expand(specs: SpecSet) -> list[Desired]:
     return out
 
 
-def arguments(connector: dict[str, Any]) -> dict[str, Any]:
-    return connector.get("arguments") or {}
+NO_CHANNELS: list[dict[str, Any]] = []
 
 
-def channel_id(connector: dict[str, Any]) -> str | None:
-    return (connector.get("channel") or {}).get("channelId")
+def sms_channels(world: Any, workspace_id: str) -> list[dict[str, Any]]:
+    return [c for c in world.channels.get(workspace_id, NO_CHANNELS) if is_sms(c)]
+
+
+def channel_of_number(ctx: PlanContext, workspace_id: str, number: str | None) -> dict[str, Any] | None:
+    """The SMS channel Bird installed for the number (its `identifier`), if any."""
+    if not number:
+        return None
+    channels = ctx.world.channels.get(workspace_id) or NO_CHANNELS
+    return ctx.index(channels, lambda c: c.get("identifier") if is_sms(c) else None, "sms-identifier").get(number)
 
 
 def carriers_acknowledged(channel: dict[str, Any] | None) -> bool:
@@ -81,16 +91,15 @@ def carriers_acknowledged(channel: dict[str, Any] | None) -> bool:
     return status == CHANNEL_ACTIVE and (use_case is None or str(use_case).lower() == USE_CASE_OK)
 
 
-def compare(d: Desired, ctx: Context) -> Outcome:
+def compare(d: Desired, ctx: PlanContext) -> Outcome:
     number = ctx.outcome(d.context["number"])
     number_id = number.facts.get("birdId") if number else None
     number_str = number.facts.get("number") if number else None
     if not number_id:
         return Outcome("Waiting", f"{d.context['number']} is not bought yet", recheck_after=RECHECK_DEPENDENCY)
     ws = d.context["workspaceId"]
-    connectors = ctx.world.connectors.get(ws, [])
     record = ctx.world.records.get(d.address)
-    found = ctx.index(connectors, lambda c: arguments(c).get("phoneNumberId"), "phoneNumberId").get(number_id)
+    found = channel_of_number(ctx, ws, number_str)
     campaign = ctx.outcome(d.context["campaign"])
     campaign_id = campaign.facts.get("birdId") if campaign else None
     campaign_ready = bool(campaign and campaign.facts.get("status") in CAMPAIGN_READY)
@@ -109,39 +118,39 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         return Outcome("Waiting", f"channel for {number_str} is not installed yet", changes=(change,),
                        recheck_after=RECHECK_CARRIERS)
 
-    facts = {"birdId": found.get("id"), "channelId": channel_id(found), "number": number_str}
+    connector_id = found.get("connectorId")
+    facts = {"birdId": connector_id, "channelId": found.get("id"), "number": number_str}
     changes: list[Change] = []
-    linked_campaign = arguments(found).get("useCaseId")
+    linked_campaign = found.get("useCaseId")
     recreate = [f for f in connector_diff(d, found) if f.path != "useCaseId"]
     if campaign_ready and campaign_id and linked_campaign != campaign_id:
         changes.append(Change(
             d.address, "replace", f"{number_str} is linked to another campaign on Bird; relinking it",
             {"useCaseId": linked_campaign}, {"useCaseId": campaign_id},
-            payload={**create_payload(d, number_id, number_str, campaign_id), "connectorId": found.get("id")},
+            payload={**create_payload(d, number_id, number_str, campaign_id), "connectorId": connector_id},
         ))
     elif recreate and campaign_id:
         changes.append(Change(
             d.address, "replace", f"{' and '.join(f.path for f in recreate)} changed; {RECREATE_COST}",
             {f.path: f.before for f in recreate}, {f.path: f.after for f in recreate}, fields=tuple(recreate),
-            payload={**create_payload(d, number_id, number_str, campaign_id), "connectorId": found.get("id")},
+            payload={**create_payload(d, number_id, number_str, campaign_id), "connectorId": connector_id},
         ))
-    elif record is not None and record.bird_id == found.get("id") and bookkeeping_diff(d, record):
+    elif record is not None and record.bird_id == connector_id and bookkeeping_diff(d, record):
         diff = bookkeeping_diff(d, record)
         changes.append(Change(
             d.address, "update", "the spec changed; the SMS channel on Bird already matches (recorded only)",
             {f.path: f.before for f in diff}, {f.path: f.after for f in diff}, fields=diff,
             payload={**create_payload(d, number_id, number_str, record.data.get("campaignId")),
-                     "connectorId": found.get("id"), "channelId": channel_id(found)},
+                     "connectorId": connector_id, "channelId": found.get("id")},
         ))
-    elif record is None or record.bird_id != found.get("id"):
+    elif record is None or record.bird_id != connector_id:
         changes.append(Change(
             d.address, "adopt", f"an SMS connector for {number_str} exists on Bird", None,
             {**d.fields, "number": number_str},
-            payload={**create_payload(d, number_id, number_str, campaign_id), "connectorId": found.get("id"),
-                     "channelId": channel_id(found)},
+            payload={**create_payload(d, number_id, number_str, campaign_id), "connectorId": connector_id,
+                     "channelId": found.get("id")},
         ))
-    channel = find(ctx.world.channels.get(ws, []), id=channel_id(found))
-    if carriers_acknowledged(channel):
+    if carriers_acknowledged(found):
         return Outcome("Ready", changes=tuple(changes), facts=facts)
     return Outcome("Waiting", f"carriers have not acknowledged {number_str} for the campaign yet",
                    changes=tuple(changes), recheck_after=RECHECK_CARRIERS, facts=facts)
@@ -153,16 +162,17 @@ RECREATE_COST = ("Bird cannot change an SMS channel connector in place, so it is
                  "acknowledge the link again (15 minutes or more)")
 
 
-def connector_diff(d: Desired, connector: dict[str, Any]) -> tuple[FieldChange, ...]:
-    """What the spec asks of the connector that Bird holds otherwise. An unset channelName accepts
-    any name (a renamed PhoneNumber keeps its channel)."""
+def connector_diff(d: Desired, channel: dict[str, Any]) -> tuple[FieldChange, ...]:
+    """What the spec asks of the connector that Bird holds otherwise, as its channel shows it: the message
+    type (`useCaseType`) and the name. An unset channelName accepts any name (a renamed PhoneNumber keeps
+    its channel)."""
     out = []
-    have = arguments(connector).get("channelMessageType") or DEFAULT_MESSAGE_TYPE
+    have = channel.get("useCaseType") or DEFAULT_MESSAGE_TYPE
     if have != d.fields["channelMessageType"]:
         out.append(FieldChange("channelMessageType", have, d.fields["channelMessageType"], immutable=True))
     name = d.fields.get("channelName")
-    if name is not None and connector.get("name") != name:
-        out.append(FieldChange("channelName", connector.get("name"), name, immutable=True))
+    if name is not None and channel.get("name") != name:
+        out.append(FieldChange("channelName", channel.get("name"), name, immutable=True))
     return tuple(out)
 
 
@@ -184,15 +194,14 @@ def create_payload(d: Desired, number_id: str, number: str | None, campaign_id: 
     }
 
 
-def removal(record: RecordView, ctx: Context) -> Outcome:
+def removal(record: RecordView, ctx: PlanContext) -> Outcome:
     number = record.data.get("number", "")
     if renamed_with(KIND, number, ctx):
         return Outcome("Ready", f"the SMS channel of {number} stays on Bird, kept by {ctx.claimed_numbers[number]}")
     if orphaned(record.data.get("numberAddress", ""), ctx):
         return Outcome("Ready", f"deletionPolicy Orphan: the SMS channel of {number} (connector {record.bird_id}) "
                                 "stays on Bird, linked to its campaign")
-    connectors = ctx.world.connectors.get(record.data.get("workspaceId", ""), [])
-    if not find(connectors, id=record.bird_id):
+    if not find(sms_channels(ctx.world, record.data.get("workspaceId", "")), connectorId=record.bird_id):
         return Outcome("Ready", "the connector is no longer on Bird")
     change = Change(
         record.address, "delete", "the spec no longer links this number to a campaign",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from controller.plan import FieldChange
+from controller.reconcile.plan import FieldChange
+from specs.rules import BIRD_ID_ANNOTATION
 
 
 def canonical(value: Any) -> str:
@@ -106,6 +108,58 @@ def without_none(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def signing_key_digest(address: str, key: str) -> str:
-    """A salted digest that tells whether a signing key changed, without keeping the key."""
+KEYED_DIGEST_PREFIX = "hmac-sha256:"
+
+
+def legacy_signing_key_digest(address: str, key: str) -> str:
+    """The digest older states hold: SHA-256 with a public salt, so a state dump let anyone test guesses
+    of the key offline. Only ever an input to keyed_digest now."""
     return hashlib.sha256(f"senderctl-signing-key\0{address}\0{key}".encode()).hexdigest()
+
+
+def keyed_digest(secret: bytes, legacy: str) -> str:
+    """HMAC-SHA256 under a secret kept outside the state (SENDERCTL_DIGEST_KEY): without the secret a
+    stored digest tells nothing about the key. Keyed over the legacy digest, so a state holding legacy
+    digests is upgraded in place without knowing any key."""
+    return KEYED_DIGEST_PREFIX + hmac.new(secret, legacy.encode(), hashlib.sha256).hexdigest()
+
+
+def signing_key_digest(address: str, key: str, secret: bytes) -> str:
+    """What the state keeps to tell whether a signing key changed, without keeping the key."""
+    return keyed_digest(secret, legacy_signing_key_digest(address, key))
+
+
+SMS_PLATFORM = "sms-messagebird"
+
+
+def is_sms(channel: dict[str, Any]) -> bool:
+    """A channel an SMS connector installed (a WhatsApp channel of the same number is not one)."""
+    return channel.get("platformId", SMS_PLATFORM) == SMS_PLATFORM
+
+
+
+def pinned_bird_id(doc: Any) -> str | None:
+    """The Bird id a document pins with the senderctl.io/bird-id annotation (written by `senderctl dump`), if any:
+    `import`, and any plan on a new state, adopts that object by id, never a look-alike by natural key."""
+    annotations = getattr(doc.metadata, "annotations", None) or {}
+    value = annotations.get(BIRD_ID_ANNOTATION)
+    return str(value) if value else None
+
+
+def ambiguous(address: str, what: str, key: str, matches: list[dict[str, Any]]) -> str:
+    """The refusal text for a natural key that more than one Bird object answers."""
+    ids = ", ".join(str(m.get("id")) for m in matches[:5])
+    return (f"{len(matches)} Bird {what}s match {address}'s {key} ({ids}); senderctl adopts one Bird object per spec "
+            f"and does not guess which. Pin the one this spec manages with the annotation "
+            f"`metadata.annotations: {{{BIRD_ID_ANNOTATION}: <id>}}` (as `senderctl dump` writes it), or rename "
+            "one of them on Bird")
+
+
+def held_by_another(ctx: Any, bird_id: Any, address: str) -> str | None:
+    """The address of another record the state holds `bird_id` under, if any (one record per Bird object)."""
+    table = ctx.indexes.get((0, "record-by-bird-id"))
+    if table is None:
+        table = ctx.indexes[(0, "record-by-bird-id")] = {
+            r.bird_id: r.address for r in ctx.world.records.values() if r.bird_id}
+    holder = table.get(bird_id)
+    return holder if holder is not None and holder != address else None

@@ -7,6 +7,9 @@ senderctl relies on, matched case-insensitively.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 BRAND_READY = frozenset({"APPROVED", "VERIFIED", "VETTED_VERIFIED", "ACTIVE"})
 BRAND_FAILED = frozenset({"REJECTED", "FAILED", "UNVERIFIED", "SUSPENDED"})
 VETTING_READY = frozenset({"ACTIVE", "APPROVED", "COMPLETED", "VETTED"})
@@ -51,6 +54,9 @@ def rejection_text(obj: dict) -> str:
     rejection = obj.get("rejection") or {}
     if isinstance(rejection, dict) and (rejection.get("code") or rejection.get("description")):
         return f"{rejection.get('code') or ''}: {rejection.get('description') or ''}".strip(": ")
+    reasons = obj.get("reasons")  # a FAILED vetting says why in `reasons`
+    if isinstance(reasons, list) and reasons:
+        return "; ".join(str(r) for r in reasons)
     return str(obj.get("rejectionReason") or "no reason given")
 
 
@@ -63,3 +69,13 @@ def readiness(obj: dict, ready: frozenset[str], failed: frozenset[str], *, what:
     if status in failed:
         return "Failed", f"{what} was {status} by the campaign registry ({rejection_text(obj)})"
     return "Waiting", waiting.format(status=status or "PENDING")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A Bird timestamp (ISO 8601, `Z` for UTC) as a datetime; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

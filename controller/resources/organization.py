@@ -11,17 +11,19 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from controller.plan import Change, Refusal
-from controller.resources.base import Desired, Outcome, RecordView, World
+from controller.reconcile.plan import Change, Refusal
+from controller.resources.base import ApplyIO, Desired, Outcome, PlanContext, RecordView, World
 from controller.resources.common import field_diff
 from controller.resources.lifecycle import BRAND_READY, CAMPAIGN_READY, status_of
 
 if TYPE_CHECKING:
-    from controller.apply import ApplyIO
-    from controller.planner import Context
     from specs import SpecSet
 
 KIND = "Organization"
+# The kinds whose Bird objects an Organization's compare reads (its 10DLC flag, from the approved brands
+# and campaigns of its workspaces): a change to one of them re-plans the organization and all it holds
+# (controller.reconcile.scope.affected).
+DERIVED_FROM = ("Brand", "Campaign")
 
 
 def expand(specs: SpecSet) -> list[Desired]:
@@ -69,7 +71,7 @@ def ten_dlc_active(workspace_ids: list[str], world: World) -> bool:
     return False
 
 
-def compare(d: Desired, ctx: Context) -> Outcome:
+def compare(d: Desired, ctx: PlanContext) -> Outcome:
     want: dict[str, Any] = {**d.fields, "tenDlcActive": ten_dlc_active(d.context["workspaceIds"], ctx.world)}
     have = ctx.world.tenant.orgs.get(d.organization)
     facts = {key: want[key] for key in ("tenDlcActive", "enabled", "limit", "weeklyPrice")}
@@ -98,7 +100,7 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     return Outcome("Ready", changes=(change,), facts=facts)
 
 
-def limit_refusals(changes: Sequence[Change], ctx: Context) -> list[Refusal]:
+def limit_refusals(changes: Sequence[Change], ctx: PlanContext) -> list[Refusal]:
     """A multiSmsNumbers.limit below the numbers the organization holds once this plan is applied
     (its purchases and adoptions counted, its archives not) is refused: the numbers would stay held,
     billed, and over the limit."""
@@ -119,7 +121,7 @@ def limit_refusals(changes: Sequence[Change], ctx: Context) -> list[Refusal]:
     return out
 
 
-def removal(record: RecordView, ctx: Context) -> Outcome:
+def removal(record: RecordView, ctx: PlanContext) -> Outcome:
     # Tenant configuration outlives its spec: usage history and billing depend on it.
     return Outcome("Ready", "the tenant configuration stays in the records (usage history and billing use it); "
                    "its numbers stay held and billed")

@@ -17,14 +17,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from controller.plan import Change, Cost, Refusal, money
-from controller.resources.base import Desired, Outcome, RecordView
-from controller.resources.common import field_diff
+from controller.reconcile.plan import Change, Cost, Refusal, money
+from controller.resources.base import ApplyIO, Desired, Outcome, PlanContext, RecordView
+from controller.resources.common import field_diff, is_sms
 from controller.resources.lifecycle import RECHECK_CAMPAIGN, RECHECK_DEPENDENCY
 
 if TYPE_CHECKING:
-    from controller.apply import ApplyIO
-    from controller.planner import Context
     from specs import SpecSet
 
 KINDS = ("PhoneNumber", "NumberPool")
@@ -174,17 +172,33 @@ def satisfies(fields: dict[str, Any], owned: dict[str, Any]) -> str | None:
     return None
 
 
-def interrupted_purchase(d: Desired, by_number: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
-    """A number an interrupted apply asked Bird for: its journal intent was committed first."""
+def purchase_members(address: str, request: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(address, number) of every number a journaled purchase asks Bird for: each member of a batch
+    (``{"numbers": [{address, number, stockItemId}, ...]}``), or the one number of an intent written
+    before purchases were batched (``{"number": ...}``, for ``address``)."""
+    members = request.get("numbers")
+    if isinstance(members, list):
+        return [(str(m.get("address") or address), str(m["number"])) for m in members
+                if isinstance(m, Mapping) and m.get("number")]
+    if request.get("number"):
+        return [(address, str(request["number"]))]
+    return []
+
+
+def interrupted_purchase(d: Desired, by_number: dict[str, Any], ctx: PlanContext) -> dict[str, Any] | None:
+    """A number an interrupted apply asked Bird for: its journal intent (naming every number of its batch)
+    was committed before the purchase was sent."""
     for op in ctx.world.open_operations:
-        if op.address == d.address and op.action == "create":
-            found = by_number.get(op.request.get("number"))
+        if op.action != "create":
+            continue
+        for member, number in purchase_members(op.address, op.request):
+            found = by_number.get(number) if member == d.address else None
             if found:
                 return found
     return None
 
 
-def compare(d: Desired, ctx: Context) -> Outcome:
+def compare(d: Desired, ctx: PlanContext) -> Outcome:
     ws = d.context["workspaceId"]
     if f"workspace {ws}" in ctx.world.unreachable:
         return Outcome("Waiting", f"workspace {ws} cannot be read on Bird", recheck_after=RECHECK_DEPENDENCY)
@@ -208,10 +222,13 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         found = interrupted_purchase(d, by_number, ctx)
         reason = "an interrupted apply bought this number; adopting it instead of buying again"
     refusals: list[Refusal] = []
-    if found is None and record is None and "select" in d.fields:
-        found, reason, refusal = held_already(d, ctx, owned, by_id)
-        if refusal is not None:
-            refusals.append(refusal)
+    if found is None and "select" in d.fields:
+        if record is None:
+            found, reason, refusal = held_already(d, ctx, owned, by_id)
+            if refusal is not None:
+                refusals.append(refusal)
+        else:  # its number was cancelled outside senderctl: one the organization still holds comes first
+            found, reason = adoptable(d, ctx, owned)
     if found is None:
         bought = plan_purchase(d, ctx, record)
         return dataclasses.replace(bought, refusals=bought.refusals + tuple(refusals))
@@ -244,16 +261,16 @@ def compare(d: Desired, ctx: Context) -> Outcome:
 
 # --- what Bird already holds for a `select` resource the state does not know ---------------------
 #
-# A `select` spec names no number, so a new, empty or wrong state would buy again. Before buying,
-# senderctl looks for the number this resource already has on Bird: the number of a renamed
-# resource whose spec is otherwise identical, or the number linked to the spec's campaign by an SMS
-# channel; failing that, numbers matching the selection that nothing in the state holds make the
-# purchase a refusal that names `senderctl import` (which adopts them).
+# A `select` spec names no number, so a new, empty or wrong state — or a pool lowered and raised again,
+# a document deleted and restored — would buy again. Before buying, senderctl looks for the number this
+# resource already has on Bird: the number of a renamed resource whose spec is otherwise identical, the
+# number linked to the spec's campaign by an SMS channel, then any number the organization owns that
+# nothing manages (forgotten by an Orphan removal, or bought by anyone) and that matches the selection.
 
 
-def held_already(d: Desired, ctx: Context, owned: list[dict[str, Any]],
+def held_already(d: Desired, ctx: PlanContext, owned: list[dict[str, Any]],
                  by_id: dict[Any, dict[str, Any]]) -> tuple[dict[str, Any] | None, str, Refusal | None]:
-    """(the owned number to adopt, why) or (None, "", a refusal to buy while Bird holds candidates)."""
+    """(the owned number to adopt, why) or (None, "", a refusal to guess a rename)."""
     renamed, others = rename_candidates(d, ctx, by_id)
     if renamed is not None:
         return (by_id[renamed.bird_id],
@@ -265,24 +282,70 @@ def held_already(d: Desired, ctx: Context, owned: list[dict[str, Any]],
             "with a different spec, so senderctl does not guess a rename. To keep that number, its SMS channel and "
             f"its user, run `senderctl state mv {old.address} {d.address}` and plan again; to buy a new number "
             f"and forget {old.address} as its deletionPolicy says, apply with --force"), "--force")
-    linked = linked_by_channel(d, ctx, owned, by_id)
+    found, reason = adoptable(d, ctx, owned)
+    return found, reason, None
+
+
+def adoptable(d: Desired, ctx: PlanContext, owned: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
+    """The unmanaged owned number `d` adopts instead of buying, and why; (None, "") when there is none.
+
+    Candidates match the selection in `d`'s workspace, are assigned to nobody but `d`'s assignee, and carry
+    no SMS channel to another campaign than the spec's. Preferred, in order: the number this very address
+    held before it was forgotten, one linked to the spec's campaign (by the channel named as the spec's
+    first), one with no SMS channel; then Bird's order."""
+    linked = linked_by_channel(d, ctx, owned)
     if linked is not None:
-        return linked, (f"{number_of(linked)} is linked to this spec's campaign by an SMS channel on Bird; "
-                        "adopting it instead of buying again"), None
-    unmanaged = [n for n in owned if is_unmanaged(n, ctx) and satisfies(d.fields, n) is None]
-    if not unmanaged:
-        return None, "", None
-    if ctx.adopt_unmanaged:  # senderctl import
-        return unmanaged[0], f"{number_of(unmanaged[0])} is owned on Bird, matches the selection and is not managed", None
-    shown = ", ".join(str(number_of(n)) for n in unmanaged[:5]) + (" …" if len(unmanaged) > 5 else "")
-    return None, "", Refusal(d.address, (
-        f"Bird already holds {len(unmanaged)} number(s) matching this selection that the state does not know "
-        f"({shown}): the state may be new, empty or the wrong one (--state / SENDERCTL_STATE). Run `senderctl "
-        "import` with the same spec paths to adopt them instead of buying again; apply with --force to buy a "
-        "new number anyway"), "--force")
+        return linked, unmanaged_reason(linked, ctx, "linked to this spec's campaign by an SMS channel on Bird")
+    channel = ctx.desired(f"Channel/{d.name}")
+    campaign = ctx.outcome(channel.context["campaign"]) if channel else None
+    campaign_id = campaign.facts.get("birdId") if campaign else None
+    assignment = ctx.desired(f"Assignment/{d.name}")
+    assignee = assignment.fields.get("user") if assignment else None
+    links = sms_links(d.context["workspaceId"], ctx)
+    forgotten = ctx.world.tenant.forgotten
+    best: tuple[tuple[int, int, int], dict[str, Any]] | None = None
+    for order, item in enumerate(owned):
+        if not is_unmanaged(item, ctx) or satisfies(d.fields, item) is not None:
+            continue
+        number = number_of(item) or ""
+        if ctx.world.tenant.assignments.get(number, assignee) != assignee:
+            continue  # a user holds it: never taken from them
+        campaigns = links.get(number, set())
+        if channel is not None and campaigns - {campaign_id}:
+            continue  # linked to another campaign: not this spec's number
+        rank = (0 if forgotten.get(number, ("",))[0] == d.address else 1,
+                0 if campaigns and campaigns == {campaign_id} else 1 if not campaigns else 2, order)
+        if best is None or rank < best[0]:
+            best = (rank, item)
+    if best is None:
+        return None, ""
+    return best[1], unmanaged_reason(best[1], ctx, "matches this selection")
 
 
-def number_records(ctx: Context) -> dict[str, RecordView]:
+def unmanaged_reason(item: dict[str, Any], ctx: PlanContext, why: str) -> str:
+    """Why an unmanaged number is adopted: who forgot it and when, if a record did."""
+    number = number_of(item) or ""
+    forgotten = ctx.world.tenant.forgotten.get(number)
+    if forgotten is not None:
+        by, at = forgotten
+        return (f"{number} (forgotten by {by} on {at:%Y-%m-%d}) is still owned on Bird and billed, {why} and no spec "
+                "manages it: adopted instead of buying another")
+    return f"{number} is owned on Bird, {why} and no spec manages it: adopted instead of buying another"
+
+
+def sms_links(workspace_id: str, ctx: PlanContext) -> dict[str, set[Any]]:
+    """number -> the campaign ids its SMS channels link it to, in one workspace."""
+    key = (0, f"sms-links {workspace_id}")
+    table = ctx.indexes.get(key)
+    if table is None:
+        table = ctx.indexes[key] = {}
+        for on_bird in ctx.world.channels.get(workspace_id, ()):
+            if is_sms(on_bird) and on_bird.get("identifier"):
+                table.setdefault(on_bird["identifier"], set()).add(on_bird.get("useCaseId"))
+    return table
+
+
+def number_records(ctx: PlanContext) -> dict[str, RecordView]:
     """Bird number id -> the state's record holding it (any PhoneNumber or NumberPool member)."""
     table = ctx.indexes.get((0, "number-records"))
     if table is None:
@@ -291,15 +354,16 @@ def number_records(ctx: Context) -> dict[str, RecordView]:
     return table
 
 
-def is_unmanaged(item: dict[str, Any], ctx: Context) -> bool:
-    """Owned on Bird, and neither the state (records, the pool, the archive) nor this plan holds it."""
+def is_unmanaged(item: dict[str, Any], ctx: PlanContext) -> bool:
+    """Owned on Bird, and no record, no resource of this plan and no platform API purchase holds it, nor was
+    it archived. A number forgotten by an Orphan removal is unmanaged: still in the pool, held by no record."""
     number = number_of(item) or ""
     tenant = ctx.world.tenant
     return (item.get("id") not in number_records(ctx) and number not in ctx.claimed_numbers
-            and number not in tenant.held_numbers and number not in tenant.archived_numbers)
+            and number not in tenant.api_numbers and number not in tenant.archived_numbers)
 
 
-def rename_candidates(d: Desired, ctx: Context,
+def rename_candidates(d: Desired, ctx: PlanContext,
                       by_id: dict[Any, dict[str, Any]]) -> tuple[RecordView | None, list[RecordView]]:
     """(the removed resource `d` is a pure rename of, the other removed resources it may be a rename of).
 
@@ -321,7 +385,7 @@ def member_index(address: str) -> int:
     return int(name[name.rindex("[") + 1:-1]) if name.endswith("]") else 0
 
 
-def same_dependents(old: RecordView, d: Desired, ctx: Context) -> bool:
+def same_dependents(old: RecordView, d: Desired, ctx: PlanContext) -> bool:
     """The old name's channel and assignment are what the new name declares."""
     old_name = old.address.split("/", 1)[1]
     for kind in ("Channel", "Assignment"):
@@ -335,10 +399,9 @@ def same_dependents(old: RecordView, d: Desired, ctx: Context) -> bool:
     return True
 
 
-def linked_by_channel(d: Desired, ctx: Context, owned: list[dict[str, Any]],
-                      by_id: dict[Any, dict[str, Any]]) -> dict[str, Any] | None:
-    """An unmanaged owned number that an SMS connector links to this spec's campaign: the channel
-    of that name first, then one no other spec's channel is named after."""
+def linked_by_channel(d: Desired, ctx: PlanContext, owned: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """An unmanaged owned number whose SMS channel (installed by a connector) links it to this spec's
+    campaign: the channel of that name first, then one no other spec's channel is named after."""
     channel = ctx.desired(f"Channel/{d.name}")
     campaign = ctx.outcome(channel.context["campaign"]) if channel else None
     campaign_id = campaign.facts.get("birdId") if campaign else None
@@ -349,14 +412,14 @@ def linked_by_channel(d: Desired, ctx: Context, owned: list[dict[str, Any]],
         others = ctx.indexes[(0, "channel-names")] = {
             c.context["name"]: c.address for c in ctx.desired_of_kind("Channel")}
     linked = []
-    for connector in ctx.world.connectors.get(d.context["workspaceId"], []):
-        args = connector.get("arguments") or {}
-        item = by_id.get(args.get("phoneNumberId"))
-        if args.get("useCaseId") != campaign_id or item is None or not is_unmanaged(item, ctx):
+    by_number = ctx.index(owned, number_of, "number")
+    for on_bird in ctx.world.channels.get(d.context["workspaceId"], ()):
+        item = by_number.get(on_bird.get("identifier"))
+        if on_bird.get("useCaseId") != campaign_id or item is None or not is_unmanaged(item, ctx):
             continue
-        if satisfies(d.fields, item) is not None:
+        if not is_sms(on_bird) or satisfies(d.fields, item) is not None:
             continue
-        name = connector.get("name")
+        name = on_bird.get("name")
         if name == channel.context["name"]:
             return item
         if others.get(name, channel.address) == channel.address:
@@ -381,7 +444,7 @@ def spec_record(d: Desired) -> dict[str, Any]:
     return {**d.fields, "deletionPolicy": d.context["deletionPolicy"], "protected": d.context["protected"]}
 
 
-def plan_purchase(d: Desired, ctx: Context, record: RecordView | None) -> Outcome:
+def plan_purchase(d: Desired, ctx: PlanContext, record: RecordView | None) -> Outcome:
     org = d.organization
     org_outcome = ctx.outcome(f"Organization/{org}")
     facts = org_outcome.facts if org_outcome else {}
@@ -392,9 +455,7 @@ def plan_purchase(d: Desired, ctx: Context, record: RecordView | None) -> Outcom
             d.address, f"organization {org} already holds a number and multiSmsNumbers.enabled is false: "
             "enable multi-SMS numbers for the organization or remove this number from the specs"),))
     if held + 1 > limit:
-        return Outcome("Failed", "", refusals=(Refusal(
-            d.address, f"organization {org} holds or is buying {held} numbers and its multiSmsNumbers.limit is "
-            f"{limit}: raise the limit or remove numbers from the specs"),))
+        return Outcome("Failed", "", refusals=(Refusal(d.address, limit_full(d, ctx, held, limit)),))
     if held >= 1 and not facts.get("tenDlcActive"):
         return Outcome("Waiting", f"organization {org}'s 10DLC is not active yet (approved brand and campaign); "
                        "extra numbers wait for it", recheck_after=RECHECK_CAMPAIGN)
@@ -420,6 +481,7 @@ def plan_purchase(d: Desired, ctx: Context, record: RecordView | None) -> Outcom
             "workspace": d.context["workspace"],
             "organization": org,
             "number": number,
+            "stockItemId": item.get("id"),
             "country": key[1],
             "select": d.fields.get("select"),
             "monthlyPrice": str(monthly),
@@ -429,7 +491,25 @@ def plan_purchase(d: Desired, ctx: Context, record: RecordView | None) -> Outcom
     return Outcome("Waiting", f"{number} is not bought yet", changes=(change,), facts={"number": number})
 
 
-def orphaned(number_address: str, ctx: Context) -> bool:
+def limit_full(d: Desired, ctx: PlanContext, held: int, limit: int) -> str:
+    """Why `d` cannot be bought at the limit, naming the forgotten numbers that fill it (held and billed,
+    managed by no spec): adopting or releasing them is the way out, not removing numbers from the specs."""
+    org = d.organization
+    tenant = ctx.world.tenant
+    forgotten = sorted(n for n, (by, _) in tenant.forgotten.items()
+                       if tenant.held_numbers.get(n) == org and n not in ctx.claimed_numbers)
+    text = f"organization {org} holds or is buying {held} numbers and its multiSmsNumbers.limit is {limit}"
+    if not forgotten:
+        return text + ": raise the limit or remove numbers from the specs"
+    shown = ", ".join(f"{n} (forgotten by {tenant.forgotten[n][0]})" for n in forgotten[:5])
+    return (f"{text}, {len(forgotten)} of them forgotten: still held and billed, managed by no spec ({shown}"
+            f"{' …' if len(forgotten) > 5 else ''}). A spec that selects one adopts it instead of buying (give it "
+            "`number:` or a matching `select`); to release one, adopt it with deletionPolicy: Archive and protected: "
+            "false, then remove it and apply with --allow-archive. `senderctl state list` shows what the specs "
+            "manage; or raise the limit")
+
+
+def orphaned(number_address: str, ctx: PlanContext) -> bool:
     """The number was removed from the specs with deletionPolicy Orphan: leave all of it alone."""
     record = ctx.world.records.get(number_address)
     return (
@@ -439,7 +519,7 @@ def orphaned(number_address: str, ctx: Context) -> bool:
     )
 
 
-def renamed_with(kind: str, number: str, ctx: Context) -> bool:
+def renamed_with(kind: str, number: str, ctx: PlanContext) -> bool:
     """The number's resource was renamed and the new name declares a `kind` for the number too
     (Assignment, Channel): that one keeps the Bird object or the owner in place, so the old name's
     is forgotten rather than removed."""
@@ -447,7 +527,7 @@ def renamed_with(kind: str, number: str, ctx: Context) -> bool:
     return claimant is not None and f"{kind}/{claimant.split('/', 1)[1]}" in ctx.desired_by_address
 
 
-def removal(record: RecordView, ctx: Context) -> Outcome:
+def removal(record: RecordView, ctx: PlanContext) -> Outcome:
     policy = record.spec.get("deletionPolicy", "Orphan")
     number = record.data.get("number", "")
     if number in ctx.claimed_numbers:  # renamed: the number lives on under its new name
@@ -459,17 +539,23 @@ def removal(record: RecordView, ctx: Context) -> Outcome:
             record.address, f"{record.address} ({number}) was removed from the specs with deletionPolicy Archive "
             "but is protected: true, so it is never archived. Put it back with protected: false and apply, "
             "then remove it; or set deletionPolicy: Orphan"),))
+    # The user it is assigned to now, if any: the reviewer (and a policy) sees whose number goes.
+    assignee = ctx.world.tenant.assignments.get(number)
     change = Change(
-        record.address, "archive", "removed from the specs (deletionPolicy: Archive)",
-        {"number": number}, None,
-        payload={"organization": record.data.get("organization"), "number": number, "numberId": record.bird_id},
+        record.address, "archive", "removed from the specs (deletionPolicy: Archive); its Bird subscription is "
+        "cancelled (Bird's Cancel Number Subscription, the documented cancel route: Manage Endpoint Subscriptions "
+        "documents none of its own), so Bird stops billing it at the end of the month already paid",
+        {"number": number, **({"assignee": assignee} if assignee else {})}, None,
+        payload={"organization": record.data.get("organization"), "number": number, "numberId": record.bird_id,
+                 "workspaceId": record.data.get("workspaceId")},
     )
     return Outcome("Ready", changes=(change,), refusals=(Refusal(
-        record.address, f"archiving {number} releases it to the organization's pool and cannot be undone",
+        record.address, f"archiving {number} cancels its Bird subscription, releases it from the organization's pool "
+        "and cannot be undone",
         "--allow-archive"),))
 
 
-def what_stays(record: RecordView, ctx: Context) -> str:
+def what_stays(record: RecordView, ctx: PlanContext) -> str:
     """What an Orphan removal leaves in place, so that the reviewer sees what stays billed."""
     number = record.data.get("number", "")
     org = record.data.get("organization", "")
@@ -489,8 +575,7 @@ def what_stays(record: RecordView, ctx: Context) -> str:
 async def change(c: Change, io: ApplyIO) -> None:
     p = c.payload
     if c.action == "create":
-        found = await buy(c, io)
-        record_number(c, io, found.id, found.number or p["number"])
+        await change_batch([c], io)
     elif c.action == "adopt":
         record_number(c, io, p["numberId"], p["number"])
     elif c.action == "update":
@@ -500,35 +585,106 @@ async def change(c: Change, io: ApplyIO) -> None:
     elif c.action == "archive":
         from controller import tenant
 
-        io.tenant_call(tenant.archive_number, p["organization"], p["number"], at=io.now())
+        billed_until = None
+        if p.get("workspaceId") and p.get("numberId"):  # Bird stops billing it at the end of the month paid
+            billed_until = await io.journaled(c, request={"workspaceId": p["workspaceId"], "numberId": p["numberId"]},
+                                              call=lambda: io.client.cancel_number(p["workspaceId"], p["numberId"]),
+                                              key_suffix="cancel-subscription")
+            io.settle(c.address)  # the cancel is done: its journal entry no longer blocks the archive
+        io.tenant_call(tenant.archive_number, p["organization"], p["number"], at=io.now(), billed_until=billed_until)
         io.forget(c.address)
 
 
-async def buy(c: Change, io: ApplyIO) -> Any:
-    p = c.payload
-    ws = p["workspaceId"]
+# --- buying: one Bird call for up to 25 numbers ---------------------------------------------------
+#
+# Bird buys numbers by stock item, up to 25 per call ("Buy a Number"). Apply hands the purchases of one
+# workspace and selection to change_batch 25 at a time: one journaled intent names every stock item, number
+# and resource of the batch before the call, so an answer lost with the connection (or a process killed
+# after Bird bought) is adopted by the next run, number by number, and never bought again.
 
-    async def probe() -> Any:
-        async for number in io.client.list_numbers(ws):
-            if number.number == p["number"]:
-                return number
+BATCH_SIZE = 25
+
+
+def batch_key(c: Change) -> tuple[str, ...] | None:
+    """Purchases bought together: one workspace, one selection (exact numbers of a workspace together)."""
+    if c.action != "create":
         return None
+    p = c.payload
+    select = p.get("select") or {}
+    return (p["workspaceId"], p["country"], select.get("type", "number"), select.get("prefix", ""))
 
-    bought = await io.journaled(
-        c, request={"number": p["number"], "country": p["country"]},
-        call=lambda: io.client.buy_numbers(ws, [(p["number"], p["country"])]),
-        probe=probe,
-    )
-    return bought[0] if isinstance(bought, list) else bought
+
+def purchase_request(workspace_id: str, changes: list[Change]) -> dict[str, Any]:
+    """The journal intent of one purchase call: every stock item, number and resource it buys for."""
+    members = [{"address": c.address, "number": c.payload["number"], "stockItemId": c.payload.get("stockItemId")}
+               for c in changes]
+    return {"workspaceId": workspace_id, "numbers": members}
+
+
+def batch_address(changes: list[Change]) -> str:
+    """Where a batch's intent is journaled: its one resource's address; with several, an address of its own,
+    so that no single member's record closes the intent the others still need (see settle_batch)."""
+    first = changes[0].address
+    return first if len(changes) == 1 else f"{first} and {len(changes) - 1} more"
+
+
+async def change_batch(changes: list[Change], io: ApplyIO) -> None:
+    """Buy the batch's numbers in one call, then record them all with the intent closed, in one transaction."""
+    ws = changes[0].payload["workspaceId"]
+    wanted = {c.payload["number"]: c for c in changes}
+    missing = [c.address for c in changes if not c.payload.get("stockItemId")]
+    if missing:
+        raise ValueError(f"{', '.join(missing)}: the plan names no stock item to buy (a plan saved by an older "
+                         "senderctl); run `senderctl plan` again")
+
+    async def owned() -> dict[str, Any]:
+        found = {}
+        async for number in io.client.list_numbers(ws):
+            if number.number in wanted:
+                found[number.number] = number
+        return found
+
+    async def probe() -> dict[str, Any] | None:
+        found = await owned()
+        return found if len(found) == len(wanted) else None  # anything less: the intent stays open
+
+    intent = dataclasses.replace(changes[0], address=batch_address(changes))
+    answer = await io.journaled(intent, request=purchase_request(ws, changes), probe=probe,
+                                call=lambda: io.client.buy_stock_items(ws, [c.payload["stockItemId"] for c in changes]))
+    bought = answer if isinstance(answer, dict) else {n.number: n for n in answer if n.number in wanted}
+    if len(bought) < len(wanted):  # Bird's answer does not name them all: its list does
+        bought = {**await owned(), **bought}
+    unseen = sorted(set(wanted) - set(bought))
+    if unseen:
+        raise ValueError(f"Bird accepted the purchase but does not list {', '.join(unseen)} yet; the intent stays "
+                         "open in the journal and the next run adopts them")
+    io.save_batch(intent.address, [number_record(c, bought[c.payload["number"]].id) for c in changes])
+    from controller import tenant
+
+    first = changes[0].payload
+    io.tenant_call(tenant.record_numbers_acquired, first["organization"], first["workspace"],
+                   [(c.payload["number"], bought[c.payload["number"]].id, monthly_price(c)) for c in changes],
+                   at=io.now())
+
+
+def number_record(c: Change, number_id: str) -> dict[str, Any]:
+    """What the state records of a number the resource holds (ResourceRecord's fields)."""
+    p = c.payload
+    return {"address": c.address, "kind": c.kind, "bird_id": number_id, "spec": p["spec"],
+            "data": {"number": p["number"], "workspaceId": p["workspaceId"], "workspace": p["workspace"],
+                     "organization": p["organization"]}}
+
+
+def monthly_price(c: Change) -> Decimal | None:
+    return Decimal(c.payload["monthlyPrice"]) if c.payload.get("monthlyPrice") else None
 
 
 def record_number(c: Change, io: ApplyIO, number_id: str, number: str) -> None:
     from controller import tenant
 
     p = c.payload
-    price = Decimal(p["monthlyPrice"]) if p.get("monthlyPrice") else None
     io.save(c.address, c.kind, bird_id=number_id, spec=p["spec"],
             data={"number": number, "workspaceId": p["workspaceId"], "workspace": p["workspace"],
                   "organization": p["organization"]})
     io.tenant_call(tenant.record_number_acquired, p["organization"], p["workspace"], number,
-                   bird_number_id=number_id, monthly_price=price, at=io.now())
+                   bird_number_id=number_id, monthly_price=monthly_price(c), at=io.now())

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from controller.plan import Change, Cost, Refusal
+from controller.reconcile.plan import Change, Cost, Refusal
 from controller.resources import fees
-from controller.resources.base import Desired, Outcome, RecordView
+from controller.resources.base import ApplyIO, Desired, Outcome, PlanContext, RecordView
 from controller.resources.common import find
 from controller.resources.lifecycle import RECHECK_VETTING, VETTING_FAILED, VETTING_READY, readiness
 
 if TYPE_CHECKING:
-    from controller.apply import ApplyIO
-    from controller.planner import Context
     from specs import SpecSet
 
 KIND = "Vetting"
@@ -48,7 +46,7 @@ def is_requested(vetting: dict[str, Any], fields: dict[str, Any]) -> bool:
             and vetting.get("vettingProviderId") == fields.get("vettingProviderId"))
 
 
-def compare(d: Desired, ctx: Context) -> Outcome:
+def compare(d: Desired, ctx: PlanContext) -> Outcome:
     brand = ctx.outcome(d.context["brand"])
     brand_id = brand.facts.get("birdId") if brand else None
     if not brand_id:
@@ -81,7 +79,7 @@ def compare(d: Desired, ctx: Context) -> Outcome:
                    facts={"birdId": found.get("id")})
 
 
-def removal(record: RecordView, ctx: Context) -> Outcome:
+def removal(record: RecordView, ctx: PlanContext) -> Outcome:
     return Outcome("Ready", "the vetting stays on Bird: a vetting cannot be undone or refunded")
 
 

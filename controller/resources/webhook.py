@@ -2,7 +2,9 @@
 webhook-subscriptions`), signed with a key the specs reference but never contain.
 
 Bird does not return the signing key, so senderctl remembers a salted digest of the key it last
-sent and updates the subscription when the referenced secret changes. Filters may name a
+sent and updates the subscription when the referenced secret changes. An adopted subscription (import,
+or found on Bird) has a key senderctl never sent and cannot read: it is recorded as unproven, and the
+next apply sets (rotates) it on Bird to the spec's key, so the daemon and Bird agree on it. Filters may name a
 PhoneNumber: the subscription waits until that number's channel has an id.
 """
 
@@ -10,18 +12,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from controller.plan import Change, FieldChange
-from controller.resources.base import Desired, Outcome, RecordView
-from controller.resources.common import field_diff, find, normalise, signing_key_digest
+from controller.reconcile.plan import Change, FieldChange, Refusal
+from controller.resources.base import ApplyIO, Desired, Outcome, PlanContext, RecordView
+from controller.resources.common import (
+    ambiguous,
+    field_diff,
+    find,
+    held_by_another,
+    normalise,
+    pinned_bird_id,
+    signing_key_digest,
+)
 from controller.resources.lifecycle import RECHECK_DEPENDENCY
 
 if TYPE_CHECKING:
-    from controller.apply import ApplyIO
-    from controller.planner import Context
     from specs import SpecSet
 
 KIND = "WebhookSubscription"
 SENSITIVE = "(sensitive value)"
+UNPROVEN_KEY = ("its signing key cannot be read back from Bird and senderctl never sent it (adopted or imported), "
+                "so it cannot be proven equal to the spec's: the next apply rotates it on Bird to the spec's key")
 # Changing what a subscription listens to is a new subscription on Bird.
 REPLACE_ON = ("service", "event")
 
@@ -44,6 +54,7 @@ def expand(specs: SpecSet) -> list[Desired]:
                     "filters": filters,
                     "signingKey": doc.spec.signingKey.model_dump(mode="json", exclude_none=True, by_alias=True),
                     "specDir": str(doc.source.path.rsplit("/", 1)[0]) if "/" in str(doc.source.path) else ".",
+                    "pinnedId": pinned_bird_id(doc),
                 },
                 depends_on=tuple(f"Channel/{f['phoneNumber']}" for f in filters if f.get("phoneNumber")),
             )
@@ -51,7 +62,7 @@ def expand(specs: SpecSet) -> list[Desired]:
     return out
 
 
-def resolve_filters(d: Desired, ctx: Context) -> tuple[list[dict[str, str]] | None, str]:
+def resolve_filters(d: Desired, ctx: PlanContext) -> tuple[list[dict[str, str]] | None, str]:
     out = []
     for f in d.context["filters"]:
         if f.get("phoneNumber"):
@@ -75,7 +86,7 @@ def comparable(sub: dict[str, Any]) -> dict[str, Any]:
     return {"service": sub.get("service"), "event": sub.get("event"), "url": sub.get("url"), "eventFilters": filters}
 
 
-def compare(d: Desired, ctx: Context) -> Outcome:
+def compare(d: Desired, ctx: PlanContext) -> Outcome:
     secret_problem = d.context.get("secretError")
     if secret_problem:
         return Outcome("Failed", f"signingKey: {secret_problem}")
@@ -95,8 +106,15 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         return moved_subscription(d, record, scope, {**d.fields, "eventFilters": filters})  # type: ignore[arg-type]
     found = find(subs, id=record.bird_id) if record and record.bird_id else None
     managed = found is not None
+    if found is None and d.context.get("pinnedId"):  # senderctl.io/bird-id: this subscription, not a look-alike
+        found = find(subs, id=d.context["pinnedId"])
     if found is None:
-        found = next((s for s in subs if normalise(comparable(s)) == normalise(want)), None)
+        matches = [s for s in subs if normalise(comparable(s)) == normalise(want)
+                   and not held_by_another(ctx, s.get("id"), d.address)]
+        if len(matches) > 1:
+            return Outcome("Failed", "", refusals=(Refusal(d.address, ambiguous(
+                d.address, "webhook subscription", "service, event, URL and filters", matches)),))
+        found = matches[0] if matches else None
     payload = {"organizationId": scope[0], "workspaceId": scope[1], "body": want, "spec": want,
                "signingKey": d.context["signingKey"], "specDir": d.context["specDir"]}
     if found is None:
@@ -104,21 +122,27 @@ def compare(d: Desired, ctx: Context) -> Outcome:
         reason = "subscription was deleted on Bird outside senderctl" if drift else "not subscribed on Bird"
         return Outcome("Ready", changes=(Change(d.address, "create", reason, None, want, drift=drift, payload=payload),))
     if not managed:
-        return Outcome("Ready", changes=(Change(d.address, "adopt", "an identical subscription exists on Bird", None,
-                                                want, payload={**payload, "subscriptionId": found["id"]}),),
+        how = ("the subscription the spec pins (senderctl.io/bird-id) exists on Bird"
+               if found.get("id") == d.context.get("pinnedId") else "an identical subscription exists on Bird")
+        return Outcome("Ready", changes=(Change(d.address, "adopt", f"{how}; {UNPROVEN_KEY}", None, want,
+                                                payload={**payload, "subscriptionId": found["id"]}),),
                        facts={"birdId": found["id"]})
     have = comparable(found)
     diff = list(field_diff(want, have))
-    key_changed = record is not None and record.data.get("signingKeyDigest") != d.context.get("signingKeyDigest")
+    known = {d.context.get("signingKeyDigest"), d.context.get("signingKeyLegacyDigest")} - {None}
+    proven = record is not None and record.data.get("signingKeyDigest") is not None
+    key_changed = record is not None and record.data.get("signingKeyDigest") not in (known or {None})
     if key_changed:
         diff.append(FieldChange("signingKey", SENSITIVE, SENSITIVE))
     if not diff:
         return Outcome("Ready", facts={"birdId": found["id"]})
     drift = record is not None and record.spec == want and not key_changed
     reason = "changed on Bird outside senderctl" if drift else "spec differs from Bird"
+    if not proven:
+        reason = "rotate the signing key on Bird: " + UNPROVEN_KEY.split(": ", 1)[0]
     action = "replace" if any(f.path in REPLACE_ON for f in diff) else "update"
     changes = (Change(d.address, action, reason, have, want, fields=tuple(diff), drift=drift,
-                      payload={**payload, "subscriptionId": found["id"]}),)
+                      payload={**payload, "subscriptionId": found["id"], "unprovenKey": not proven}),)
     return Outcome("Ready", changes=changes, facts={"birdId": found["id"]})
 
 
@@ -139,7 +163,7 @@ def moved_subscription(d: Desired, record: RecordView, scope: tuple[str, str], w
     return Outcome("Ready", changes=(change,))
 
 
-def kept_by_another(record: RecordView, ctx: Context) -> str | None:
+def kept_by_another(record: RecordView, ctx: PlanContext) -> str | None:
     """The desired subscription that adopted this record's Bird subscription (a renamed spec)."""
     for d in ctx.desired_of_kind(KIND):
         outcome = ctx.outcome(d.address)
@@ -148,7 +172,7 @@ def kept_by_another(record: RecordView, ctx: Context) -> str | None:
     return None
 
 
-def removal(record: RecordView, ctx: Context) -> Outcome:
+def removal(record: RecordView, ctx: PlanContext) -> Outcome:
     scope = record_scope(record)
     if not find(ctx.world.subscriptions.get(scope, []), id=record.bird_id):
         return Outcome("Ready", "the subscription is no longer on Bird")
@@ -171,9 +195,9 @@ async def change(c: Change, io: ApplyIO) -> None:
         io.forget(c.address)
         return
     key = io.secret(c.address, p["signingKey"], p["specDir"])
-    digest = signing_key_digest(c.address, key)
+    digest = signing_key_digest(c.address, key, io.digest_secret())
     if c.action == "adopt":
-        save(c, io, p["subscriptionId"], digest)
+        save(c, io, p["subscriptionId"], None)  # Bird's key is unknown: unproven until senderctl sends one
         return
     body = {**p["body"], "signingKey": key}
     if c.action == "update":
@@ -203,7 +227,7 @@ async def change(c: Change, io: ApplyIO) -> None:
     save(c, io, sub.id, digest)
 
 
-def save(c: Change, io: ApplyIO, subscription_id: str, digest: str) -> None:
+def save(c: Change, io: ApplyIO, subscription_id: str, digest: str | None) -> None:
     p = c.payload
     io.save(c.address, KIND, bird_id=subscription_id, spec=p["spec"],
             data={"organizationId": p["organizationId"], "workspaceId": p["workspaceId"], "signingKeyDigest": digest})

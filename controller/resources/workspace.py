@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from controller.plan import Change, Refusal
-from controller.resources.base import Desired, Outcome, RecordView
+from controller.reconcile.plan import Change, Refusal
+from controller.resources.base import ApplyIO, Desired, Outcome, PlanContext, RecordView
 
 if TYPE_CHECKING:
-    from controller.apply import ApplyIO
-    from controller.planner import Context
     from specs import SpecSet
 
 KIND = "Workspace"
@@ -36,11 +34,11 @@ def expand(specs: SpecSet) -> list[Desired]:
     return out
 
 
-def unreachable_reason(workspace_id: str, ctx: Context) -> str | None:
+def unreachable_reason(workspace_id: str, ctx: PlanContext) -> str | None:
     return ctx.world.unreachable.get(f"workspace {workspace_id}")
 
 
-def compare(d: Desired, ctx: Context) -> Outcome:
+def compare(d: Desired, ctx: PlanContext) -> Outcome:
     ws = d.context["workspaceId"]
     problem = unreachable_reason(ws, ctx)
     if problem:
@@ -64,7 +62,7 @@ def compare(d: Desired, ctx: Context) -> Outcome:
     return Outcome("Ready")
 
 
-def removal(record: RecordView, ctx: Context) -> Outcome:
+def removal(record: RecordView, ctx: PlanContext) -> Outcome:
     return Outcome("Ready", "the workspace stays on Bird; senderctl stops recording it")
 
 

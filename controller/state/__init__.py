@@ -9,7 +9,7 @@
 
 from sqlalchemy.exc import DBAPIError as DatabaseError  # the database refused a statement (or went away)
 
-from controller.state.db import check_state_location, database_failure
+from controller.state.db import check_state_location, database_failure, is_outage
 from controller.state.errors import (
     Conflict,
     DuplicateOperation,
@@ -27,6 +27,7 @@ __all__ = [
     "check_state_location",
     "DatabaseError",
     "database_failure",
+    "is_outage",
     "Condition",
     "Conflict",
     "DuplicateOperation",

@@ -74,8 +74,10 @@ def pending_purchases(session: Session, org: str) -> int:
 # --- purchases ---------------------------------------------------------------------------------------
 
 
-def purchase_by_key(session: Session, org: str, key: str) -> ApiPurchaseRow | None:
+def purchase_by_key(session: Session, org: str, user: str, key: str) -> ApiPurchaseRow | None:
+    """The user's purchase with that Idempotency-Key (a key is scoped to the user who sent it)."""
     return session.exec(select(ApiPurchaseRow).where(ApiPurchaseRow.organization == org,
+                                                     ApiPurchaseRow.requested_by == user,
                                                      ApiPurchaseRow.idempotency_key == key)).first()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,10 +26,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. Opening an up-to-date state compares against this and never imports alembic
 # (a third of a command's start-up); tests/state checks it against the migrations directory, so a new
 # migration fails that test until this names it.
-HEAD_REVISION = "api_0003_platform_api"
+HEAD_REVISION = "trust_0007_user_case"
 # Any constant works; it only has to be the same for every senderctl process on the database.
 MIGRATION_LOCK_KEY = 0x5E4D_0001
 BUSY_TIMEOUT_SECONDS = 60
+# How long a SQLite statement waits for another process's write lock before the state counts as
+# unavailable (the API answers 503 then). An operator who would rather fail fast shortens it.
+BUSY_TIMEOUT_VARIABLE = "SENDERCTL_SQLITE_BUSY_TIMEOUT"
+POOLER_PARAMETER = "pooler"
+POOLER_PGBOUNCER = "pgbouncer"
+# The execution option that marks a connection as reading only (see reading()).
+READS_ONLY = "senderctl_reads_only"
 # The default state's directory (CONTRACT.md: sqlite:///.senderctl/state.db, created on first use).
 DEFAULT_STATE_DIR = ".senderctl"
 
@@ -124,7 +132,7 @@ def _is_sqlite_database(path: Path) -> bool:
     from urllib.parse import quote
 
     try:
-        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=busy_timeout())
     except sqlite3.Error:
         return True  # not openable (permissions): let the engine report it in its own words
     try:
@@ -175,17 +183,62 @@ def create_state_engine(url: str, *, read_only: bool = False) -> Engine:
             check_sqlite_file(path)
             if read_only and path.exists():
                 return _read_only_sqlite_engine(path)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, json_serializer=dumps, json_deserializer=loads)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout()}, json_serializer=dumps,
+                               json_deserializer=loads)
         _serialise_sqlite_writers(engine)
         return engine
     if backend == "postgresql":
-        if parsed.drivername == "postgresql":  # plain postgresql:// means psycopg 3 here, the driver we ship
-            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        url, pooled = postgres_url(url)
+        # Behind PgBouncer in transaction pooling mode each transaction may run on another server session,
+        # where a statement prepared by an earlier one does not exist: psycopg must not prepare any.
+        connect_args = {"prepare_threshold": None} if pooled else {}
         try:
-            return create_engine(url, pool_pre_ping=True, json_serializer=dumps, json_deserializer=loads)
+            return create_engine(url, pool_pre_ping=True, json_serializer=dumps, json_deserializer=loads,
+                                 connect_args=connect_args)
         except NoSuchModuleError as exc:
             raise StateError(f"--state: unsupported driver in {parsed.drivername!r}: {exc}") from None
     raise StateError(f"--state: {backend!r} databases are not supported; use sqlite:/// or postgresql+psycopg://")
+
+
+def busy_timeout() -> float:
+    """SQLite's busy timeout in seconds: $SENDERCTL_SQLITE_BUSY_TIMEOUT, else BUSY_TIMEOUT_SECONDS."""
+    text = os.environ.get(BUSY_TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return BUSY_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise StateError(f"{BUSY_TIMEOUT_VARIABLE}={text!r} is not a number of seconds between 0 and 3600 "
+                         f"(default {BUSY_TIMEOUT_SECONDS})")
+    return seconds
+
+
+def postgres_url(url: str) -> tuple[str, bool]:
+    """(the URL psycopg connects with, whether it points at a transaction-pooling proxy).
+
+    `?pooler=pgbouncer` on a PostgreSQL state URL says that the state is reached through PgBouncer in
+    transaction pooling mode: senderctl then keeps no session state there (no advisory locks, no prepared
+    statements). The parameter is senderctl's, so it is taken off the URL psycopg sees."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":  # plain postgresql:// means psycopg 3 here, the driver we ship
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    pooler = parsed.query.get(POOLER_PARAMETER)
+    if pooler is not None and pooler != POOLER_PGBOUNCER:
+        raise StateError(f"--state: {POOLER_PARAMETER}={pooler!r} is not known; the only pooler is "
+                         f"{POOLER_PARAMETER}={POOLER_PGBOUNCER} (PgBouncer in transaction pooling mode)")
+    parsed = parsed.difference_update_query([POOLER_PARAMETER])
+    return parsed.render_as_string(hide_password=False), pooler is not None
+
+
+def is_pooled(url: str) -> bool:
+    """Whether the state URL names a transaction-pooling proxy (see postgres_url)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    return parsed.get_backend_name() == "postgresql" and POOLER_PARAMETER in parsed.query
 
 
 def _read_only_sqlite_engine(path: Path) -> Engine:
@@ -197,7 +250,7 @@ def _read_only_sqlite_engine(path: Path) -> Engine:
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
 
     def connect() -> sqlite3.Connection:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+        conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout(), check_same_thread=False)
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return conn
@@ -209,9 +262,26 @@ def _read_only_sqlite_engine(path: Path) -> Engine:
     return create_engine("sqlite://", creator=connect, json_serializer=dumps, json_deserializer=loads)
 
 
+def reading(engine: Engine) -> Connection:
+    """A connection for reads only. On SQLite its transaction is a plain (deferred) BEGIN: in WAL mode a
+    reader sees a snapshot and neither waits for a writer nor holds one up. Every other transaction
+    starts with BEGIN IMMEDIATE and takes SQLite's single write lock, so a read opened that way waited
+    for every writer of every process, and a read made by a thread inside its own write transaction
+    (through a second connection) waited for itself until the busy timeout: a 60 s stall."""
+    return engine.connect().execution_options(**{READS_ONLY: True})
+
+
+class NestedWrite(StateError):
+    """A thread began a second write transaction while it holds one (SQLite has a single writer)."""
+
+
 def _serialise_sqlite_writers(engine: Engine) -> None:
-    """Every transaction starts with BEGIN IMMEDIATE: concurrent processes then queue on the busy
-    timeout instead of failing when a reader tries to become a writer."""
+    """Every transaction but reading()'s starts with BEGIN IMMEDIATE: concurrent processes then queue on
+    the busy timeout instead of failing when a reader tries to become a writer."""
+    # dbapi connection -> the thread whose write transaction it holds. A second BEGIN IMMEDIATE by that
+    # thread on another connection would wait for the thread itself until the busy timeout and then fail:
+    # it fails at once instead.
+    writers: dict[int, int] = {}
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -223,7 +293,26 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(READS_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
+        mine, thread = id(conn.connection.dbapi_connection), threading.get_ident()
+        if any(holder == thread and dbapi != mine for dbapi, holder in list(writers.items())):
+            raise NestedWrite("a write transaction was begun on the state inside another one of the same thread; "
+                              "SQLite has one writer, so it would wait for itself (a bug in senderctl: please "
+                              "report it)")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+        writers[mine] = thread
+
+    def ended(conn: Connection) -> None:
+        writers.pop(id(conn.connection.dbapi_connection), None)
+
+    def checked_in(dbapi_connection: Any, _record: Any) -> None:
+        writers.pop(id(dbapi_connection), None)
+
+    event.listen(engine, "commit", ended)
+    event.listen(engine, "rollback", ended)
+    event.listen(engine.pool, "checkin", checked_in)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -251,7 +340,7 @@ def current_revision(connection: Connection) -> str | None:
 
 def upgrade(engine: Engine, url: str) -> None:
     """`alembic upgrade head`, once, however many processes open the state at the same time."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         if current_revision(conn) == HEAD_REVISION:
             return
     from alembic import command
@@ -265,7 +354,7 @@ def upgrade(engine: Engine, url: str) -> None:
 
 def check_current(engine: Engine, url: str) -> None:
     """A state opened read-only must already have the latest schema (it cannot be migrated)."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         revision = current_revision(conn)
     if revision != HEAD_REVISION:
         where = sqlite_path(url) or url
@@ -337,3 +426,15 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database cannot be reached or is busy (retry later), as opposed to refusing a statement."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from controller.state.errors import StateError
+
+    if isinstance(exc, StateError | OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

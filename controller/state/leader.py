@@ -1,8 +1,10 @@
 """One active daemon per state.
 
-PostgreSQL: leadership is a session-level advisory lock on a dedicated connection. PostgreSQL drops
-the lock the moment that session ends — the leader exits, is killed, or its connection is cut — so
-a standby's next try succeeds; TCP keepalives bound how long a silently dead peer holds it.
+PostgreSQL: leadership is a fenced lease (controller.state.lease): a row with an epoch that grows with
+every new holder, renewed by short transactions; every journal intent checks the epoch in its own
+transaction and every Bird write attempt checks the lease's local deadline, so a holder whose epoch
+moved on makes no further Bird write. A leader that exits releases the lease at once; one that dies or
+is cut off loses it when it expires (DEFAULT_LEASE_TTL).
 
 SQLite: there are no replicas. The daemon holds an OS file lock beside the database file for its
 whole life (released by the kernel if the process dies), and a second daemon refuses to start.
@@ -16,24 +18,30 @@ import contextlib
 import json
 import os
 import socket
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from controller.state import lock
-from controller.state.db import check_sqlite_file, sqlite_path
+from controller.state import lease, lock
+from controller.state.db import check_sqlite_file, postgres_url, sqlite_path
 from controller.state.errors import LockHolder, StateError
 from controller.state.records import utcnow
 
 LEADER_LOCK = "daemon"
-LEADER_LOCK_KEY = 0x5E4D_0003  # beside the apply (…0002) and migration (…0001) keys
-# libpq: fail a connect fast, notice a dead peer within ~10 s, never let a check hang.
-PG_CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
-                   "keepalives_count": 3, "options": "-c statement_timeout=5000"}
+# libpq: fail a connect fast, notice a dead peer within ~10 s. No startup options (PgBouncer refuses
+# them): each lease transaction sets its own statement timeout.
+PG_CONNECT_ARGS: dict[str, Any] = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 5,
+                                   "keepalives_interval": 2, "keepalives_count": 3}
+# Seconds a lease lasts unless renewed (every third of it): a dead leader's work resumes elsewhere
+# within about this long plus a standby's poll.
+DEFAULT_LEASE_TTL = 6.0
 
 
 class DaemonAlreadyRunning(StateError):
@@ -56,6 +64,10 @@ class Leadership:
     """The interface the daemon uses; see open_leadership."""
 
     kind = "none"
+    # What engine.apply checks writes against (a fenced lease), or None where one process owns the state.
+    write_fence: Any = None
+    # Seconds until another replica's lease or heartbeat lapses (see lease.Assignment), as of the last round.
+    next_expiry: float | None = None
 
     def attach(self, engine: Engine) -> None:
         raise NotImplementedError
@@ -71,6 +83,13 @@ class Leadership:
 
     def leader(self) -> LockHolder | None:
         raise NotImplementedError
+
+    def set_shards(self, shards: list[str], shard_of: dict[str, str]) -> None:
+        """The organizations the specs declare, and the organization of each resource address."""
+
+    def balance(self) -> set[str]:
+        """Take or give up shards; the shards this process may write for now (ALL: every organization)."""
+        return {lease.ALL} if self.try_acquire() else set()
 
 
 class SingleDaemon(Leadership):
@@ -132,80 +151,131 @@ def read_owner_file(path: Path) -> LockHolder | None:
         return None
 
 
-class AdvisoryLeadership(Leadership):
-    """PostgreSQL: pg_try_advisory_lock on a connection of our own, kept open while we lead."""
+class LeaseLeadership(Leadership):
+    """PostgreSQL: organizations are shards, each with a fenced lease (controller.state.lease); the leases
+    table is the assignment. Each balancing round (balance(), every --leader-poll) says this replica is
+    alive, then takes free or expired leases up to its even share and gives up those above it, so N
+    replicas converge on ceil(organizations / N) each; `--shard ORG` pins organizations to a replica.
+
+    Leases are taken and renewed with short transactions on a connection pool of our own (so a busy state
+    pool never delays a renewal), renewed by a thread of its own every ttl/3 (so a busy event loop never
+    lets one lapse). No session state: it works through PgBouncer in transaction pooling mode, and a cut
+    session costs nothing but a reconnect."""
 
     kind = "postgresql"
 
-    def __init__(self, url: str, owner: str) -> None:
+    def __init__(self, url: str, owner: str, ttl: float = DEFAULT_LEASE_TTL, pinned: tuple[str, ...] = ()) -> None:
         self.engine: Engine | None = None
         self.owner = owner
-        rendered = make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-        self._lock_engine = create_engine(rendered, poolclass=NullPool, connect_args=PG_CONNECT_ARGS)
-        self._conn: Connection | None = None
+        self.ttl = ttl
+        self.pinned = sorted(set(pinned))
+        self.holder = replica_name()
+        self.fence = lease.Fence(self.holder, ttl)
+        self.shards: list[str] = [lease.ALL]
+        self.shard_of: dict[str, str] = {}
+        self.write_fence: lease.WriteFence | None = lease.WriteFence(self.fence, self._shard_of)
+        psycopg_url, pooled = postgres_url(url)
+        args = {**PG_CONNECT_ARGS, **({"prepare_threshold": None} if pooled else {})}
+        self._lease_engine = create_engine(psycopg_url, poolclass=NullPool, connect_args=args)
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
 
     def attach(self, engine: Engine) -> None:
         self.engine = engine
 
+    def set_shards(self, shards: list[str], shard_of: dict[str, str]) -> None:
+        self.shards = sorted(shards) or [lease.ALL]
+        self.shard_of = dict(shard_of)
+
+    def _shard_of(self, address: str) -> str | None:
+        held = self.fence.held()
+        if lease.ALL in held:
+            return lease.ALL
+        return self.shard_of.get(address)
+
+    def balance(self) -> set[str]:
+        view = lease.heartbeat(self._lease_engine, self.holder, self.pinned, self.ttl)
+        self.next_expiry = view.next_expiry
+        may, quota = lease.share(self.shards, self.holder, view)
+        held = self.fence.held()
+        keep = [s for s in sorted(held) if s in may][:quota]
+        extra = {s: e for s, e in held.items() if s not in keep}
+        if extra:
+            self.fence.drop(set(extra))  # first: no write may start once we begin giving them up
+            lease.release(self._lease_engine, extra, self.holder)
+        for shard in sorted(may - set(keep)):
+            if len(keep) >= quota:
+                break
+            if view.holders.get(shard, self.holder) != self.holder:
+                continue
+            sent = time.monotonic()  # before the statement: the local deadline ends before the server's expiry
+            epoch = lease.acquire(self._lease_engine, shard, self.holder, self.ttl)
+            if epoch is not None:
+                self.fence.took(shard, epoch, sent)
+                keep.append(shard)
+        if self._renewer is None or not self._renewer.is_alive():
+            self._renewer = threading.Thread(target=self._renew_forever, name="lease-renewer", daemon=True)
+            self._renewer.start()
+        return set(keep)
+
     def try_acquire(self) -> bool:
-        assert self.engine is not None, "attach() the state's engine first"
-        if self._conn is not None:
-            return self.still_leader()
-        conn = self._lock_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY}).scalar_one():
-                conn.close()
-                return False
-            backend_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            lock.write_holder(self.engine, self.owner, backend_pid=backend_pid, name=LEADER_LOCK)
-        except Exception:
-            with contextlib.suppress(Exception):
-                conn.close()
-            raise
-        self._conn = conn
-        return True
+        return bool(self.balance())
+
+    def owned(self) -> set[str]:
+        return set(self.fence.held())
+
+    def epoch(self) -> int | None:
+        held = self.fence.held()
+        return max(held.values()) if held else None
 
     def still_leader(self) -> bool:
-        """True while our session (and so the lock) is alive; on any failure we no longer lead."""
-        if self._conn is None:
-            return False
-        try:
-            held = self._conn.execute(text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-                f"AND {lock.THIS_DATABASE} AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = :k"),
-                {"k": LEADER_LOCK_KEY}).scalar_one()
-        except Exception:
-            held = 0
-        if not held:
-            self._drop()
-            return False
-        return True
+        """True while some lease is ours by the local clock (renewed in time, epoch unchanged)."""
+        return bool(self.fence.held())
+
+    def _renew_forever(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            held = self.fence.held()
+            sent = time.monotonic()
+            try:
+                kept = lease.keep_alive(self._lease_engine, held, self.holder, self.ttl)
+            except Exception:  # the database is unreachable: the leases lapse by themselves at their deadline
+                continue
+            if held:
+                self.fence.renewed(kept, sent)
 
     def release(self) -> None:
-        if self._conn is None:
-            return
-        if self.engine is not None:
-            with contextlib.suppress(Exception):
-                lock.clear_holder(self.engine, LEADER_LOCK, pid=os.getpid())
+        held = self.fence.held()
+        self.fence.drop()  # first: no write may start once we begin giving the leases up
         with contextlib.suppress(Exception):
-            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
-        self._drop()
-
-    def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
+            if held:
+                lease.release(self._lease_engine, held, self.holder)
+            lease.leave(self._lease_engine, self.holder)
 
     def close(self) -> None:
+        self._stop.set()
         self.release()
-        self._lock_engine.dispose()
+        if self._renewer is not None:
+            self._renewer.join(timeout=self.ttl)
+        self._lease_engine.dispose()
 
     def leader(self) -> LockHolder | None:
-        return None if self.engine is None else lock.read_holder(self.engine, LEADER_LOCK)
+        """A live holder (for /readyz: someone leads); this replica when it holds a lease."""
+        live = [info for info in lease.leases(self._lease_engine) if info.live and info.holder]
+        if not live:
+            return None
+        info = next((i for i in live if i.holder == self.holder), live[0])
+        host, _, pid = (info.holder or "").rpartition("/")
+        return LockHolder(f"senderctl daemon {info.holder} (lease on {lease.shard_name(info.shard)}, epoch "
+                          f"{info.epoch})", int(pid) if pid.isdigit() else None, host or None, info.acquired_at)
 
 
-def open_leadership(url: str, owner: str | None = None) -> Leadership:
+def replica_name() -> str:
+    """This replica, as leases and Bird write headers name it: host (a pod's name on Kubernetes) and pid."""
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def open_leadership(url: str, owner: str | None = None, ttl: float = DEFAULT_LEASE_TTL,
+                    pinned: tuple[str, ...] = ()) -> Leadership:
     """The leadership for the state at `url`, before the state is opened; attach(store.engine) after.
     SQLite: raises DaemonAlreadyRunning at once when another daemon has this state."""
     owner = owner or identity()
@@ -215,5 +285,5 @@ def open_leadership(url: str, owner: str | None = None) -> Leadership:
         raise StateError(f"--state {url!r} is not a database URL; use e.g. sqlite:///.senderctl/state.db or "
                          "postgresql+psycopg://postgres@127.0.0.1:5432/senderctl") from None
     if backend == "postgresql":
-        return AdvisoryLeadership(url, owner)
+        return LeaseLeadership(url, owner, ttl, pinned)
     return SingleDaemon(url, owner)

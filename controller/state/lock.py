@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from controller.state.db import pid_alive, sqlite_path
+from controller.state.db import is_pooled, pid_alive, reading, sqlite_path
 from controller.state.errors import LockHolder, LockHolderAlive, LockLost, StateError, StateLocked
 from controller.state.records import utcnow
 from controller.state.tables import LockRow
@@ -56,7 +56,7 @@ class AdvisoryGuard(LockGuard):
 
 
 def read_holder(engine: Engine, name: str = APPLY_LOCK) -> LockHolder | None:
-    with Session(engine) as session:
+    with reading(engine) as connection, Session(bind=connection) as session:
         row = session.get(LockRow, name)
         return None if row is None else LockHolder(row.owner, row.pid, row.host, row.since)
 
@@ -86,6 +86,11 @@ def is_stale(holder: LockHolder | None) -> bool:
 @contextlib.contextmanager
 def apply_lock(engine: Engine, url: str, owner: str, timeout: float, on_wait: OnWait | None = None) -> Iterator[LockGuard]:
     if engine.dialect.name == "postgresql":
+        if is_pooled(url):
+            raise StateError("this command takes the state's apply lock, a PostgreSQL session's advisory lock, which "
+                             "PgBouncer in transaction pooling mode cannot keep (each transaction may run on another "
+                             "session): run it against PostgreSQL itself (drop ?pooler=pgbouncer and use the server's "
+                             "address); daemons keep using PgBouncer, fenced by their leases")
         with _advisory_lock(engine, owner, timeout, on_wait) as guard:
             yield guard
     else:

@@ -23,6 +23,13 @@ def _dialect_insert(dialect: str, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+@functools.lru_cache(maxsize=16)
+def insert_unless_taken(dialect: str, table: Any, returning: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING (any unique column taken) RETURNING the given columns of the rows
+    written."""
+    return _dialect_insert(dialect, table).on_conflict_do_nothing().returning(*(table.c[c] for c in returning))
+
+
 def upsert(session: Executor, table: Any, values: Sequence[dict[str, Any]], *, keys: Sequence[str],
            keep: Sequence[str] = ()) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE, leaving `keys` and `keep` columns as they were."""

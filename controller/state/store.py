@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, up
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
-from controller import crashpoints
+from controller.reconcile import crashpoints
 from controller.state import lock
 from controller.state.db import (
     check_current,
@@ -22,13 +22,15 @@ from controller.state.db import (
     database_problem,
     dumps,
     loads,
+    reading,
     sqlite_path,
     upgrade,
 )
 from controller.state.errors import Conflict, DuplicateOperation, StateError
+from controller.state.lease import TASK_FENCE
 from controller.state.records import Condition, Operation, Outcome, ResourceRecord, utcnow
 from controller.state.sql import Executor, upsert
-from controller.state.tables import ConditionRow, OperationRow, ResourceRow
+from controller.state.tables import ConditionRow, OperationRow, ProviderPhoneRow, ResourceRow
 
 OPERATIONS = OperationRow.__table__  # type: ignore[attr-defined]
 # The journal's statements, built once with their values bound at execution: apply runs a few per Bird
@@ -46,6 +48,8 @@ _OPEN_OF = (select(OPERATIONS).where(OPERATIONS.c.status == "intent", OPERATIONS
 _KEYS_OF = select(OPERATIONS.c.key).where(OPERATIONS.c.address == bindparam("address"))
 _RECORD_ROWS = select(ResourceRow.address, ResourceRow.kind, ResourceRow.bird_id, ResourceRow.spec_hash,
                       ResourceRow.spec, ResourceRow.data)
+# Records that hold a number of the organization's pool: forgetting one leaves the number held.
+NUMBER_KINDS = ("PhoneNumber", "NumberPool")
 OUTCOMES = ("succeeded", "failed", "abandoned")
 RECORD_COLUMNS = ("address", "kind", "bird_id", "natural_key", "spec_hash", "spec", "data", "created_at", "updated_at")
 CONDITION_STATUSES = ("Ready", "Waiting", "Failed", "Paused")
@@ -61,6 +65,8 @@ class StateStore:
         # between tries): threads of one process that write at once (the daemon's webhook inbox, its
         # inbound routing and a reconcile) queue on this lock instead, which wakes the next one at once.
         self._writer = threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        # A fenced daemon's lease (see controller.state.lease): every intent checks it in its transaction.
+        self.fence: Any = None
 
     @classmethod
     def open(cls, url: str, *, read_only: bool = False) -> StateStore:
@@ -143,7 +149,7 @@ class StateStore:
     def records(self) -> dict[str, ResourceRecord]:
         # Columns, not ORM objects: the identity map cost more than the rows.
         columns = [getattr(ResourceRow, name) for name in RECORD_COLUMNS]
-        with self.engine.connect() as connection:  # Core rows: no ORM loading
+        with reading(self.engine) as connection:  # Core rows: no ORM loading
             rows = connection.execute(select(*columns)).all()
         # Each row's JSON is decoded afresh: its dicts are the record's own, not copied again.
         return {row.address: ResourceRecord(**{**row._mapping, "spec": row.spec or {}, "data": row.data or {}})
@@ -153,7 +159,7 @@ class StateStore:
         """(address, kind, bird_id, spec_hash, spec, data) of every record: what a plan reads, as plain
         tuples (a plan reads all of them: at 20,000 records, building ResourceRecords cost more than the
         query)."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return [(a, k, b, h, spec or {}, data or {}) for a, k, b, h, spec, data in connection.execute(_RECORD_ROWS)]
 
     def save_record(self, rec: ResourceRecord) -> None:
@@ -169,6 +175,7 @@ class StateStore:
         """Forget these records and their conditions, in one transaction (`senderctl state rm`)."""
         wanted = list(addresses)
         with self.transaction() as session:
+            mark_forgotten(session, wanted)
             session.execute(delete(ResourceRow).where(ResourceRow.address.in_(wanted)))  # type: ignore[attr-defined]
             session.execute(delete(ConditionRow).where(ConditionRow.address.in_(wanted)))  # type: ignore[attr-defined]
 
@@ -182,8 +189,10 @@ class StateStore:
                 row = session.get(ResourceRow, old)
                 if row is None:
                     raise StateError(f"{old} is not in the state")
-                session.add(ResourceRow(**{**row.model_dump(), "address": new}))
+                moved = ResourceRow(**{**row.model_dump(), "address": new})
                 session.delete(row)
+                session.flush()  # the old row gives up its Bird id (one record per Bird object) before the new one
+                session.add(moved)
                 cond = session.get(ConditionRow, old)
                 if cond is not None:
                     session.add(ConditionRow(**{**cond.model_dump(), "address": new}))
@@ -196,18 +205,19 @@ class StateStore:
 
     def forget(self, address: str) -> None:
         with self.transaction() as session:
+            mark_forgotten(session, [address])
             session.execute(delete(ResourceRow).where(ResourceRow.address == address))
             session.execute(delete(ConditionRow).where(ConditionRow.address == address))
 
     # --- conditions ----------------------------------------------------------------------------
     def conditions(self) -> dict[str, Condition]:
-        with self.session() as session:
+        with reading(self.engine) as connection, Session(bind=connection) as session:
             rows = session.execute(select(ConditionRow)).scalars().all()
             return {r.address: Condition(r.address, r.status, r.reason, r.since) for r in rows}  # type: ignore[arg-type]
 
     def condition_addresses(self) -> frozenset[str]:
         """The addresses with a condition (one column: a plan asks only which have been planned before)."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return frozenset(connection.execute(select(ConditionRow.address)).scalars())
 
     def set_conditions(self, conds: Iterable[Condition]) -> None:
@@ -235,6 +245,7 @@ class StateStore:
                       started_at=utcnow())
         try:
             with self.connection_transaction() as connection:
+                self._check_fence(connection, address)
                 op_id = connection.execute(_BEGIN, values).scalar_one()
         except IntegrityError:
             raise DuplicateOperation(f"the journal already has an operation with key {key!r} ({address} {action}); "
@@ -246,6 +257,7 @@ class StateStore:
         keys_taken), chosen and taken in one transaction. Returns the intent's id."""
         try:
             with self.connection_transaction() as connection:
+                self._check_fence(connection, address)
                 used = set(connection.execute(_KEYS_OF, {"address": address}).scalars())
                 key = next(k for k in itertools.chain([base_key], (f"{base_key}.{n}" for n in itertools.count(2)))
                            if k not in used)
@@ -256,20 +268,42 @@ class StateStore:
             raise DuplicateOperation(f"the journal already has an operation with key {key!r} ({address} {action}); "
                                      "each Bird write needs its own idempotency key") from None
 
-    def settle(self, address: str, mine: Sequence[int], record: ResourceRecord | None = None) -> None:
+    def _check_fence(self, connection: Connection, address: str) -> None:
+        """In an intent's transaction: LeaseLost (nothing written) unless this process still holds the lease
+        of the address's shard; the lease row stays locked until the intent commits."""
+        fence = self.fence if self.fence is not None else TASK_FENCE.get()
+        if fence is not None:
+            fence.check_in(connection, address)
+
+    def settle(self, address: str, mine: Sequence[int], record: ResourceRecord | None = None,
+               handover: Collection[str] = ()) -> None:
         """Close a change's writes in one transaction: this run's intents `mine` succeeded, the record is
         saved, and what earlier runs left open for the address is closed: "succeeded" when this run wrote
         nothing (it adopted what that write created), "abandoned" when it wrote anew. The record commits
-        with the intents: never a closed intent without its record."""
+        with the intents: never a closed intent without its record. `handover`: records this plan forgets,
+        which give up the record's Bird id to it (a rename) instead of refusing the save."""
         with self.connection_transaction() as connection:
             for op_id in mine:
                 self._close(connection, op_id, "succeeded", None, None)
             if record is not None:
-                save_record_in(connection, record)
+                save_record_in(connection, record, handover)
             earlier = [r.id for r in connection.execute(_OPEN_OF, {"address": address}) if r.id not in mine]
             result = {"settledBy": "a later write" if mine else "adoption"}
             for op_id in earlier:
                 self._close(connection, op_id, "abandoned" if mine else "succeeded", result, None)
+
+    def settle_batch(self, mine: Sequence[int], records: Sequence[ResourceRecord]) -> None:
+        """settle() for several records written by one Bird call (a purchase of up to 25 numbers): the call's
+        intents `mine` succeeded and every record is saved, in one transaction; what earlier runs left open
+        for each record's own address is closed as settle() closes it."""
+        with self.connection_transaction() as connection:
+            for op_id in mine:
+                self._close(connection, op_id, "succeeded", None, None)
+            for record in records:
+                save_record_in(connection, record)
+                earlier = [r.id for r in connection.execute(_OPEN_OF, {"address": record.address}) if r.id not in mine]
+                for op_id in earlier:
+                    self._close(connection, op_id, "abandoned", {"settledBy": "a later write"}, None)
 
     @staticmethod
     def _close(connection: Connection, op_id: int, outcome: Outcome, result: dict[str, Any] | None,
@@ -295,7 +329,7 @@ class StateStore:
     def open_operations(self, address: str | None = None) -> list[Operation]:
         """Intents not finished yet, oldest first (of one address when given: settling a change reads
         only its own, so an apply of N changes stays linear in N)."""
-        with self.engine.connect() as connection:  # Core rows: read once per change applied
+        with reading(self.engine) as connection:  # Core rows: read once per change applied
             rows = connection.execute(_OPEN) if address is None else connection.execute(_OPEN_OF, {"address": address})
             return [to_operation(r) for r in rows]
 
@@ -305,7 +339,7 @@ class StateStore:
 
         Read through the address index and filtered here: a prefix LIKE on the key cannot use an index
         in SQLite (case-insensitive), so every write scanned the whole journal."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             keys = connection.execute(_KEYS_OF, {"address": address}).scalars().all()
         return {k for k in keys if k == base or k.startswith(f"{base}.")}
 
@@ -352,7 +386,22 @@ def _renamed(value: Any, moves: Mapping[str, str]) -> Any:
     return moves.get(value, value) if isinstance(value, str) else value
 
 
-def save_record_in(session: Executor, rec: ResourceRecord) -> None:
+_HOLDER = select(ResourceRow.address).where(ResourceRow.bird_id == bindparam("bird_id"),
+                                            ResourceRow.address != bindparam("address"))
+
+
+def save_record_in(session: Executor, rec: ResourceRecord, handover: Collection[str] = ()) -> None:
+    """Upsert the record. Its Bird id is held by no other record (one record per Bird object): one that
+    `handover` names gives it up (the record is removed, as the plan forgets it); any other refuses the save."""
+    if rec.bird_id:
+        holder = session.execute(_HOLDER, {"bird_id": rec.bird_id, "address": rec.address}).scalar()
+        if holder is not None and holder in handover:
+            session.execute(delete(ResourceRow).where(ResourceRow.address == holder))
+            session.execute(delete(ConditionRow).where(ConditionRow.address == holder))
+        elif holder is not None:
+            raise Conflict(f"{holder} already holds Bird object {rec.bird_id}, so {rec.address} cannot hold it too: "
+                           "one spec per Bird object. Remove one of the two from the specs (or `senderctl state rm` "
+                           "the record that should let go of it) and plan again")
     now = utcnow()
     values = {"address": rec.address, "kind": rec.kind, "bird_id": rec.bird_id, "natural_key": rec.natural_key,
               "spec_hash": rec.spec_hash, "spec": rec.spec or {}, "data": rec.data or {},
@@ -382,3 +431,18 @@ def redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<unparseable URL>"
+
+
+def mark_forgotten(session: Session, addresses: Sequence[str]) -> None:
+    """The numbers these records held stay in the organization's pool (still owned and billed on Bird):
+    note which record forgot each and when, so that the next spec selecting it adopts it and says so."""
+    rows = session.execute(select(ResourceRow.address, ResourceRow.data).where(
+        ResourceRow.address.in_(list(addresses)), ResourceRow.kind.in_(NUMBER_KINDS))).all()  # type: ignore[attr-defined]
+    now = utcnow()
+    for address, data in rows:
+        number = (data or {}).get("number")
+        if number:
+            session.execute(update(ProviderPhoneRow)
+                            .where(ProviderPhoneRow.number == number,  # type: ignore[arg-type]
+                                   ProviderPhoneRow.released_at.is_(None))  # type: ignore[union-attr]
+                            .values(forgotten_by=address, forgotten_at=now))

@@ -11,13 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from controller.state.columns import Money, UTCDateTime
 
 
-def _partial_unique(name: str, *columns: str, where: str) -> Index:
+def _partial_unique(name: str, *columns: Any, where: str) -> Index:
     """A unique index over the live rows only (SQLite and PostgreSQL both support partial indexes)."""
     return Index(name, *columns, unique=True, sqlite_where=text(where), postgresql_where=text(where))
 
@@ -27,6 +27,8 @@ def _partial_unique(name: str, *columns: str, where: str) -> Index:
 
 class ResourceRow(SQLModel, table=True):
     __tablename__ = "resources"
+    # One record per Bird object: two specs never hold (and flip) one Bird id.
+    __table_args__ = (_partial_unique("uq_resources_bird_id", "bird_id", where="bird_id IS NOT NULL"),)
 
     address: str = Field(primary_key=True, max_length=300)
     kind: str = Field(max_length=64, index=True)
@@ -110,6 +112,13 @@ class ProviderPhoneRow(SQLModel, table=True):
     owner: str = Field(default="specs", max_length=8, sa_column_kwargs={"server_default": "specs"})
     acquired_at: datetime = Field(sa_type=UTCDateTime)
     released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Archived here, the number stays on Bird and billed until the end of the month already paid (Bird's
+    # endpointSubscription.endAt): the views show it and weekly billing counts its weeks up to then.
+    billed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The record that last managed the number and was forgotten (an Orphan removal, `state rm`), and when:
+    # the number is still held and billed, and the next spec that selects it adopts it before buying.
+    forgotten_by: str | None = Field(default=None, max_length=300)
+    forgotten_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class WorkspacePhoneRow(SQLModel, table=True):
@@ -138,7 +147,8 @@ class AssignmentRow(SQLModel, table=True):
     __tablename__ = "assignments"
     __table_args__ = (
         _partial_unique("uq_assignments_live_number", "number", where="unassigned_at IS NULL"),
-        _partial_unique("uq_assignments_live_user", "organization", "user", where="unassigned_at IS NULL"),
+        # One user whatever the case of the address: lookups compare lower(user), so must the index.
+        _partial_unique("uq_assignments_live_user", "organization", text('lower("user")'), where="unassigned_at IS NULL"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -218,7 +228,9 @@ class ApiPurchaseRow(SQLModel, table=True):
     the organization's number limit until the purchase succeeds or definitely fails."""
 
     __tablename__ = "api_purchases"
-    __table_args__ = (UniqueConstraint("organization", "idempotency_key", name="uq_api_purchases_org_key"),)
+    # A key is the sending user's: another user's request with the same key is another purchase.
+    __table_args__ = (UniqueConstraint("organization", "requested_by", "idempotency_key",
+                                       name="uq_api_purchases_org_user_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     organization: str = Field(max_length=63, index=True)
@@ -237,3 +249,58 @@ class ApiPurchaseRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
     # A pending purchase is being worked on until then; after it, a retry with the key may resume it.
     lease_until: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- leadership: fenced leases ---------------------------------------------------------------------
+
+
+class LeaseRow(SQLModel, table=True):
+    """Who may write to Bird for one shard (the whole state, or one organization), and until when.
+
+    `epoch` grows by one with every new holder: it is the fencing token that every journal intent is
+    checked against, in the intent's own transaction. `expires_at` is the database server's time, so no
+    replica's clock decides who leads."""
+
+    __tablename__ = "leases"
+
+    shard: str = Field(primary_key=True, max_length=200)
+    epoch: int = Field(default=0)
+    holder: str | None = Field(default=None, max_length=255)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    acquired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LeaseEpochRow(SQLModel, table=True):
+    """Every epoch a shard's lease went through, and who held it from when (an audit of leadership)."""
+
+    __tablename__ = "lease_epochs"
+
+    shard: str = Field(primary_key=True, max_length=200)
+    epoch: int = Field(primary_key=True)
+    holder: str = Field(max_length=255)
+    acquired_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReplicaRow(SQLModel, table=True):
+    """A daemon replica that is alive (it renews `expires_at`), and the shards an operator pinned to it."""
+
+    __tablename__ = "replicas"
+
+    name: str = Field(primary_key=True, max_length=255)
+    pinned: list[str] = Field(default_factory=list, sa_type=JSON)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- traffic: what the daemon counted of Bird's sms.outbound events --------------------------------
+
+
+class ChannelTrafficRow(SQLModel, table=True):
+    """Per SMS channel: how many `sms.outbound` events the daemon counted and the newest message's time
+    (Bird's clock). A campaign whose channels all stay silent for 60 days is a "ghost" Bird fines."""
+
+    __tablename__ = "channel_traffic"
+
+    channel_id: str = Field(primary_key=True, max_length=100)
+    outbound_count: int = Field(default=0, sa_type=BigInteger)
+    last_outbound_at: datetime = Field(sa_type=UTCDateTime)

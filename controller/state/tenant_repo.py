@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from controller.state.errors import Conflict
-from controller.state.sql import insert_new, upsert
+from controller.state.sql import connection_of, insert_new, insert_unless_taken, upsert
 from controller.state.tables import (
     ApiPurchaseRow,
     AssignmentRow,
@@ -133,6 +133,21 @@ def held_numbers(session: Session) -> dict[str, str]:
     return {number: org for number, org in session.execute(query)}
 
 
+def forgotten_numbers(session: Session) -> dict[str, tuple[str, datetime]]:
+    """number -> (the record that forgot it, when) of every live holding a forgotten record left behind."""
+    query = (select(ProviderPhoneRow.number, ProviderPhoneRow.forgotten_by, ProviderPhoneRow.forgotten_at)
+             .where(ProviderPhoneRow.released_at.is_(None),  # type: ignore[union-attr]
+                    ProviderPhoneRow.forgotten_by.is_not(None)))  # type: ignore[union-attr]
+    return {number: (by, at) for number, by, at in session.execute(query)}
+
+
+def api_held_numbers(session: Session) -> set[str]:
+    """Numbers held that the platform API made (the API owns them)."""
+    query = (select(ProviderPhoneRow.number)
+             .where(ProviderPhoneRow.released_at.is_(None), ProviderPhoneRow.owner == "api"))  # type: ignore[union-attr]
+    return set(session.execute(query).scalars())
+
+
 def active_assignees(session: Session) -> dict[str, str]:
     """number -> user of every active assignment: two columns, no ORM objects."""
     query = (select(AssignmentRow.number, AssignmentRow.user)
@@ -167,9 +182,19 @@ def holdings_during(session: Session, start: datetime, end: datetime) -> list[Pr
     """Every holding that overlaps [start, end)."""
     query = select(ProviderPhoneRow).where(
         ProviderPhoneRow.acquired_at < end,
-        or_(ProviderPhoneRow.released_at.is_(None), ProviderPhoneRow.released_at > start),  # type: ignore[union-attr,operator]
+        # Archived numbers count until Bird stops billing them (billed_until), not only until the archive.
+        or_(ProviderPhoneRow.released_at.is_(None),  # type: ignore[union-attr]
+            func.coalesce(ProviderPhoneRow.billed_until, ProviderPhoneRow.released_at) > start),
     )
     return list(session.exec(query.order_by(ProviderPhoneRow.number, ProviderPhoneRow.acquired_at)))
+
+
+def archived_still_billed(session: Session, org: str, now: datetime) -> list[ProviderPhoneRow]:
+    """The organization's numbers archived here that Bird still bills (until the end of the month paid)."""
+    query = select(ProviderPhoneRow).where(ProviderPhoneRow.organization == org,
+                                           ProviderPhoneRow.released_at.is_not(None),  # type: ignore[union-attr]
+                                           ProviderPhoneRow.billed_until > now)  # type: ignore[operator]
+    return list(session.exec(query.order_by(ProviderPhoneRow.number)))
 
 
 # --- workspace phones ------------------------------------------------------------------------------
@@ -222,7 +247,9 @@ def active_assignment_of_number(session: Session, number: str) -> AssignmentRow 
 
 
 def active_assignment_of_user(session: Session, org: str, user: str) -> AssignmentRow | None:
-    return session.exec(select(AssignmentRow).where(AssignmentRow.organization == org, AssignmentRow.user == user,
+    # E-mail addresses name one user whatever their case, as the specs' one-number-per-user rule reads them.
+    return session.exec(select(AssignmentRow).where(AssignmentRow.organization == org,
+                                                    func.lower(AssignmentRow.user) == user.lower(),
                                                     AssignmentRow.unassigned_at.is_(None))).first()  # type: ignore[union-attr]
 
 
@@ -310,6 +337,47 @@ def assignee_of(session: Session, number: str) -> Any:
     return session.connection().execute(_ASSIGNEE, {"number": number}).first()
 
 
+# A drained batch of inbound messages is looked up with one statement per question, not one per message.
+_INBOX_MESSAGES = select(_INBOX.c.message_id, _INBOX.c.number, _INBOX.c.organization, _INBOX.c.user).where(
+    _INBOX.c.message_id.in_(bindparam("ids", expanding=True)))
+_UNROUTED_MESSAGES = select(_UNROUTED.c.message_id, _UNROUTED.c.number, _UNROUTED.c.organization,
+                            _UNROUTED.c.reason).where(_UNROUTED.c.message_id.in_(bindparam("ids", expanding=True)))
+_HOLDERS = select(_PHONES.c.number, _PHONES.c.organization).where(
+    _PHONES.c.number.in_(bindparam("numbers", expanding=True)), _PHONES.c.released_at.is_(None))
+_ASSIGNEES = select(_ASSIGNMENTS.c.number, _ASSIGNMENTS.c.organization, _ASSIGNMENTS.c.user).where(
+    _ASSIGNMENTS.c.number.in_(bindparam("numbers", expanding=True)), _ASSIGNMENTS.c.unassigned_at.is_(None))
+
+
+def seen_messages(session: Session, message_ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(inbox entries, unrouted entries) of these message ids, by id."""
+    connection = connection_of(session)
+    inbox, unrouted = {}, {}
+    for chunk in _chunks(list(message_ids), 500):
+        inbox.update({r.message_id: r for r in connection.execute(_INBOX_MESSAGES, {"ids": chunk})})
+        unrouted.update({r.message_id: r for r in connection.execute(_UNROUTED_MESSAGES, {"ids": chunk})})
+    return inbox, unrouted
+
+
+def holders_and_assignees(session: Session, numbers: Sequence[str]) -> tuple[dict[str, str], dict[str, Any]]:
+    """(number -> the organization holding it, number -> its active assignment (organization, user))."""
+    connection = connection_of(session)
+    holders, assignees = {}, {}
+    for chunk in _chunks(list(numbers), 500):
+        holders.update({r.number: r.organization for r in connection.execute(_HOLDERS, {"numbers": chunk})})
+        assignees.update({r.number: r for r in connection.execute(_ASSIGNEES, {"numbers": chunk})})
+    return holders, assignees
+
+
+def add_messages(session: Session, inbox_rows: list[dict[str, Any]], unrouted_rows: list[dict[str, Any]]) -> set[str]:
+    """Write inbox and unrouted rows (a message id taken already is skipped); the message ids written."""
+    written: set[str] = set()
+    for table, rows in ((InboxMessageRow, inbox_rows), (UnroutedMessageRow, unrouted_rows)):
+        if rows:
+            statement = insert_unless_taken(connection_of(session).dialect.name, table.__table__, ("message_id",))  # type: ignore[attr-defined]
+            written |= {r.message_id for r in connection_of(session).execute(statement, rows)}
+    return written
+
+
 def add_inbox_message(session: Session, values: dict[str, Any]) -> bool:
     return insert_new(session, InboxMessageRow, [values], keys=["message_id"]) == 1
 
@@ -321,7 +389,7 @@ def add_unrouted_message(session: Session, values: dict[str, Any]) -> bool:
 def inbox(session: Session, org: str, user: str | None = None) -> list[InboxMessageRow]:
     query = select(InboxMessageRow).where(InboxMessageRow.organization == org)
     if user is not None:
-        query = query.where(InboxMessageRow.user == user)
+        query = query.where(func.lower(InboxMessageRow.user) == user.lower())
     return list(session.exec(query.order_by(InboxMessageRow.received_at, InboxMessageRow.id)))
 
 

@@ -7,6 +7,7 @@ The whole week is written in one transaction with INSERT ... ON CONFLICT DO NOTH
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,9 @@ from controller.tenant import convert, rules
 from controller.tenant.models import BillingResult
 
 
-def run_billing(store: StateStore, week: str) -> BillingResult:
+def run_billing(store: StateStore, week: str, *, now: datetime | None = None) -> BillingResult:
+    """Bill an ISO week that has ended (InvalidWeek otherwise, naming the last billable week)."""
+    rules.require_ended(week, now or utcnow())
     start, end = rules.week_bounds(week)
     with store.transaction() as tx:
         rows = rules.billing_rows(

@@ -13,6 +13,7 @@ import click
 
 from controller import tenant
 from controller.state import StateError, StateStore, database_failure
+from controller.state.records import utcnow
 from controller.tenant import rules
 from controller.tenant.models import TenantError
 
@@ -85,11 +86,25 @@ def number_rows(store: StateStore, org: str, workspace: str | None = None) -> li
         if workspace is not None and phone.workspace != workspace:
             continue
         user = assignments.get(phone.number)
+        # Forgotten: no spec manages it any more, but the organization still holds it and pays for it.
+        status = ("assigned" if user else f"forgotten by {phone.forgotten_by}" if phone.forgotten_by
+                  else "available")
         rows.append({"number": phone.number, "organization": org, "workspace": phone.workspace, "assignee": user,
-                     "status": "assigned" if user else "available", "monthlyPrice": phone.monthly_price,
+                     "status": status, "forgottenBy": phone.forgotten_by, "forgottenAt": phone.forgotten_at,
+                     "monthlyPrice": phone.monthly_price,
                      "weeklyPrice": config.weekly_price, "currency": config.currency,
                      "birdNumberId": phone.bird_number_id, "acquiredAt": phone.acquired_at})
+    if workspace is None:  # an archived number is in no workspace, but the organization still pays for it
+        rows += [{"number": phone.number, "organization": org, "workspace": None, "assignee": None,
+                  "status": still_billed(phone), "billedUntil": phone.billed_until, "monthlyPrice": phone.monthly_price,
+                  "weeklyPrice": config.weekly_price, "currency": config.currency,
+                  "birdNumberId": phone.bird_number_id, "acquiredAt": phone.acquired_at}
+                 for phone in tenant.archived_still_billed(store, org, utcnow())]
     return rows
+
+
+def still_billed(phone: Any) -> str:
+    return f"archived, billed until {phone.billed_until.date().isoformat()}"
 
 
 def archived_rows(store: StateStore, org: str, workspace: str | None) -> list[Row]:
@@ -111,13 +126,14 @@ def numbers_list(state_url: str, org: str, output: str, *, workspace: str | None
 
 
 def numbers_available(state_url: str, org: str, output: str) -> int:
-    return run(state_url, lambda s: [r for r in number_rows(s, org) if r["assignee"] is None],
+    return run(state_url, lambda s: [r for r in number_rows(s, org) if r["assignee"] is None
+                                     and not r.get("billedUntil")],
                lambda rows: table(rows, NUMBER_COLUMNS, f"organization {org} has no unassigned number"), output)
 
 
 def my_number(store: StateStore, org: str, user: str) -> Row:
     tenant.org_config(store, org)
-    own = next((a for a in tenant.assignment_history(store, org) if a.user == user and a.unassigned_at is None), None)
+    own = next((a for a in tenant.assignment_history(store, org) if rules.same_user(a.user, user) and a.unassigned_at is None), None)
     sender = tenant.sender_for(store, org, user)
     return {"organization": org, "user": user, "number": own.number if own else None,
             "assignedAt": own.assigned_at if own else None,
@@ -180,7 +196,9 @@ def config_row(store: StateStore, org: str) -> Row:
     config = tenant.org_config(store, org)
     return {"organization": org, "birdOrganizationId": config.bird_organization_id, "enabled": config.enabled,
             "limit": config.limit, "used": len(tenant.held_numbers(store, org)), "weeklyPrice": config.weekly_price,
-            "currency": config.currency, "tenDlcActive": config.ten_dlc_active}
+            "currency": config.currency, "tenDlcActive": config.ten_dlc_active,
+            "archivedStillBilled": [{"number": p.number, "billedUntil": p.billed_until, "status": still_billed(p)}
+                                    for p in tenant.archived_still_billed(store, org, utcnow())]}
 
 
 def render_config(row: Row) -> str:
@@ -191,6 +209,7 @@ def render_config(row: Row) -> str:
         f"used:          {row['used']}",
         f"weekly price:  {rules.money_text(row['weeklyPrice'])} {row['currency']}",
         f"10DLC active:  {'yes' if row['tenDlcActive'] else 'no (brand and campaign not approved yet)'}",
+        *[f"still billed:  {p['number']} ({p['status']} by Bird)" for p in row["archivedStillBilled"]],
     ])
 
 

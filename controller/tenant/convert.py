@@ -17,7 +17,9 @@ def provider_phone(row: Any) -> ProviderPhone:
     return ProviderPhone(id=row.id, organization=row.organization, number=row.number,
                          bird_number_id=row.bird_number_id, monthly_price=row.monthly_price,
                          workspace=row.workspace, workspace_phone_id=row.workspace_phone_id,
-                         acquired_at=row.acquired_at, released_at=row.released_at, owner=row.owner)
+                         acquired_at=row.acquired_at, released_at=row.released_at, owner=row.owner,
+                         forgotten_by=row.forgotten_by, forgotten_at=row.forgotten_at,
+                         billed_until=row.billed_until)
 
 
 def workspace_phone(row: Any) -> WorkspacePhone:

@@ -78,6 +78,11 @@ class ProviderPhone:
     acquired_at: datetime
     released_at: datetime | None
     owner: str = "specs"
+    # Archived, but Bird bills it until then (the end of the month already paid).
+    billed_until: datetime | None = None
+    # The record that forgot it (still held and billed, managed by no spec), and when.
+    forgotten_by: str | None = None
+    forgotten_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,8 @@ class TenantSnapshot:
     api_assignments: frozenset[str] = frozenset()
     # organization -> platform API purchases in progress (each holds a slot of the number limit)
     api_purchases_pending: dict[str, int] = field(default_factory=dict)
+    # number -> (the record that forgot it, when): held, and managed by no record any more
+    forgotten: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -160,6 +167,7 @@ class InboundMessage:
     from_: str
     text: str
     channel_id: str | None = None
+    connector_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,7 @@ def acquire(tx: Any, org: str, workspace: str, number: str, bird_number_id: str,
                                                     monthly_price=monthly_price, owner=owner, acquired_at=at))
     else:
         phone.bird_number_id = bird_number_id
+        phone.forgotten_by, phone.forgotten_at = None, None  # managed again
         if owner == "specs":
             phone.owner = owner
         if monthly_price is not None:
@@ -148,6 +149,12 @@ def unlink_provider(tx: Any, provider_phone_id: int | None) -> None:
 def held_numbers(store: StateStore, org: str) -> list[ProviderPhone]:
     with store.transaction() as tx:
         return [convert.provider_phone(r) for r in repo.live_phones(tx, org)]
+
+
+def archived_still_billed(store: StateStore, org: str, now: datetime) -> list[ProviderPhone]:
+    """Numbers archived here that Bird still bills until the end of the month already paid."""
+    with store.transaction() as tx:
+        return [convert.provider_phone(r) for r in repo.archived_still_billed(tx, org, rules.aware(now))]
 
 
 # --- workspace phone numbers (seed 002) ---------------------------------------------------------
@@ -226,7 +233,7 @@ def assign(store: StateStore, org: str, number: str, user: str, *, at: datetime,
     with store.transaction() as tx:
         require_held(tx, org, number)
         current = repo.active_assignment_of_number(tx, number)
-        if current is not None and current.user == user:
+        if current is not None and rules.same_user(current.user, user):
             return
         if current is not None:
             raise AssignmentConflict(f"{number} is assigned to {current.user}; unassign it first, or move it to {user}")
@@ -255,7 +262,7 @@ def move(store: StateStore, org: str, number: str, new_user: str, *, at: datetim
     with store.transaction() as tx:
         require_held(tx, org, number)
         current = repo.active_assignment_of_number(tx, number)
-        if current is not None and current.user == new_user:
+        if current is not None and rules.same_user(current.user, new_user):
             return
         if current is not None:
             repo.close_assignment(tx, current, at)
@@ -326,9 +333,12 @@ def blockers_in(tx: Any, number: str) -> list[str]:
     )
 
 
-def archive_number(store: StateStore, org: str, number: str, *, at: datetime) -> None:
+def archive_number(store: StateStore, org: str, number: str, *, at: datetime, billed_until: datetime | None = None
+                   ) -> None:
     """Release the number back to the organization's pool: archive its workspace phone numbers and
-    clear their links. History (assignments, messages, usage) is kept. Cannot be undone.
+    clear their links. History (assignments, messages, usage) is kept. Cannot be undone. `billed_until`:
+    the end of the month Bird already billed (its subscription cancelled), until which the views show the
+    number and billing counts it.
     Raises ArchiveBlocked listing what still uses it. Archiving an archived number does nothing."""
     number, at = rules.e164(number), rules.aware(at)
     with store.transaction() as tx:
@@ -344,6 +354,7 @@ def archive_number(store: StateStore, org: str, number: str, *, at: datetime) ->
                 ws_phone.is_archived, ws_phone.archived_at, ws_phone.provider_phone_id = True, at, None
                 tx.add(ws_phone)
         phone.released_at, phone.workspace, phone.workspace_phone_id = at, None, None
+        phone.billed_until = rules.aware(billed_until) if billed_until else None
         tx.add(phone)
 
 
@@ -381,7 +392,10 @@ def plan_snapshot(store: StateStore) -> TenantSnapshot:
         held = repo.held_numbers(tx)
         assignments = repo.active_assignees(tx)
         released = repo.released_numbers(tx)
-    return TenantSnapshot(orgs=orgs, assignments=assignments, held_numbers=held, archived_numbers=frozenset(released))
+        forgotten = repo.forgotten_numbers(tx)
+        api_numbers = repo.api_held_numbers(tx)
+    return TenantSnapshot(orgs=orgs, assignments=assignments, held_numbers=held, archived_numbers=frozenset(released),
+                          forgotten=forgotten, api_numbers=frozenset(api_numbers))
 
 
 def snapshot(store: StateStore) -> TenantSnapshot:

@@ -5,6 +5,7 @@ No I/O here: the functions in controller.tenant gather the facts from the state 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -68,7 +69,10 @@ def week_bounds(week: str) -> tuple[datetime, datetime]:
     except ValueError:
         raise InvalidWeek(f"week {week!r}: {year} has no ISO week {number}") from None
     start = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
-    return start, start + timedelta(days=7)
+    try:
+        return start, start + timedelta(days=7)
+    except OverflowError:  # 9999-W52 ends in the year 10000, which no date can hold
+        raise InvalidWeek(f"week {week!r}: that week ends after the last date senderctl can handle") from None
 
 
 def iso_week(at: datetime) -> str:
@@ -81,6 +85,15 @@ def previous_week(now: datetime) -> str:
     return iso_week(aware(now) - timedelta(days=7))
 
 
+def require_ended(week: str, now: datetime) -> None:
+    """A week is billed once it has ended: until then nobody knows which numbers it held (one archived
+    on its Friday must not be billed for the week after)."""
+    _, end = week_bounds(week)
+    if end > aware(now):
+        raise InvalidWeek(f"week {week} has not ended yet (it ends {stamp(end)}); the last week that can be "
+                          f"billed now is {previous_week(now)}")
+
+
 # --- billing ---------------------------------------------------------------------------------------
 
 
@@ -91,7 +104,8 @@ def billing_rows(week: str, holdings: Iterable[ProviderPhone], assignments: Iter
     start, end = week_bounds(week)
     latest_holding: dict[str, ProviderPhone] = {}
     for h in holdings:
-        held_in_week = h.acquired_at < end and (h.released_at is None or h.released_at > start)
+        stops = billed_end(h)
+        held_in_week = h.acquired_at < end and (stops is None or stops > start)
         if held_in_week and (h.number not in latest_holding or h.acquired_at >= latest_holding[h.number].acquired_at):
             latest_holding[h.number] = h
     rows = []
@@ -108,11 +122,19 @@ def billing_rows(week: str, holdings: Iterable[ProviderPhone], assignments: Iter
     return rows
 
 
+def billed_end(holding: ProviderPhone) -> datetime | None:
+    """When the organization stops paying for a number (None: still held). Bird bills an archived number until
+    the end of the month already paid (billed_until), so billing counts its weeks up to then, not to the archive."""
+    if holding.released_at is None:
+        return None
+    return max(holding.released_at, holding.billed_until or holding.released_at)
+
+
 def assignee_during(number: str, holding: ProviderPhone, assignments: Iterable[Assignment],
                     start: datetime, end: datetime) -> str | None:
     # The part of the week the organization held the number.
     window_start = max(start, holding.acquired_at)
-    window_end = min(end, holding.released_at or end)
+    window_end = min(end, billed_end(holding) or end)
     overlapping = [
         a for a in assignments
         if a.number == number and a.organization == holding.organization
@@ -145,6 +167,12 @@ def archive_blockers(number: str, *, assignment: Assignment | None, channels: Se
     return blockers
 
 
+def same_user(a: str | None, b: str | None) -> bool:
+    """One user, whatever the case of the e-mail address (the specs' one-number-per-user rule reads
+    ZOE@acme.example and zoe@acme.example as one person; so do assignments)."""
+    return a is not None and b is not None and a.strip().lower() == b.strip().lower()
+
+
 def stamp(at: datetime) -> str:
     return aware(at).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -165,11 +193,7 @@ def default_number(org_phones: Sequence[ProviderPhone], assigned: Iterable[str])
 
 
 def parse_inbound(body: bytes) -> tuple[str, InboundMessage | None]:
-    """(event, message) from a Bird channels webhook body. message is None for other events.
-
-    Bird's shape: {"service": "channels", "event": "sms.inbound", "payload": <message>} where the message
-    has id, channelId, sender.contact.identifierValue, receiver (connector; sometimes the number),
-    body.text.text."""
+    """(event, message) from a Bird channels webhook body. message is None for other events."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -179,8 +203,17 @@ def parse_inbound(body: bytes) -> tuple[str, InboundMessage | None]:
     event = document.get("event")
     if not isinstance(event, str):
         raise MalformedWebhook("the webhook body has no \"event\"")
-    if event != "sms.inbound":
-        return event, None
+    return event, inbound_message(document) if event == "sms.inbound" else None
+
+
+def inbound_message(document: dict[str, Any]) -> InboundMessage:
+    """The message of a decoded `sms.inbound` webhook.
+
+    Bird's shape (docs.bird.com/api/channels-api/supported-channels/programmable-sms/receiving-messages):
+    {"service": "channels", "event": "sms.inbound", "payload": <message>}, the message with its id,
+    channelId, sender.contact.identifierValue, receiver.connector.id and body.text.text. Bird does not send
+    the receiving number: it is the number of the channel (or connector). A receiver number in the
+    message (older shapes) is used only when it names neither."""
     payload = document.get("payload")
     if not isinstance(payload, dict):
         raise MalformedWebhook("the sms.inbound webhook has no \"payload\" object")
@@ -198,10 +231,12 @@ def parse_inbound(body: bytes) -> tuple[str, InboundMessage | None]:
     to = (_dig(payload, "receiver", "connector", "identifierValue")
           or _first_contact(payload.get("receiver")) or payload.get("to"))
     channel_id = payload.get("channelId")
-    if not to and not channel_id:
-        raise MalformedWebhook("the inbound message names neither its receiver number nor its channelId")
-    return event, InboundMessage(message_id=message_id, to=to if isinstance(to, str) else None, from_=sender,
-                                 text=text, channel_id=channel_id if isinstance(channel_id, str) else None)
+    connector_id = _dig(payload, "receiver", "connector", "id")
+    if not to and not channel_id and not connector_id:
+        raise MalformedWebhook("the inbound message names neither its receiver (receiver.connector.id) nor its channelId")
+    return InboundMessage(message_id=message_id, to=to if isinstance(to, str) else None, from_=sender, text=text,
+                          channel_id=channel_id if isinstance(channel_id, str) else None,
+                          connector_id=connector_id if isinstance(connector_id, str) else None)
 
 
 def _dig(value: Any, *keys: str) -> Any:
@@ -220,8 +255,10 @@ def _first_contact(receiver: Any) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_or_raw(number: str) -> str:
-    """E.164 when it parses, else the text as given (senders can be short codes)."""
+    """E.164 when it parses, else the text as given (senders can be short codes). Cached: parsing a number
+    is the dearest step of routing an inbound message, and senders and receivers repeat."""
     try:
         return e164(number)
     except InvalidNumber:

@@ -10,11 +10,12 @@ from pydantic import ConfigDict, Field
 
 from specs.errors import quoted
 from specs.models.common import E164, ISO2_PATTERN, Email, SpecModel, Violation, WorkspaceRef, rule
+from specs.tcr import VERTICAL_NAMES
 
 EntityType = Literal["PRIVATE_PROFIT", "PUBLIC_PROFIT", "NON_PROFIT", "GOVERNMENT"]
 StockExchange = Literal[
     "NONE", "NASDAQ", "NYSE", "AMEX", "AMX", "ASX", "B3", "BME", "BSE", "FRA", "ICEX", "JPX", "JSE", "KRX",
-    "LON", "NSE", "OMX", "SEHK", "SGX", "SSE", "STO", "SWX", "SZSE", "TSX", "TWSE", "VSE",
+    "LON", "NSE", "OMX", "SEHK", "SGX", "SSE", "STO", "SWX", "SZSE", "TSX", "TWSE", "VSE", "OTHER",
 ]
 AltBusinessIdType = Literal["NONE", "DUNS", "LEI", "GIIN"]
 Iso2 = Annotated[str, Field(pattern=ISO2_PATTERN, min_length=2, max_length=2)]
@@ -58,23 +59,14 @@ class BrandSpec(SpecModel):
     stockSymbol: str | None = Field(None, max_length=10, description="Stock symbol; required for PUBLIC_PROFIT.")
     stockExchange: StockExchange | None = Field(None, description="Stock exchange; required for PUBLIC_PROFIT.")
     website: str = Field(min_length=1, max_length=100, description="Brand website URL.")
-    vertical: str | None = Field(None, max_length=50, description="Industry segment (Bird /numbers-tcr/verticals).")
+    vertical: str | None = Field(None, max_length=50, json_schema_extra={"enum": [*sorted(VERTICAL_NAMES), None]},
+                                 description="Industry segment: one of the campaign registry's verticals "
+                                             "(Bird GET /numbers-tcr/verticals; a bundled copy is checked).")
     altBusinessId: str | None = Field(None, max_length=50, description="Alternate business identifier.")
     altBusinessIdType: AltBusinessIdType | None = Field(
         None, description="Type of altBusinessId; required when altBusinessId is set.")
     businessContactEmail: Email | None = Field(None, description="Business contact e-mail.")
     vetting: Vetting | None = Field(None, description="Request external vetting once the brand exists.")
-
-    @rule("entityType", "stockSymbol", "stockExchange")
-    def _public_needs_stock(self) -> list[Violation]:
-        if self.entityType != "PUBLIC_PROFIT":
-            return []
-        found = []
-        if not self.stockSymbol:
-            found.append(Violation(("entityType",), "PUBLIC_PROFIT brands need stockSymbol"))
-        if self.stockExchange in (None, "NONE"):
-            found.append(Violation(("entityType",), "PUBLIC_PROFIT brands need stockExchange"))
-        return found
 
     @rule("altBusinessId", "altBusinessIdType")
     def _alt_id_needs_type(self) -> list[Violation]:
@@ -99,6 +91,15 @@ class BrandSpec(SpecModel):
         if self.einIssuingCountry == "US" and not re.fullmatch(r"[0-9]{9}|[0-9]{2}-[0-9]{7}", self.ein):
             return [Violation(("ein",), "a US EIN has 9 digits (123456789 or 12-3456789)")]
         return []
+
+    @rule("vertical")
+    def _known_vertical(self) -> list[Violation]:
+        if self.vertical is None or self.vertical in VERTICAL_NAMES:
+            return []
+        close = sorted(n for n in VERTICAL_NAMES if n[:3] == self.vertical.upper()[:3])
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        return [Violation(("vertical",), f"{quoted(self.vertical)} is not one of the campaign registry's verticals"
+                          f"{hint}: use one of {', '.join(sorted(VERTICAL_NAMES))}")]
 
     @rule("website")
     def _website_is_a_url(self) -> list[Violation]:

@@ -22,8 +22,8 @@ class MultiSmsNumbers(SpecModel):
     currency: str = Field("USD", pattern=CURRENCY_PATTERN, description="ISO 4217 currency of weeklyPrice.")
 
 
-# The planner's default (README "Safety"): a plan that updates, replaces, archives or deletes more than
-# this share of a kind's existing resources in the organization needs --force.
+# The planner's default (README "Safety"): a plan that updates, replaces, archives, deletes, unassigns or
+# forgets more than this share of a kind's existing resources in the organization needs --force.
 DEFAULT_MAX_CHANGE_SHARE = Decimal("0.10")
 RAIL_KINDS = ("Workspace", "Brand", "Vetting", "Campaign", "PhoneNumber", "NumberPool", "Channel", "Assignment",
               "WebhookSubscription")
@@ -74,7 +74,8 @@ class Safety(SpecModel):
         BeforeValidator(_one_share_for_all),
         WithJsonSchema({"oneOf": [_SHARE_SCHEMA, _PER_KIND_SCHEMA],
                         "description": "Above this share of a kind's existing resources (at least 10) updated, "
-                                       "replaced, archived or deleted in one plan, apply needs --force. One number "
+                                       "replaced, archived, deleted, unassigned or forgotten in one plan, apply "
+                                       "needs --force. One number "
                                        "for every kind, or {default: 0.1, PhoneNumber: 0.2}."}),
     ] = Field(default_factory=MaxChangeShare)
 

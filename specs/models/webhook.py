@@ -1,6 +1,7 @@
 """WebhookSubscription: a Bird webhook subscription (`organizations/{org}/workspaces/{ws}/webhook-subscriptions`)."""
 
 import ipaddress
+import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -22,6 +23,12 @@ SERVICE_OF_EVENT: dict[str, str] = {
     "10dlc.brand": "numbers", "10dlc.campaign": "numbers", "10dlc.vetting": "numbers",
 }
 LOOPBACK_HOSTS = ("localhost",)
+# Bird's create and update pages give the subscription URL this pattern: https://, a DNS host name with a
+# top-level domain, no port, no IP literal, no user. Bird refuses any other URL, so the daemon behind it
+# would never hear an event: a local receiver (loopback, for tests and the emulator) is the one exception.
+BIRD_URL_PATTERN = r"^https://([a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}(/[^\s]*)?$"
+BIRD_URL = re.compile(BIRD_URL_PATTERN)
+BIRD_URL_RULE = f"Bird accepts only an https:// URL with a DNS host name, no port and no IP address ({BIRD_URL_PATTERN})"
 
 
 def is_loopback(host: str) -> bool:
@@ -33,21 +40,38 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def url_problem(url: str) -> str | None:
+    """Why Bird would refuse `url` as a webhook subscription URL, or None (a loopback receiver is accepted:
+    only a local Bird emulator can deliver to it)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
+        port = parts.port
     except ValueError as exc:
         return f"{quoted(url)} is not a URL ({exc})"
     if any(ch.isspace() for ch in url):
         return f"{quoted(url)} contains white space; percent-encode it"
-    if parts.scheme == "https" and host:
-        return None
-    if parts.scheme == "http" and host and is_loopback(host):
+    if parts.scheme in ("http", "https") and host and is_loopback(host):
+        return None  # a local receiver
+    if BIRD_URL.match(url):
         return None
     if parts.scheme == "http" and host:
         return "Bird delivers webhooks over HTTPS only (http:// is allowed for 127.0.0.1 and localhost)"
-    return f"{quoted(url)} is not an https:// URL"
+    if parts.scheme != "https" or not host:
+        return f"{quoted(url)} is not an https:// URL"
+    if port is not None:
+        return f"{BIRD_URL_RULE}: drop the port :{port} (serve the receiver on 443, e.g. behind a proxy)"
+    if is_ip_literal(host):
+        return f"{BIRD_URL_RULE}: {host} is an IP address; give the receiver a DNS name"
+    return f"{BIRD_URL_RULE}; {quoted(url)} does not match it"
 
 
 class EventFilter(SpecModel):
@@ -78,7 +102,9 @@ class WebhookSubscriptionSpec(SpecModel):
     event: Event = Field(description="Bird event: sms.inbound / sms.outbound / sms.interaction / channel.created / "
                                      "channel.updated (service channels), 10dlc.brand / 10dlc.campaign / "
                                      "10dlc.vetting (service numbers).")
-    url: str = Field(min_length=1, max_length=2048, description="Receiver URL: https, or http on 127.0.0.1.")
+    url: str = Field(min_length=1, max_length=2048, description=(
+        "Receiver URL as Bird accepts it: https:// and a DNS host name, no port, no IP address; or a local "
+        "receiver (http(s)://127.0.0.1 or localhost, any port) for the emulator."))
     signingKey: SecretRef = Field(description="Where the signing key lives: {fromEnv: NAME} or {fromFile: path}.")
     eventFilters: list[EventFilter] = Field(
         default_factory=no_items, max_length=20,
@@ -102,6 +128,15 @@ class WebhookSubscriptionSpec(SpecModel):
     def _url_reaches_a_receiver(self) -> list[Violation]:
         problem = url_problem(self.url)
         return [Violation(("url",), problem)] if problem else []
+
+    @rule("service", "eventFilters")
+    def _numbers_service_takes_no_filters(self) -> list[Violation]:
+        # Bird "Webhook subscriptions": for the Numbers service "No filters are supported".
+        if self.service == "numbers" and self.eventFilters:
+            return [Violation(("eventFilters",), "Bird's numbers service (10dlc.* events) supports no event filters: "
+                                                 "remove eventFilters; the subscription receives the workspace's "
+                                                 f"{self.event} events")]
+        return []
 
     @rule("eventFilters")
     def _one_filter_per_key(self) -> list[Violation]:

@@ -38,13 +38,13 @@ def write_specs(target: Path, *, limit: int = 5, enabled: bool = True) -> Path:
 
 
 def settings_for(state_url: str, bird_url: str) -> Any:
-    from controller.engine import Settings
+    from controller.reconcile.engine import Settings
 
     return Settings(state_url=state_url, bird_url=bird_url, access_key=ACCESS_KEY, environ=dict(os.environ))
 
 
 def apply_specs(specs: Path, state_url: str, bird_url: str, **kw: Any) -> Any:
-    from controller import engine
+    from controller.reconcile import engine
 
     outcome = asyncio.run(engine.apply([str(specs)], settings_for(state_url, bird_url), **kw))
     assert not outcome.report.failed, [r.error for r in outcome.report.failed]
@@ -82,9 +82,9 @@ class World:
     workdir: Path
     daemons: list[Daemon] = field(default_factory=list)
 
-    def start_daemon(self, *, extra_env: dict[str, str] | None = None) -> Daemon:
+    def start_daemon(self, *, extra_env: dict[str, str] | None = None, health_details: str = "loopback") -> Daemon:
         daemon = Daemon(self.specs, self.state_url, self.emulator.url, self.workdir, port=free_port(), resync="1h",
-                        env=extra_env)
+                        env=extra_env, health_details=health_details)
         self.daemons.append(daemon)
         daemon.wait_healthy()
         return daemon

@@ -12,7 +12,7 @@ import pytest
 
 from tests.api.conftest import ORG, World, make_token
 
-BUY_ROUTE = "POST /workspaces/{workspaceId}/numbers"
+BUY_ROUTE = "POST /workspaces/{workspaceId}/numbers-long-code"  # Bird "Buy a Number", by stock item
 
 
 def buys(world: World) -> int:
@@ -31,7 +31,7 @@ def purchase(client: httpx.Client, key: str | None = None, **body: Any) -> httpx
 def test_a_purchase_retried_with_one_key_buys_once_and_installs_its_channel(
         world_factory: Callable[..., World]) -> None:
     world = world_factory()
-    member = world.client(make_token(world.state_url, "carol@acme.example", "member"))
+    member = world.client(make_token(world.state_url, "carol@acme.example", "member", "--scopes", "phones:read,phones:write"))
     before = owned_numbers(world)
     world.emulator.zero_requests()
 
@@ -53,7 +53,7 @@ def test_a_purchase_retried_with_one_key_buys_once_and_installs_its_channel(
 
     # The same key with a different body is refused, and buys nothing.
     other = purchase(member, "order-1", prefix="+1212")
-    assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
     # Another key is another purchase.
     second = purchase(member, "order-2")
     assert second.status_code == 201 and second.json()["number"] != bought["number"]
@@ -64,8 +64,8 @@ def test_an_ambiguous_answer_from_bird_is_resolved_by_re_reading_it(world_factor
     """Bird buys the number and the connection drops: the journal's intent was written first, the
     re-read finds the number, and it is adopted, never bought again."""
     world = world_factory()
-    member = world.client(make_token(world.state_url, "carol@acme.example", "member"))
-    world.emulator.fault(method="POST", route="/workspaces/{workspaceId}/numbers", effect="commit-then-fail",
+    member = world.client(make_token(world.state_url, "carol@acme.example", "member", "--scopes", "phones:read,phones:write"))
+    world.emulator.fault(method="POST", route="/workspaces/{workspaceId}/numbers-long-code", effect="commit-then-fail",
                          times=1)
     world.emulator.zero_requests()
     answer = purchase(member, "order-ambiguous")
@@ -76,14 +76,16 @@ def test_an_ambiguous_answer_from_bird_is_resolved_by_re_reading_it(world_factor
     with world.store() as store:
         ops = [op for op in store.operations(limit=50) if op.address.startswith("api:purchase/")]
     assert ops and all(op.status == "succeeded" for op in ops)
-    assert ops[-1].request["number"] == answer.json()["number"]  # the intent named the number before the call
+    # The intent named the stock item and the number before the call.
+    [named] = ops[-1].request["numbers"]
+    assert named["number"] == answer.json()["number"] and named["stockItemId"]
 
 
 def test_prerequisites_refuse_with_409_and_the_reason(world_factory: Callable[..., World]) -> None:
     from controller import tenant
 
     world = world_factory(limit=3)
-    member = world.client(make_token(world.state_url, "carol@acme.example", "member"))
+    member = world.client(make_token(world.state_url, "carol@acme.example", "member", "--scopes", "phones:read,phones:write"))
     with world.store() as store:
         config = tenant.org_config(store, ORG)
 
@@ -121,7 +123,7 @@ def race(clients: list[httpx.Client], count: int) -> list[httpx.Response]:
 
 def test_concurrent_purchases_with_room_for_one_buy_exactly_one(world_factory: Callable[..., World]) -> None:
     world = world_factory(limit=3)  # the specs hold 2: room for one
-    member = world.client(make_token(world.state_url, "carol@acme.example", "member"))
+    member = world.client(make_token(world.state_url, "carol@acme.example", "member", "--scopes", "phones:read,phones:write"))
     answers = race([member], 6)
     assert sorted(r.status_code for r in answers) == [201] + [409] * 5, [r.text for r in answers]
     assert {r.json()["error"]["code"] for r in answers if r.status_code == 409} == {"limit_reached"}
@@ -133,7 +135,7 @@ def test_two_daemons_on_one_postgresql_never_overrun_the_limit(world_factory: Ca
                                                                 postgres_url: str) -> None:
     world = world_factory(state_url=postgres_url, limit=4)  # room for two
     second = world.start_daemon()
-    token = make_token(world.state_url, "carol@acme.example", "member")
+    token = make_token(world.state_url, "carol@acme.example", "member", "--scopes", "phones:read,phones:write")
     clients = [world.client(token), world.client(token, second)]
     answers = race(clients, 8)
     assert sorted(r.status_code for r in answers) == [201, 201] + [409] * 6, [(r.status_code, r.text[-200:]) for r in answers]
@@ -149,8 +151,8 @@ def test_an_unknown_outcome_keeps_the_slot_and_never_buys_a_second_number(world_
     """Bird times out without buying: the intent stays open, the answer is 503, and a prompt retry
     with the key waits for Bird rather than buying another number."""
     world = world_factory(limit=3)  # room for one
-    member = world.client(make_token(world.state_url, "carol@acme.example", "member"))
-    world.emulator.fault(method="POST", route="/workspaces/{workspaceId}/numbers", effect="timeout", times=1)
+    member = world.client(make_token(world.state_url, "carol@acme.example", "member", "--scopes", "phones:read,phones:write"))
+    world.emulator.fault(method="POST", route="/workspaces/{workspaceId}/numbers-long-code", effect="timeout", times=1)
     world.emulator.zero_requests()
     first = purchase(member, "order-unknown")
     assert first.status_code == 503 and first.json()["error"]["code"] == "outcome_unknown", first.text

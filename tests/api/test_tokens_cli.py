@@ -64,6 +64,10 @@ def test_create_prints_the_token_once_and_stores_only_its_hash(state_url: str) -
     (("--org", "acme", "--user", "not-an-email", "--role", "member"), 1, "e-mail address"),
     (("--org", "acme", "--user", "a@b.example", "--role", "owner"), 2, "Invalid value for '--role'"),
     (("--org", "acme", "--user", "a@b.example", "--role", "admin", "--expires", "soon"), 2, "not a duration"),
+    (("--org", "acme", "--user", "a@b.example", "--role", "admin", "--expires", "100000000d"), 2,
+     "is more than 3650d (ten years)"),
+    (("--org", "acme", "--user", "a@b.example", "--role", "admin", "--expires", "99999999999999999999w"), 2,
+     "is more than 3650d (ten years)"),
 ])
 def test_create_refuses_with_one_clear_line(state_url: str, args: tuple[str, ...], code: int, says: str) -> None:
     done = senderctl("tokens", "create", *args, state_url=state_url, check=False)

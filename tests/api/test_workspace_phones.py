@@ -21,7 +21,7 @@ def test_workspace_phone_numbers_from_create_to_archive(world_factory: Callable[
     world = world_factory()
     admin = world.client(make_token(world.state_url, "admin@acme.example", "admin"))
     member = world.client(make_token(world.state_url, "carol@acme.example", "member"))
-    bought: dict[str, Any] = member.post("/v1/sms/phone-numbers/purchase", json={"country": "US"}).json()
+    bought: dict[str, Any] = admin.post("/v1/sms/phone-numbers/purchase", json={"country": "US"}).json()
     number, provider = bought["number"], bought["providerPhoneUuid"]
     existing = {p["number"]: p for p in admin.get(WS).json()["results"]}
     api_phone = existing[number]

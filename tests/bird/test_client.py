@@ -77,9 +77,15 @@ async def collect(iterator: Any) -> list[Any]:
     return [item async for item in iterator]
 
 
+async def first_stock_item(client: BirdClient, **search: Any) -> Any:
+    pages = client.stock_item_pages(WS, country="US", type="local", limit=1, **search)
+    [item] = await anext(pages)
+    await pages.aclose()
+    return item
+
+
 async def buy_one(client: BirdClient) -> Any:
-    available = await anext(client.available_numbers(WS, country="US", type="local", limit=1))
-    [number] = await client.buy_numbers(WS, [(available.number, available.country or "US")])
+    [number] = await client.buy_stock_items(WS, [(await first_stock_item(client)).id])
     return number
 
 
@@ -96,13 +102,14 @@ async def approved_brand_and_campaign(bird: Bird, client: BirdClient) -> tuple[A
 
 async def test_full_10dlc_flow_of_seed_001(bird: Bird) -> None:
     async with bird.client() as client:
-        # Find and buy a US local number.
-        available = await anext(client.available_numbers(WS, country="US", type="local", limit=1))
-        assert available.number.startswith("+1") and available.country == "US"
-        assert available.monthlyRecurringPrice is not None and available.monthlyRecurringPrice.decimal > 0
-        [number] = await client.buy_numbers(WS, [(available.number, "US")])
-        assert number.number == available.number and number.status == "active"
-        assert (await client.get_number(WS, number.id)).number == available.number
+        # Find and buy a US local number: a stock item, bought by its id (Bird "Buy a Number").
+        available = await first_stock_item(client)
+        assert available.numberString.startswith("+1") and available.countryCode == "US"
+        assert available.monthlyPrice is not None and available.monthlyPrice.decimal > 0
+        [number] = await client.buy_stock_items(WS, [available.id])
+        assert number.number == available.numberString
+        assert (await client.get_number(WS, number.id)).number == available.numberString
+        assert [n.status for n in await collect(client.list_numbers(WS))] == ["active"]
         assert [n.id for n in await collect(client.list_numbers(WS))] == [number.id]
 
         # 10DLC webhook subscriptions.
@@ -219,8 +226,8 @@ async def test_bird_4xx_answers_become_typed_errors(bird: Bird) -> None:
             await client.create_connector(WS, ConnectorCreate(name="second", arguments=args))
         assert conflict.value.status == 409
 
-        with pytest.raises(ValueError, match="E.164"):
-            await client.buy_numbers(WS, [("415-555-0100", "US")])
+        with pytest.raises(ValueError, match="at most 25"):
+            await client.buy_stock_items(WS, [f"item-{i}" for i in range(26)])
 
 
 async def test_wrong_access_key_is_an_auth_error_that_never_shows_the_key(bird: Bird, caplog: Any) -> None:
@@ -255,7 +262,7 @@ async def test_bulk_buying_from_the_organization_stock(stock_bird: Bird) -> None
         stock = await collect(client.stock_items(ORG, country="US", type="local"))
         assert len(stock) == 200
         assert all(item.monthlyPrice is not None and item.monthlyPrice.decimal == Decimal("1.15") for item in stock)
-        by_number = await client.buy_numbers(WS, [(item.numberString, "US") for item in stock[:25]])
+        by_number = await client.buy_stock_items(WS, [item.id for item in stock[:25]])
         by_stock_id = await client.buy_stock_items(WS, [item.id for item in stock[25:50]])
         assert len(by_number) == len(by_stock_id) == 25
         assert {n.number for n in by_stock_id} == {item.numberString for item in stock[25:50]}
@@ -268,16 +275,14 @@ async def test_bulk_buying_from_the_organization_stock(stock_bird: Bird) -> None
     assert all(listed[n.id].status == "active" for n in owned)
 
 
-async def test_available_numbers_page_size_is_the_limit_asked(bird: Bird) -> None:
+async def test_a_stock_search_page_is_the_limit_asked(bird: Bird) -> None:
     async with bird.client() as client:
-        first_three = []
-        async for item in client.available_numbers(WS, country="US", type="local", limit=3):
-            first_three.append(item)
-            if len(first_three) == 3:
-                break
+        pages = client.stock_item_pages(WS, country="US", type="local", limit=3)
+        first_three = await anext(pages)
+        await pages.aclose()
         counts = await bird.requests_by_route()
     assert len(first_three) == 3
-    assert counts[f"GET {routes.NUMBERS_AVAILABLE}"] == 1
+    assert counts == {f"GET {routes.WORKSPACE_NUMBERS_STOCK_ITEMS}": 1}
 
 
 # ---------------------------------------------------------------------------------------------- retries
@@ -320,16 +325,16 @@ async def test_retries_stop_after_max_attempts(bird: Bird) -> None:
 
 async def test_commit_then_fail_post_is_not_retried_and_the_purchase_happened(bird: Bird) -> None:
     async with bird.client() as client:
-        available = await anext(client.available_numbers(WS, country="US", type="local", limit=1))
-        await bird.fault(method="POST", route=routes.NUMBERS_BUY, effect="commit-then-fail", times=1)
+        available = await first_stock_item(client)
+        await bird.fault(method="POST", route=routes.NUMBERS_LONG_CODE_BUY, effect="commit-then-fail", times=1)
         with pytest.raises(BirdAmbiguousWriteError) as info:
-            await client.buy_numbers(WS, [(available.number, "US")])
-        assert info.value.status == 502 and info.value.route == routes.NUMBERS_BUY
+            await client.buy_stock_items(WS, [available.id])
+        assert info.value.status == 502 and info.value.route == routes.NUMBERS_LONG_CODE_BUY
         assert "may have been applied" in str(info.value)
         # Re-observing shows the number was bought, exactly once.
         owned = await collect(client.list_numbers(WS))
-    assert [n.number for n in owned] == [available.number]
-    assert (await bird.requests_by_route())[f"POST {routes.NUMBERS_BUY}"] == 1
+    assert [n.number for n in owned] == [available.numberString]
+    assert (await bird.requests_by_route())[f"POST {routes.NUMBERS_LONG_CODE_BUY}"] == 1
 
 
 async def test_post_503_is_ambiguous_not_retried(bird: Bird) -> None:

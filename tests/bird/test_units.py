@@ -11,7 +11,6 @@ import pytest
 from pydantic import ValidationError
 
 from controller.bird import (
-    AvailableNumber,
     BirdAmbiguousWriteError,
     BirdAuthError,
     BirdConfigurationError,
@@ -25,6 +24,7 @@ from controller.bird import (
     Connector,
     Number,
     Price,
+    StockItem,
     VettingCreate,
     WebhookSubscription,
     WebhookSubscriptionCreate,
@@ -201,17 +201,34 @@ async def test_token_bucket_never_sends_more_than_its_rate_in_any_second() -> No
     assert all(later - earlier >= 1.0 for earlier, later in zip(sent, sent[3:], strict=False))
 
 
+async def test_each_429_widens_the_buckets_window_up_to_a_tenth_of_a_second_and_sending_narrows_it() -> None:
+    from controller.bird.ratelimit import MAX_WINDOW_SECONDS, WINDOW_SECONDS
+
+    now = [100.0]
+    bucket = TokenBucket(1000.0, burst=1000, clock=lambda: now[0])
+    assert bucket.window == WINDOW_SECONDS
+    bucket.pause(0)
+    assert bucket.window == pytest.approx(WINDOW_SECONDS + 0.02)
+    for _ in range(20):
+        bucket.pause(0)
+    assert bucket.window == MAX_WINDOW_SECONDS  # 90 % of the limit stays usable
+    for _ in range(500):
+        await bucket.acquire()
+        now[0] += 0.01
+    assert WINDOW_SECONDS < bucket.window < MAX_WINDOW_SECONDS - 0.02
+
+
 def test_token_bucket_rejects_nonsense_rates() -> None:
     with pytest.raises(ValueError, match="positive"):
         TokenBucket(0)
 
 
 def test_an_incomplete_price_is_unknown_not_free() -> None:
-    partial = AvailableNumber.model_validate(
-        {"number": "+14155550100", "country": "US", "monthlyRecurringPrice": {"currencyCode": "EUR"}})
-    assert partial.monthlyRecurringPrice is None
-    full = AvailableNumber.model_validate({"number": "+14155550100", "monthlyRecurringPrice": {
+    partial = StockItem.model_validate(
+        {"id": "i1", "numberString": "+14155550100", "countryCode": "US", "monthlyPrice": {"currencyCode": "EUR"}})
+    assert partial.monthlyPrice is None
+    full = StockItem.model_validate({"id": "i2", "numberString": "+14155550100", "monthlyPrice": {
         "currencyCode": "USD", "amount": 1150000, "exponent": -6}})
-    assert full.monthlyRecurringPrice is not None and full.monthlyRecurringPrice.decimal == Decimal("1.15")
+    assert full.monthlyPrice is not None and full.monthlyPrice.decimal == Decimal("1.15")
     with pytest.raises(ValidationError):
         Price.model_validate({"currencyCode": "USD"})

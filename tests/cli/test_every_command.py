@@ -19,11 +19,13 @@ from tests.cli.conftest import DOCUMENTED_EXIT_CODES, Senderctl
 SAMPLES: dict[str, list[str]] = {
     "validate": ["{specs}"],
     "schema": [],
+    "graph": ["{specs}"],
     "emulator": ["--port", "70000"],
     "plan": ["{specs}"],
     "apply": ["{specs}", "--auto-approve"],
     "status": ["{specs}"],
     "drift": ["{specs}"],
+    "costs": [],
     "dump": ["--organization", "11111111-1111-4111-8111-111111111111", "--out", "{tmp}/dumped"],
     "import": ["{specs}"],
     "show": ["{plan}"],
@@ -45,6 +47,7 @@ SAMPLES: dict[str, list[str]] = {
     "tokens create": ["--org", "acme", "--user", "alice@acme.example", "--role", "member"],
     "tokens list": ["--org", "acme"],
     "tokens revoke": ["0"],
+    "webhooks failed": [],
 }
 # Long-running commands are only tried with inputs that must stop them at start.
 RUNS_UNTIL_STOPPED = {"daemon", "emulator"}

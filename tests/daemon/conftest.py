@@ -76,7 +76,8 @@ class Daemon:
     """One `senderctl daemon` process; its JSON log lines are read from a file."""
 
     def __init__(self, specs: Path, state_url: str, bird_url: str, workdir: Path, *, port: int | None = None,
-                 resync: str = "1h", extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+                 resync: str = "1h", extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
+                 health_details: str = "loopback") -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"daemon-{self.port}-{next(_SEQUENCE)}.log"
@@ -84,7 +85,8 @@ class Daemon:
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cli", "daemon", str(specs), "--listen", f"127.0.0.1:{self.port}",
-             "--resync", resync, "--state", state_url, "--bird-url", bird_url, *extra],
+             "--resync", resync, "--state", state_url, "--bird-url", bird_url,
+             "--health-details", health_details, *extra],
             cwd=str(ROOT), stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT,
             env={**os.environ, "BIRD_ACCESS_KEY": ACCESS_KEY, "SENDERCTL_DEMO_SIGNING_KEY": SIGNING_KEY,
                  **(env or {})})

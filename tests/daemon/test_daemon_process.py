@@ -152,7 +152,7 @@ def test_webhook_answers_401_for_bad_signatures_ignores_replays_and_400s_garbage
     good = signed_headers(SIGNING_KEY, now, url, body, "req-1")
     assert post(body, {}).status_code == 401
     assert post(body, signed_headers("wrong-key", now, url, body, "req-2")).status_code == 401
-    stale = str(int(time.time()) - 3600)
+    stale = str(int(time.time()) - 10 * 3600)  # older than Bird's 8 hours of retries
     assert post(body, signed_headers(SIGNING_KEY, stale, url, body, "req-3")).status_code == 401
     assert post(body + b" ", good).status_code == 401  # the body was altered
     assert post(body, {**good, "messagebird-request-timestamp": "1e999"}).status_code == 401
@@ -249,6 +249,21 @@ def test_a_second_daemon_on_the_same_sqlite_state_refuses_to_start(tmp_path, emu
     assert "another senderctl daemon already runs" in message
     assert f"pid {first.proc.pid}" in message and "PostgreSQL" in message
     assert first.alive() and first.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("public_url", ["https://hooks.acme.example:8443", "https://203.0.113.7",
+                                        "http://hooks.acme.example"])
+def test_a_public_url_bird_would_refuse_stops_the_daemon_at_start_naming_the_rule(tmp_path, emulator, daemons,
+                                                                                   sqlite_url, public_url):
+    """Bird refuses a subscription URL with a port or an IP address (or plain http): a daemon announcing one
+    would never hear an event, so it does not start."""
+    specs = quickstart_copy(tmp_path / "specs", free_port())
+    daemon = daemons(specs, sqlite_url, emulator.url, extra=("--public-url", public_url))
+    assert daemon.proc.wait(timeout=30) == 1
+    message = daemon.text()
+    assert f"--public-url {public_url}" in message and "Traceback" not in message
+    assert "https" in message and ("no port" in message or "HTTPS only" in message)
+    assert emulator.state()["numbers"] == [], "nothing was done"
 
 
 @pytest.mark.postgres

@@ -35,10 +35,13 @@ def test_the_systemd_unit_runs_the_daemon_with_real_flags():
     assert "BIRD_ACCESS_KEY" not in exec_start
 
 
-def test_the_kubernetes_deployment_has_two_replicas_probes_and_secrets_from_the_environment():
+def test_the_kubernetes_deployment_has_three_replicas_a_disruption_budget_probes_and_secrets_from_the_environment():
     docs = list(yaml.safe_load_all((DEPLOY / "kubernetes" / "senderctl.yaml").read_text()))
     deployment = next(d for d in docs if d["kind"] == "Deployment")
-    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["replicas"] == 3
+    budget = next(d for d in docs if d["kind"] == "PodDisruptionBudget")
+    assert budget["spec"]["minAvailable"] == 2
+    assert budget["spec"]["selector"] == deployment["spec"]["selector"]
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
     params = parse_daemon_args(container["args"])

@@ -23,7 +23,7 @@ from controller.daemon.http import create_app
 from controller.daemon.metrics import Metrics
 from controller.daemon.queue import FULL
 from controller.daemon.service import Daemon
-from controller.engine import Settings
+from controller.reconcile.engine import Settings
 from controller.state import StateStore
 from controller.state.leader import open_leadership
 from controller.state.webhook_inbox import pending_webhooks
@@ -34,7 +34,7 @@ URL = "http://127.0.0.1:8080/webhooks/bird"
 
 def make_daemon(specs: Path, state_url: str) -> Daemon:
     options = DaemonOptions(paths=(str(specs),), state_url=state_url, bird_url="http://127.0.0.1:9",
-                            listen="127.0.0.1:8080")
+                            listen="127.0.0.1:8080", health_details="loopback")
     settings = Settings(state_url=state_url, bird_url=options.bird_url, access_key="unused-here",
                         environ={**os.environ, "SENDERCTL_DEMO_SIGNING_KEY": SIGNING_KEY})
     leadership = open_leadership(state_url)
@@ -99,7 +99,7 @@ def test_the_signature_may_be_for_the_public_url_or_a_subscription_url(tmp_path,
     d = make_daemon(specs, sqlite_url)
     try:
         d.options = DaemonOptions(paths=d.options.paths, state_url=sqlite_url, bird_url="http://b",
-                                  public_url="https://hooks.acme.example")
+                                  public_url="https://hooks.acme.example", health_details="loopback")
         asyncio.run(d.reload_specs("test"))
         public = "https://hooks.acme.example/webhooks/bird"
         assert post(d, BRAND_EVENT, signed(BRAND_EVENT, "p-1", url=public)).status_code == 200

@@ -32,7 +32,9 @@ spec:
 
 
 def read_workspaces(counts: dict[str, Any]) -> set[str]:
-    return {ws for ws, routes in counts["byWorkspace"].items() if any(r.startswith("GET ") for r in routes)}
+    """The workspaces read (Bird-wide reference lists, such as the TCR verticals a brand's registration is
+    checked against, belong to none)."""
+    return {ws for ws, routes in counts["byWorkspace"].items() if ws and any(r.startswith("GET ") for r in routes)}
 
 
 def outside(state: dict[str, Any], ws: str) -> dict[str, list[Any]]:

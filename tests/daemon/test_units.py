@@ -176,3 +176,26 @@ def test_json_log_lines_carry_fields_and_never_a_secret():
     line = json.loads(stream.getvalue())
     assert line["event"] == "change.failed" and line["address"] == "Brand/acme" and line["bird_request_id"] == "r-1"
     assert "emulator-key" not in stream.getvalue() and "[redacted]" in line["error"]
+
+
+def test_a_batch_of_deliveries_and_of_routed_messages_is_one_log_line_naming_each(caplog: pytest.LogCaptureFixture):
+    from types import SimpleNamespace
+
+    from controller.daemon.service import log_received, log_routed
+
+    verdicts = [SimpleNamespace(request_id=f"r-{i}", event="sms.inbound") for i in range(3)]
+    with caplog.at_level(logging.INFO, logger="senderctl.daemon"):
+        log_received(verdicts, [True, False, True], role="leader")
+        log_routed([{"bird_request_id": "r-0", "outcome": "routed", "organization": "acme", "reason": "to alice"},
+                    {"bird_request_id": "r-2", "outcome": "unrouted", "organization": "acme", "reason": "no user"},
+                    "failed: logged when it failed"])
+        log_routed([{"bird_request_id": "r-5", "outcome": "routed", "organization": "acme", "reason": "to bob"}])
+        log_routed([])
+    lines = [(r.event, r) for r in caplog.records]
+    assert [name for name, _ in lines] == ["webhook.accepted", "webhook.replay", "inbound.routed", "inbound.routed"]
+    assert lines[0][1].bird_request_ids == ["r-0", "r-2"] and lines[0][1].count == 2
+    assert lines[1][1].bird_request_ids == ["r-1"]
+    batch, alone = lines[2][1], lines[3][1]
+    assert batch.outcome == "mixed" and batch.outcomes == {"routed": 1, "unrouted": 1}
+    assert [m["bird_request_id"] for m in batch.messages] == ["r-0", "r-2"]
+    assert alone.outcome == "routed" and alone.bird_request_id == "r-5" and alone.organization == "acme"

@@ -85,10 +85,14 @@ class Bird:
         return await self.admin("GET", "state")
 
     async def buy(self, count: int = 1, ws: str = WS) -> list[dict[str, Any]]:
-        available = await self.ok("GET", f"/workspaces/{ws}/numbers-available",
-                                  params={"country": "US", "type": "local", "limit": count})
-        numbers = [{"number": n["number"], "country": "US"} for n in available["results"]]
-        return (await self.ok("POST", f"/workspaces/{ws}/numbers", 201, json={"numbers": numbers}))["results"]
+        """Bird's documented flow (search the stock, buy by stock item id); the numbers as the workspace's
+        number list shows them."""
+        stock = await self.ok("GET", f"/workspaces/{ws}/numbers-stock-items",
+                              params={"countryCodes": "US", "types": "local", "limit": count})
+        ids = [item["id"] for item in stock["results"]]
+        bought = await self.ok("POST", f"/workspaces/{ws}/numbers-long-code", 201, json={"numberStockItemIds": ids})
+        owned = {n["id"]: n for n in (await self.ok("GET", f"/workspaces/{ws}/numbers", params={"limit": 99}))["results"]}
+        return [owned[n["id"]] for n in bought["results"]]
 
     async def brand(self, approved: bool = True, **overrides: Any) -> dict[str, Any]:
         brand = await self.ok("POST", f"/workspaces/{WS}/tcr-brands", 201, json=brand_body(**overrides))

@@ -175,6 +175,8 @@ async def test_vetting_of_an_unknown_brand_is_404(bird: Bird) -> None:
     ({"usecase": "MIXED"}, "subUsecases"),
     ({"usecase": "MIXED", "subUsecases": ["MARKETING"]}, "subUsecases"),
     ({"usecase": "LOW_VOLUME", "subUsecases": ["A", "B", "C", "D", "E", "F"]}, "subUsecases"),
+    ({"usecase": "ACCOUNT_NOTIFICATION", "subUsecases": ["MARKETING"]}, "subUsecases"),
+    ({"usecase": "CHARITY", "subUsecases": ["A", "B", "C", "D", "E", "F"]}, "subUsecases"),
     ({"description": "too short"}, "description"),
     ({"description": "x" * 39}, "description"),
     ({"description": "x" * 4097}, "description"),
@@ -203,6 +205,12 @@ async def test_mixed_use_case_with_2_to_5_sub_use_cases_is_accepted(bird: Bird) 
     brand = await bird.brand()
     for subs in (["MARKETING", "ACCOUNT_NOTIFICATION"], ["A", "B", "C", "D", "E"]):
         await bird.campaign(brand["id"], approved=False, usecase="MIXED", subUsecases=subs)
+
+
+async def test_charity_use_case_with_up_to_5_sub_use_cases_or_none_is_accepted(bird: Bird) -> None:
+    brand = await bird.brand()
+    for subs in (None, ["ACCOUNT_NOTIFICATION"], ["A", "B", "C", "D", "E"]):
+        await bird.campaign(brand["id"], approved=False, usecase="CHARITY", subUsecases=subs)
 
 
 async def test_campaign_needs_an_approved_brand(bird: Bird) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -86,16 +87,22 @@ async def test_a_page_token_the_emulator_did_not_issue_is_422(bird: Bird, token:
     assert "pageToken" in error["details"]
 
 
+async def subscribe_nth(bird: Bird, i: int) -> dict[str, Any]:
+    """A subscription of its own filter combination: Bird allows five per combination."""
+    return await bird.subscribe("sms.inbound", f"https://hooks.acme.example/{i}",
+                                filters=[{"key": "channelId", "value": f"channel-{i}"}])
+
+
 async def test_paging_visits_every_item_once_while_items_are_added(two_orgs: Bird) -> None:
     bird = two_orgs
     path = f"/organizations/{ORG}/workspaces/{WS}/webhook-subscriptions"
     for i in range(7):
-        await bird.subscribe("sms.inbound", f"https://hooks.acme.example/{i}")
+        await subscribe_nth(bird, i)
     seen: list[str] = []
     page = await bird.ok("GET", path, params={"limit": 3})
     seen += [s["url"] for s in page["results"]]
     for i in range(7, 10):  # added while a client is half way through the list
-        await bird.subscribe("sms.inbound", f"https://hooks.acme.example/{i}")
+        await subscribe_nth(bird, i)
     while "nextPageToken" in page:
         page = await bird.ok("GET", path, params={"limit": 3, "pageToken": page["nextPageToken"]})
         seen += [s["url"] for s in page["results"]]
@@ -104,7 +111,7 @@ async def test_paging_visits_every_item_once_while_items_are_added(two_orgs: Bir
 
 async def test_paging_skips_items_removed_meanwhile(bird: Bird) -> None:
     path = f"/organizations/{ORG}/workspaces/{WS}/webhook-subscriptions"
-    made = [await bird.subscribe("sms.inbound", f"https://hooks.acme.example/{i}") for i in range(6)]
+    made = [await subscribe_nth(bird, i) for i in range(6)]
     page = await bird.ok("GET", path, params={"limit": 2})
     await bird.ok("DELETE", f"{path}/{made[3]['id']}", 204)
     rest = await bird.ok("GET", path, params={"limit": 99, "pageToken": page["nextPageToken"]})

@@ -92,11 +92,24 @@ async def test_requests_are_counted_by_route_template_and_can_be_zeroed(any_bird
     await bird.buy(2)
     await bird.http.get(f"/workspaces/{WS}/numbers", headers={})  # 401s count too: Bird saw them
     counts = await bird.admin("GET", "requests")
-    routes = {"GET /workspaces/{workspaceId}/numbers-available": 1, "POST /workspaces/{workspaceId}/numbers": 1,
-              "GET /workspaces/{workspaceId}/numbers": 1}
-    assert counts == {"total": 3, "byRoute": routes, "byWorkspace": {WS: routes}}
+    routes = {"GET /workspaces/{workspaceId}/numbers-stock-items": 1,
+              "POST /workspaces/{workspaceId}/numbers-long-code": 1, "GET /workspaces/{workspaceId}/numbers": 2}
+    assert counts == {"total": 4, "byRoute": routes, "byWorkspace": {WS: routes}, "byHolder": {}}
     await bird.admin("DELETE", "requests")
-    assert await bird.admin("GET", "requests") == {"total": 0, "byRoute": {}, "byWorkspace": {}}
+    assert await bird.admin("GET", "requests") == {"total": 0, "byRoute": {}, "byWorkspace": {}, "byHolder": {}}
+
+
+async def test_writes_are_logged_in_order_with_the_daemon_replica_and_epoch_that_sent_them(any_bird: Bird) -> None:
+    bird = any_bird
+    await bird.http.post(f"/workspaces/{WS}/numbers-long-code", json={"numbers": []},
+                         headers={"Senderctl-Holder": "pod-a/7 shard=* epoch=3"})
+    await bird.http.post(f"/workspaces/{WS}/numbers-long-code", json={"numbers": []})
+    counts = await bird.admin("GET", "requests")
+    assert counts["byHolder"] == {"pod-a/7 shard=* epoch=3": 1} and "writes" not in counts
+    writes = (await bird.http.get("/_emulator/requests", params={"writes": "1"})).json()["writes"]
+    assert [(w["seq"], w["holder"], w["route"]) for w in writes] == [
+        (1, "pod-a/7 shard=* epoch=3", "POST /workspaces/{workspaceId}/numbers-long-code"),
+        (2, None, "POST /workspaces/{workspaceId}/numbers-long-code")]
 
 
 async def test_reset_returns_to_the_starting_world(any_bird: Bird) -> None:
@@ -129,6 +142,17 @@ async def test_clock_cannot_go_back_and_advance_needs_seconds(bird: Bird) -> Non
     assert (await bird.http.post("/_emulator/clock/advance", json={"seconds": -1})).status_code == 422
     assert (await bird.http.post("/_emulator/clock/advance", json={})).status_code == 422
     assert (await bird.http.post("/_emulator/clock/advance", content=b"{")).status_code == 400
+
+
+@pytest.mark.parametrize("seconds", [10**30, 1e308, 400 * 365 * 24 * 3600])
+async def test_a_huge_advance_is_refused_and_the_emulator_stays_usable(any_bird: Bird, seconds: float) -> None:
+    before = (await any_bird.http.get("/_emulator/state")).status_code
+    refused = await any_bird.http.post("/_emulator/clock/advance", json={"seconds": seconds})
+    assert refused.status_code == 422 and "at most" in refused.text, refused.text
+    assert before == (await any_bird.http.get("/_emulator/state")).status_code == 200
+    assert (await any_bird.http.get(NUMBERS.format(workspaceId=WS), headers=AUTH)).status_code == 200
+    moved = await any_bird.http.post("/_emulator/clock/advance", json={"seconds": 3600})
+    assert moved.status_code == 200, moved.text
 
 
 def test_world_file_declares_organizations_keys_wallets_resellers_stock(tmp_path: Path) -> None:

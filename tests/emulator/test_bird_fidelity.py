@@ -158,7 +158,7 @@ def flaky_hooks() -> Iterator[Hooks]:
         yield receiver
 
 
-async def test_vetting_outcomes_are_10dlc_vetting_events_without_the_rejection(any_bird: Bird, hooks: Hooks) -> None:
+async def test_a_failed_vetting_is_a_10dlc_vetting_event_and_says_why_in_reasons(any_bird: Bird, hooks: Hooks) -> None:
     bird = any_bird
     await bird.subscribe("10dlc.vetting", hooks.url)
     await bird.subscribe("10dlc.brand", hooks.url)
@@ -168,10 +168,12 @@ async def test_vetting_outcomes_are_10dlc_vetting_events_without_the_rejection(a
     events = [body for _, body in hooks.received]
     assert [(e["service"], e["event"]) for e in events] == [("numbers", "10dlc.vetting")]
     payload = events[0]["payload"]
-    assert (payload["id"], payload["brandId"], payload["status"]) == (vetting["id"], brand["id"], "REJECTED")
-    assert "rejection" not in payload  # Bird: read the rejection from the vetting, not the event
+    # Bird's vetting page: "reasons: a list of reasons for FAILED vetting" (no REJECTED, no rejection object).
+    assert (payload["id"], payload["brandId"], payload["status"]) == (vetting["id"], brand["id"], "FAILED")
+    assert "reasons" not in payload  # read the reasons from the vetting, not the event
     listed = (await bird.ok("GET", f"{BRANDS}/{brand['id']}/vettings"))["results"]
-    assert listed[0]["rejection"] == {"code": "V1", "description": "Score too low"}
+    assert listed[0]["status"] == "FAILED" and listed[0]["reasons"] == ["Score too low"]
+    assert "rejection" not in listed[0]
 
 
 async def test_brand_and_campaign_event_payloads_have_bird_shapes(any_bird: Bird, hooks: Hooks) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import socket
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from controller.bird.signing import InvalidSignature, verify
-from tests.emulator.conftest import ORG, WS, Bird, Receiver
+from tests.emulator.conftest import AUTH, ORG, WS, Bird, Receiver
 
 pytestmark = pytest.mark.anyio
 
@@ -117,11 +118,25 @@ async def test_webhook_subscription_errors_are_422_naming_the_field(bird: Bird, 
     assert "signingKey" not in error["message"] or field == "signingKey"
 
 
-@pytest.mark.parametrize("url", ["https://hooks.acme.example/bird", "https://hooks.acme.example:8443/x",
+@pytest.mark.parametrize("url", ["https://hooks.acme.example/bird", "https://hooks.acme.example",
                                  "http://127.0.0.1:8080/webhooks/bird", "http://localhost:9000/x"])
 async def test_https_and_local_receiver_urls_are_accepted(bird: Bird, url: str) -> None:
     created = await bird.subscribe("sms.inbound", url)
     assert created["url"] == url and created["status"] == "active"
+
+
+@pytest.mark.parametrize("url", ["https://hooks.acme.example:8443/bird", "https://10.1.2.3/x", "https://[2001:db8::1]/x",
+                                 "http://hooks.acme.example/bird", "https://hooks/bird", "https://user@hooks.acme.example/x"])
+async def test_urls_outside_birds_pattern_are_refused_with_422_on_create_and_update(any_bird: Bird, url: str) -> None:
+    """Bird's create and update pages: ^https://([a-zA-Z0-9-]+\\.)+[a-zA-Z]{2,}(/[^\\s]*)?$ (no port, no IP)."""
+    bird = any_bird
+    body = {"service": "channels", "event": "sms.inbound", "url": url, "signingKey": "k", "eventFilters": []}
+    error = await bird.error("POST", HOOKS, 422, json=body)
+    assert "url" in error["details"] and "no port" in str(error["details"]["url"]), error
+    created = await bird.subscribe("sms.inbound", "https://hooks.acme.example/bird")
+    error = await bird.error("PATCH", f"{HOOKS}/{created['id']}", 422, json={"url": url})
+    assert "url" in error["details"], error
+    assert (await bird.state())["webhookSubscriptions"][0]["url"] == "https://hooks.acme.example/bird"
 
 
 async def test_webhook_subscription_get_update_delete(any_bird: Bird) -> None:
@@ -257,3 +272,90 @@ async def test_inactive_subscriptions_and_other_events_get_nothing(bird: Bird, r
     deliveries = (await bird.advance(3600))["deliveries"]
     assert [d["subscriptionId"] for d in deliveries] == [active["id"]]
     assert [r.url for r in receiver.received] == [receiver.url + "?active"]
+
+
+async def test_subscription_rules_bird_documents(any_bird: Bird) -> None:
+    """Bird "Webhook subscriptions": the service enum (templates too), no filters on the numbers service, at
+    most five subscriptions per filter combination, a statusReason on each."""
+    bird = any_bird
+    numbers = {"service": "numbers", "event": "10dlc.campaign", "url": "https://hooks.acme.example/b",
+               "signingKey": "k", "eventFilters": [{"key": "brandId", "value": "b1"}]}
+    error = await bird.error("POST", HOOKS, 422, json=numbers)
+    assert "supports no filters" in str(error["details"]["eventFilters"])
+    plain = await bird.ok("POST", HOOKS, 201, json={**numbers, "eventFilters": []})
+    assert plain["statusReason"] and plain["status"] == "active"
+    error = await bird.error("PATCH", f"{HOOKS}/{plain['id']}", 422,
+                             json={"eventFilters": [{"key": "brandId", "value": "b1"}]})
+    assert "eventFilters" in error["details"]
+    error = await bird.error("POST", HOOKS, 422, json={**numbers, "service": "billing", "eventFilters": []})
+    assert "service" in error["details"]
+    templates = await bird.error("POST", HOOKS, 422, json={**numbers, "service": "templates", "eventFilters": []})
+    assert "service" not in templates["details"], "templates is one of Bird's services"
+
+    channel = [{"key": "channelId", "value": "c1"}]
+    made = [await bird.subscribe("sms.inbound", f"https://hooks{i}.acme.example/in", filters=channel) for i in range(5)]
+    error = await bird.error("POST", HOOKS, 422, json={"service": "channels", "event": "sms.inbound", "signingKey": "k",
+                                                        "url": "https://hooks6.acme.example/in", "eventFilters": channel})
+    assert "at most 5" in str(error["details"]["eventFilters"])
+    await bird.subscribe("sms.inbound", "https://hooks6.acme.example/in")  # another combination: no filters
+    await bird.subscribe("sms.outbound", "https://hooks6.acme.example/in", filters=channel)  # another event
+    unfiltered = await bird.subscribe("sms.inbound", "https://hooks7.acme.example/in",
+                                      filters=[{"key": "channelId", "value": "c2"}])
+    error = await bird.error("PATCH", f"{HOOKS}/{unfiltered['id']}", 422, json={"eventFilters": channel})
+    assert "at most 5" in str(error["details"]["eventFilters"])
+    inactive = await bird.ok("PATCH", f"{HOOKS}/{made[0]['id']}", json={"status": "inactive"})
+    assert inactive["statusReason"] != plain["statusReason"]
+
+
+async def test_the_workspace_level_routes_hold_the_same_subscriptions(any_bird: Bird) -> None:
+    bird = any_bird
+    at_workspace = f"/workspaces/{WS}/webhook-subscriptions"
+    created = await bird.ok("POST", at_workspace, 201, json={
+        "service": "channels", "event": "channel.updated", "url": "https://hooks.acme.example/ws", "signingKey": "k"})
+    assert created["workspaceId"] == WS and created["organizationId"] == ORG
+    assert [s["id"] for s in (await bird.ok("GET", HOOKS))["results"]] == [created["id"]]
+    assert await bird.ok("GET", f"{at_workspace}/{created['id']}") == await bird.ok("GET", f"{HOOKS}/{created['id']}")
+    updated = await bird.ok("PATCH", f"{at_workspace}/{created['id']}", json={"url": "https://hooks.acme.example/ws2"})
+    assert updated["url"] == "https://hooks.acme.example/ws2"
+    assert (await bird.ok("GET", at_workspace))["results"] == [updated]
+    await bird.ok("DELETE", f"{at_workspace}/{created['id']}", 204)
+    assert (await bird.ok("GET", HOOKS))["results"] == []
+    await bird.error("GET", "/workspaces/99999999-9999-4999-8999-999999999999/webhook-subscriptions", 404)
+
+
+async def test_a_message_sent_from_an_active_channel_is_announced_as_sms_outbound(bird: Bird, receiver: Receiver
+                                                                                  ) -> None:
+    brand = await bird.brand()
+    campaign = await bird.campaign(brand["id"])
+    (alice,) = await bird.buy(1)
+    channel = (await bird.connector(alice["id"], campaign["id"]))["channel"]["channelId"]
+    await bird.subscribe("sms.outbound", receiver.url, key="out-key",
+                         filters=[{"key": "channelId", "value": channel}])
+    sent = {"from": alice["number"], "to": "+12025550143", "text": "Acme: your code is 1234"}
+    early = await bird.http.post("/_emulator/outbound", json=sent)
+    assert early.status_code == 422 and "carriers have not acknowledged" in early.json()["message"]
+    await bird.advance(16 * 60)
+    answer = await bird.admin("POST", "outbound", json=sent)
+    assert [d["event"] for d in answer["deliveries"]] == ["sms.outbound"] and answer["deliveries"][0]["delivered"]
+    (received,) = receiver.received
+    verify("out-key", received.headers, received.url, received.body, now=time.time())
+    document = json.loads(received.body)
+    assert (document["service"], document["event"]) == ("channels", "sms.outbound")
+    payload = document["payload"]
+    assert payload["channelId"] == channel and payload["direction"] == "outgoing"
+    assert payload["receiver"]["contacts"][0]["identifierValue"] == "+12025550143"
+    assert payload["createdAt"] == answer["message"]["createdAt"]
+    missing = await bird.http.post("/_emulator/outbound", json={**sent, "from": "+14155550100"})
+    assert missing.status_code == 404
+
+
+async def test_bird_answers_state_the_emulators_clock_in_their_date_header(bird: Bird) -> None:
+    from email.utils import parsedate_to_datetime
+
+    async def bird_date() -> datetime:
+        response = await bird.http.get(f"/workspaces/{WS}/tcr-brands", headers=AUTH)
+        return parsedate_to_datetime(response.headers["date"])
+
+    before = await bird_date()
+    await bird.advance(61 * 24 * 3600)
+    assert (await bird_date() - before).days == 61

@@ -53,6 +53,30 @@ async def test_available_numbers_filter_by_country_type_and_prefix() -> None:
         assert len(stock) == 20
 
 
+async def test_the_stock_is_searched_from_a_workspace_as_from_its_organization(any_bird: Bird) -> None:
+    """Bird "Search Available Numbers" documents the search at both levels: one stock, the same filters
+    (countryCodes, types, features, prefix), the same items (whose id "Buy a Number" takes)."""
+    bird = any_bird
+    search = {"countryCodes": "US", "types": "local", "features": "sms-outbound", "prefix": "+1"}
+    from_workspace = await all_pages(bird, f"/workspaces/{WS}/numbers-stock-items", **search)
+    from_organization = await all_pages(bird, f"/organizations/{ORG}/numbers-stock-items", **search)
+    assert from_workspace == from_organization and len(from_workspace) == 1000
+    assert await all_pages(bird, f"/workspaces/{WS}/numbers-stock-items", types="toll-free") == []
+    assert await all_pages(bird, f"/workspaces/{WS}/numbers-stock-items", countryCodes="NL") == []
+    bad = await bird.error("GET", f"/workspaces/{WS}/numbers-stock-items", 422, params={"features": "fax-ish"})
+    assert "features" in bad["details"]
+    # One exact number: its whole E.164 string as the prefix.
+    number = from_workspace[7]["numberString"]
+    [exact] = (await bird.ok("GET", f"/workspaces/{WS}/numbers-stock-items",
+                             params={"countryCodes": "US", "prefix": number, "limit": 1}))["results"]
+    assert exact == from_workspace[7]
+    bought = await bird.ok("POST", f"/workspaces/{WS}/numbers-long-code", 201,
+                           json={"numberStockItemIds": [exact["id"]]})
+    assert [n["numberString"] for n in bought["results"]] == [number]
+    assert (await bird.ok("GET", f"/workspaces/{WS}/numbers-stock-items",
+                          params={"countryCodes": "US", "prefix": number}))["results"] == []
+
+
 async def test_buying_charges_the_wallet_and_the_number_leaves_the_stock(any_bird: Bird) -> None:
     bird = any_bird
     bought = await bird.buy(3)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from controller.engine import Settings
+from controller.reconcile.engine import Settings
 from tests.support import ACCESS_KEY, EmulatorAdmin
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller import engine
-from controller.desired import desired_from_specs
 from controller.emulator.world import World as EmulatorWorld
-from controller.engine import Settings
-from controller.observe import observe
+from controller.reconcile import engine
+from controller.reconcile.desired import desired_from_specs
+from controller.reconcile.engine import Settings
+from controller.reconcile.observe import observe
 from controller.resources.base import Desired, World
 from specs import SpecSet, load_text
 from tests.engine.test_fresh_state_never_rebuys import converge
@@ -63,7 +63,7 @@ def campaign_spec(brand: str, name: str, **extra: Any) -> dict[str, Any]:
     return {
         "brand": brand, "name": name, "usecase": "ACCOUNT_NOTIFICATION",
         "description": "Acme sends account notifications to its customers: sign-in alerts and billing reminders.",
-        "embeddedLink": True, "embeddedPhone": False, "numberPool": False, "ageGated": False,
+        "embeddedLink": True, "embeddedPhone": True, "numberPool": False, "ageGated": False,
         "directLending": False, "subscriberOptin": True, "subscriberOptout": True, "subscriberHelp": True,
         "samples": SAMPLES,
         "messageFlow": "Customers opt in on https://acme.example/settings by ticking 'Send me SMS alerts'.",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from controller import engine
-from controller.engine import Settings
+from controller.reconcile import engine
+from controller.reconcile.engine import Settings
 from controller.state import StateStore
 from tests.engine.conftest import Emulator
 from tests.engine.test_apply_emulator import apply
 
-BUY = "/workspaces/{workspaceId}/numbers"
+BUY = "/workspaces/{workspaceId}/numbers-long-code"  # Bird "Buy a Number"
 SUBSCRIPTIONS = "/organizations/{organizationId}/workspaces/{workspaceId}/webhook-subscriptions"
 
 
@@ -32,12 +32,14 @@ def test_a_purchase_bird_completes_late_is_adopted_not_bought_again(quickstart: 
     failed = [r for r in first.report.failed if r.change.address == "PhoneNumber/alice-line"]
     assert failed and "stays open in the journal" in (failed[0].error or "")
     (intent,) = [op for op in open_operations(settings) if op.address == "PhoneNumber/alice-line"]
-    wanted = intent.request["number"]
+    [member] = intent.request["numbers"]  # the intent names the stock item, the number and the resource
+    wanted = member["number"]
+    assert member["address"] == "PhoneNumber/alice-line" and member["stockItemId"]
     assert emulator.state()["numbers"] == []
 
     # Bird completes the purchase after all (late, as a retried request inside Bird would).
-    emulator.bird("POST", f"/workspaces/{emulator.workspace}/numbers",
-                  {"numbers": [{"number": wanted, "country": "US"}]})
+    emulator.bird("POST", f"/workspaces/{emulator.workspace}/numbers-long-code",
+                  {"numberStockItemIds": [member["stockItemId"]]})
     p = asyncio.run(engine.plan(paths, settings)).plan
     (adopt,) = [c for c in p.changes if c.address == "PhoneNumber/alice-line"]
     assert adopt.action == "adopt" and "interrupted" in adopt.reason

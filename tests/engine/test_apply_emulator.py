@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from controller import engine
-from controller.engine import Settings
+from controller.reconcile import engine
+from controller.reconcile.engine import Settings
 from tests.engine.conftest import Emulator
 
 # Brand review (1 h), campaign approval (7 days), carrier acknowledgement (15 min), with margins.
@@ -95,8 +95,8 @@ def test_first_plan_prices_numbers_from_birds_stock_and_fees(quickstart: Path, s
 
     p = asyncio.run(engine.plan([str(quickstart)], settings)).plan
     buy = next(c for c in p.changes if c.address == "PhoneNumber/alice-line")
-    stock = emulator.http.get(f"/workspaces/{emulator.workspace}/numbers-available",
-                              params={"country": "US", "limit": 99},
+    stock = emulator.http.get(f"/workspaces/{emulator.workspace}/numbers-stock-items",
+                              params={"countryCodes": "US", "limit": 99},
                               headers={"Authorization": "AccessKey emulator-key"}).json()["results"]
     offered = next(i for i in stock if (i.get("numberString") or i.get("number")) == buy.payload["number"])
     price = offered.get("monthlyPrice") or offered.get("monthlyRecurringPrice")

@@ -7,7 +7,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-from controller.apply import CRASH_ENV
+from controller.reconcile.apply import CRASH_ENV
 from tests.engine.conftest import ACCESS_KEY, Emulator, senderctl
 
 

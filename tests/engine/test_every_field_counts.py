@@ -28,13 +28,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from controller import engine
-from controller.desired import desired_from_specs
-from controller.engine import controls_for, specs_fingerprint
-from controller.plan import Change, Plan
-from controller.planner import Context, compute_plan, safety_rails
+from controller.reconcile import engine
+from controller.reconcile.desired import desired_from_specs
+from controller.reconcile.engine import controls_for, specs_fingerprint
+from controller.reconcile.plan import Change, Plan
+from controller.reconcile.planner import Context, compute_plan, safety_rails
+from controller.reconcile.scope import (
+    PAUSED_ANNOTATION,
+    annotations_by_document,
+    document_address,
+    ignored_drift,
+)
 from controller.resources.base import Desired, RecordView, World
-from controller.scope import PAUSED_ANNOTATION, annotations_by_document, document_address, ignored_drift
 from specs.models import DOCUMENT_CLASSES, Metadata
 from specs.models.organization import RAIL_KINDS
 from tests.engine.every_field_world import (
@@ -193,14 +198,15 @@ MUTATIONS: dict[str, Mutation] = {
                                    ["2FA", "ACCOUNT_NOTIFICATION", "FRAUD_ALERT"]),
     "Campaign spec.description": m(ALERTS, "spec.description", LONG),
     "Campaign spec.embeddedLink": m(ALERTS, "spec.embeddedLink", False, None),
-    "Campaign spec.embeddedPhone": m(ALERTS, "spec.embeddedPhone", True, None),
+    "Campaign spec.embeddedPhone": m(ALERTS, "spec.embeddedPhone", False, None),
     "Campaign spec.numberPool": m(ALERTS, "spec.numberPool", True),
     "Campaign spec.ageGated": m(ALERTS, "spec.ageGated", True),
     "Campaign spec.directLending": m(ALERTS, "spec.directLending", True),
     "Campaign spec.subscriberOptin": m(ALERTS, "spec.subscriberOptin", False),
     "Campaign spec.subscriberOptout": m(ALERTS, "spec.subscriberOptout", False),
     "Campaign spec.subscriberHelp": m(ALERTS, "spec.subscriberHelp", False),
-    "Campaign spec.samples": m(ALERTS, "spec.samples", ["Acme: your sign-in code is 123456. Visit acme.example."]),
+    "Campaign spec.samples": m(ALERTS, "spec.samples", ["Acme: sign-in code 123456. Visit acme.example or call 202-555-0143. "
+                                                        "Reply STOP to opt out."]),
     "Campaign spec.attachmentUrls": m(MIXED, "spec.attachmentUrls", ["https://acme.example/other.png"], None),
     "Campaign spec.messageFlow": m(ALERTS, "spec.messageFlow", FLOW),
     "Campaign spec.helpMessage": m(ALERTS, "spec.helpMessage", "Acme: reply STOP to stop, or mail help@acme.example"),

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller import engine
 from controller.daemon.routing import spec_edit
-from controller.desired import build_controls, desired_from_specs
-from controller.planner import UNREAD_REASON, compute_plan
+from controller.reconcile import engine
+from controller.reconcile.desired import build_controls, desired_from_specs
+from controller.reconcile.planner import UNREAD_REASON, compute_plan
+from controller.reconcile.scope import workspaces_to_read
 from controller.resources.base import RecordView, TenantView, World
-from controller.scope import workspaces_to_read
 
 ROOT = Path(__file__).resolve().parents[2]
 ACME_WS = "22222222-2222-4222-8222-222222222222"
@@ -34,7 +34,7 @@ def partial_world(records: dict[str, RecordView], observed: frozenset[str]) -> W
                   tenant=TenantView(assignments={"+13125550100": "gina@globex.example", "+12125550100": "al@acme.example"},
                                     held_numbers={"+13125550100": "globex", "+12125550100": "acme"}))
     for ws in observed:
-        world.numbers[ws], world.brands[ws], world.connectors[ws] = [], [], []
+        world.numbers[ws], world.brands[ws], world.channels[ws] = [], [], []
     return world
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.planner import compute_plan
+from controller.reconcile.planner import compute_plan
 from controller.resources.base import (
     Desired,
     OperationView,
@@ -69,7 +69,7 @@ def owned(n: str, id_: str | None = None) -> dict[str, Any]:
 
 
 def world(**kw: Any) -> World:
-    base = World(numbers={WS: []}, brands={WS: []}, connectors={WS: []}, subscriptions={(ORG_ID, WS): []})
+    base = World(numbers={WS: []}, brands={WS: []}, channels={WS: []}, subscriptions={(ORG_ID, WS): []})
     for key, value in kw.items():
         setattr(base, key, value)
     return base
@@ -287,7 +287,7 @@ def test_plan_is_deterministic_and_fingerprint_tracks_the_world(seed: int) -> No
 
 
 def test_plan_json_round_trips() -> None:
-    from controller.plan import Plan
+    from controller.reconcile.plan import Plan
 
     w = world(stock={STOCK_KEY: stock("+14155550100")})
     p = plan_of([org(), workspace(), brand(), campaign(), number("a")], w)
@@ -340,23 +340,23 @@ def test_channel_waits_for_campaign_approval_then_is_created_then_waits_for_carr
     create = next(c for c in p.changes if c.address == "Channel/a")
     assert create.action == "create" and create.payload["numberId"] == "num-1" and create.payload["campaignId"] == "c1"
 
-    connector = {"id": "conn1", "arguments": {"phoneNumberId": "num-1", "useCaseId": "c1"},
-                 "channel": {"channelId": "ch1"}}
-    channel_on_bird = {"id": "ch1", "status": "pending", "useCaseStatus": {"status": "warning"}}
+    # Bird's channel of the connector (seed 001): its connector, number, campaign and readiness.
+    channel_on_bird = {"id": "ch1", "platformId": "sms-messagebird", "connectorId": "conn1",
+                       "identifier": "+14155550100", "useCaseId": "c1", "useCaseType": "transactional",
+                       "status": "pending", "useCaseStatus": {"status": "warning"}}
     records = {**owned_number_world().records,
                "Channel/a": RecordView("Channel/a", "Channel", "conn1", None, {}, {"number": "+14155550100"})}
-    p = plan_of(desired, owned_number_world(connectors={WS: [connector]}, channels={WS: [channel_on_bird]},
-                                            records=records))
+    p = plan_of(desired, owned_number_world(channels={WS: [channel_on_bird]}, records=records))
     assert any(w.address == "Channel/a" and "carriers have not acknowledged +14155550100" in w.reason
                for w in p.waiting)
-    # Readiness is the channel's (Bird): a connector claiming readiness changes nothing.
-    p = plan_of(desired, owned_number_world(connectors={WS: [{**connector, "channel": {"channelId": "ch1",
-                                                                                          "status": "active"}}]},
-                                            channels={WS: [channel_on_bird]}, records=records))
-    assert "Channel/a" not in p.ready
+    assert not [c for c in p.changes if c.address == "Channel/a"]
+    # A WhatsApp channel of the same number is not the SMS connector's.
+    whatsapp = {**channel_on_bird, "id": "wa1", "platformId": "whatsapp", "connectorId": "conn-wa",
+                "status": "active", "useCaseStatus": {"status": "ok"}}
+    p = plan_of(desired, owned_number_world(channels={WS: [whatsapp]}, records=records))
+    assert [(c.action, c.address) for c in p.changes if c.address == "Channel/a"] == [("create", "Channel/a")]
     channel_on_bird.update(status="active", useCaseStatus={"status": "ok"})
-    p = plan_of(desired, owned_number_world(connectors={WS: [connector]}, channels={WS: [channel_on_bird]},
-                                            records=records))
+    p = plan_of(desired, owned_number_world(channels={WS: [whatsapp, channel_on_bird]}, records=records))
     assert "Channel/a" in p.ready
 
 
@@ -364,9 +364,9 @@ def test_webhook_filter_on_a_phone_number_waits_for_its_channel_id() -> None:
     desired = [number("a"), channel(), inbound_webhook([{"key": "channelId", "phoneNumber": "a"}])]
     p = plan_of(desired, owned_number_world())
     assert any(w.address == "WebhookSubscription/inbound" and "has no id yet" in w.reason for w in p.waiting)
-    connector = {"id": "conn1", "arguments": {"phoneNumberId": "num-1", "useCaseId": "c1"},
-                 "channel": {"channelId": "ch1", "status": "active"}}
-    p = plan_of(desired, owned_number_world(connectors={WS: [connector]}))
+    on_bird = {"id": "ch1", "platformId": "sms-messagebird", "connectorId": "conn1", "identifier": "+14155550100",
+               "useCaseId": "c1", "status": "active"}
+    p = plan_of(desired, owned_number_world(channels={WS: [on_bird]}))
     sub = next(c for c in p.changes if c.address == "WebhookSubscription/inbound")
     assert sub.action == "create" and sub.after["eventFilters"] == [{"key": "channelId", "value": "ch1"}]
     assert "signingKey" not in str(sub.to_json()["after"])
@@ -412,8 +412,8 @@ def test_assignment_assign_move_unassign() -> None:
 
 
 def test_removals_run_before_creates_in_reverse_dependency_order() -> None:
-    from controller.plan import Change
-    from controller.planner import change_order
+    from controller.reconcile.plan import Change
+    from controller.reconcile.planner import change_order
 
     changes = [Change("PhoneNumber/x", "archive", ""), Change("Assignment/x", "unassign", ""),
                Change("Brand/b", "create", ""), Change("Channel/x", "delete", ""), Change("Campaign/c", "create", "")]
@@ -424,7 +424,7 @@ def test_removals_run_before_creates_in_reverse_dependency_order() -> None:
 def test_archive_lists_blockers_this_plan_does_not_remove() -> None:
     w = removed_number("Archive", False)
     w.tenant = TenantView(assignments={"+14155550100": "bob@acme.example"})
-    w.connectors = {WS: [{"id": "conn9", "arguments": {"phoneNumberId": "num-1", "useCaseId": "c1"}}]}
+    w.channels = {WS: [{"id": "ch9", "connectorId": "conn9", "identifier": "+14155550100", "useCaseId": "c1"}]}
     p = plan_of([], w)
     (blocked,) = [r for r in p.refusals if r.flag is None]
     assert "assigned to bob@acme.example" in blocked.reason and "conn9" in blocked.reason

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from controller import engine, tenant
-from controller.engine import Settings
+from controller import tenant
+from controller.reconcile import engine
+from controller.reconcile.engine import Settings
 from controller.render import render_text
 from controller.state import StateStore
 from tests.engine.conftest import Emulator
@@ -59,9 +60,12 @@ def test_removing_a_number_ends_its_assignment_and_says_what_stays_billed(
     assert planned.to_json()["keeps"]["PhoneNumber/alice-line"] == keeps
 
     asyncio.run(engine.apply(paths, settings))
-    # Forgotten, unassigned, still held (and so still billed) by the organization; Bird keeps the number.
-    assert held(settings.state_url) == {number: None}
-    assert number in {n["number"] for n in emulator.state()["numbers"]}
+    # Forgotten and unassigned, still held (and so still billed) by the organization; Bird keeps the number,
+    # and bob-line, which selects a number alike and had none yet, adopts it instead of buying another.
+    assert held(settings.state_url) == {number: "bob@acme.example"}
+    assert {n["number"] for n in emulator.state()["numbers"]} == {number}
+    with StateStore.open(settings.state_url) as store:
+        assert store.records()["PhoneNumber/bob-line"].data["number"] == number
     assert not asyncio.run(engine.plan(paths, settings)).plan.changes
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from controller import engine
-from controller.engine import Settings
+from controller.reconcile import engine
+from controller.reconcile.engine import Settings
 from controller.state import StateStore
 from controller.tenant import active_assignments
 from tests.engine.conftest import Emulator

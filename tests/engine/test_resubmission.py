@@ -9,8 +9,8 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
-from controller import engine
-from controller.engine import Settings
+from controller.reconcile import engine
+from controller.reconcile.engine import Settings
 from controller.resources import fees
 from tests.engine.conftest import Emulator
 from tests.engine.test_apply_emulator import apply, converge
@@ -91,7 +91,10 @@ def test_an_approved_campaign_takes_content_edits_in_place_and_refuses_the_rest_
          'helpMessage: "Acme alerts: help at help@acme.example.')
     computed = asyncio.run(engine.plan(paths, settings))
     [change] = [c for c in computed.plan.changes if c.address == "Campaign/acme-alerts"]
-    assert change.action == "update" and change.cost is None  # no resubmission, no fee
+    # Never called free: Bird may charge the resubmission fee and send the campaign back to review.
+    assert change.action == "update" and change.cost is not None
+    assert change.cost.one_time == fees.CAMPAIGN_RESUBMISSION
+    assert "may charge a resubmission fee" in change.reason and "back to review" in change.reason
     assert not apply(paths, settings).report.failed
     [updated] = emulator.state()["campaigns"]
     assert (updated["id"], updated["status"]) == (campaign["id"], "APPROVED")
@@ -133,3 +136,74 @@ def test_a_rejected_brand_fixed_in_the_specs_is_resubmitted_in_place_then_conver
     edit(quickstart, "ein: \"123456789\"", "ein: \"987654321\"")
     [refusal] = [r for r in asyncio.run(engine.plan(paths, settings)).plan.refusals if r.address == "Brand/acme"]
     assert "ein cannot change once the brand is approved" in refusal.reason
+
+
+def test_a_resubmission_bird_refuses_falls_back_to_a_new_registration_with_its_fee_saying_why(
+        quickstart: Path, settings: Settings, emulator: Emulator) -> None:
+    paths = [str(quickstart)]
+    apply(paths, settings)
+    emulator.advance(BRAND_REVIEW)
+    apply(paths, settings)
+    [campaign] = emulator.state()["campaigns"]
+    decide(emulator, "campaign", campaign["id"], "REJECTED", code="CR4002", description="No opt-in shown")
+    edit(quickstart, 'and confirming their mobile number;',
+         'and confirming their mobile number with a one-time code (screenshot: https://acme.example/optin.png);')
+    [change] = [c for c in asyncio.run(engine.plan(paths, settings)).plan.changes
+                if c.address == "Campaign/acme-alerts"]
+    assert change.action == "update" and "a new campaign is registered instead" in change.reason
+    assert str(fees.campaign_one_time()) in change.reason  # the fee of the fallback, said before apply
+
+    # Bird follows its registration guide here: a rejected campaign is not resubmitted in place.
+    emulator.fault(method="PATCH", route="/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns/{campaignId}",
+                   effect="status", status=422, times=1)
+    outcome = apply(paths, settings)
+    assert not outcome.report.failed, [r.error for r in outcome.report.failed]
+    campaigns = {c["id"]: c for c in emulator.state()["campaigns"]}
+    assert len(campaigns) == 2 and campaigns[campaign["id"]]["status"] == "REJECTED", "the old one is untouched"
+    [new] = [c for c in campaigns.values() if c["id"] != campaign["id"]]
+    assert new["status"] == "PENDING" and "one-time code" in new["messageFlow"]
+    assert not [c for c in emulator.state()["charges"] if c["kind"] == "campaign-resubmission"]
+    from controller.state import StateStore
+
+    with StateStore.open(settings.state_url) as store:
+        record = store.records()["Campaign/acme-alerts"]
+    assert record.bird_id == new["id"] and record.data["replaces"] == campaign["id"]
+    assert "Bird refused to resubmit the REJECTED campaign" in record.data["registeredAnew"]
+    assert "HTTP 422" in record.data["registeredAnew"]
+    finish(paths, settings, emulator)
+
+
+def test_a_create_that_loses_bird_s_answer_never_adopts_the_campaign_it_replaced(
+        quickstart: Path, settings: Settings, emulator: Emulator) -> None:
+    """After the fallback registration, the rejected campaign keeps the spec's name on Bird. When the new
+    campaign is gone (deleted on Bird) the plan registers another, not the rejected one back; and when Bird
+    commits that registration but its answer is lost, the re-read adopts the campaign the intent created."""
+    from controller.state import StateStore
+
+    paths = [str(quickstart)]
+    apply(paths, settings)
+    emulator.advance(BRAND_REVIEW)
+    apply(paths, settings)
+    [rejected] = emulator.state()["campaigns"]
+    decide(emulator, "campaign", rejected["id"], "REJECTED", code="CR4002", description="No opt-in shown")
+    edit(quickstart, 'and confirming their mobile number;',
+         'and confirming their mobile number with a one-time code (screenshot: https://acme.example/optin.png);')
+    emulator.fault(method="PATCH", route="/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns/{campaignId}",
+                   effect="status", status=422, times=1)
+    assert not apply(paths, settings).report.failed
+    [anew] = [c for c in emulator.state()["campaigns"] if c["id"] != rejected["id"]]
+    emulator.bird("DELETE", f"/workspaces/{anew['workspaceId']}/tcr-brands/{anew['brandId']}/campaigns/{anew['id']}")
+
+    actions = [c.action for c in asyncio.run(engine.plan(paths, settings)).plan.changes
+               if c.address == "Campaign/acme-alerts"]
+    assert actions == ["create"], actions  # not "adopt" of the rejected campaign of the same name
+
+    emulator.fault(method="POST", route="/workspaces/{workspaceId}/tcr-brands/{brandId}/campaigns",
+                   effect="commit-then-fail", times=1)
+    outcome = apply(paths, settings)
+    assert not outcome.report.failed, [r.error for r in outcome.report.failed]
+    [created] = [c for c in emulator.state()["campaigns"] if c["id"] not in (rejected["id"], anew["id"])]
+    with StateStore.open(settings.state_url) as store:
+        record = store.records()["Campaign/acme-alerts"]
+    assert record.bird_id == created["id"]
+    assert rejected["id"] in record.data["replaced"]

@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from controller import engine
-from controller.engine import Settings
+from controller.reconcile import engine
+from controller.reconcile.engine import Settings
 from controller.state import StateStore
 from controller.state.tables import OperationRow
 from tests.engine.conftest import Emulator

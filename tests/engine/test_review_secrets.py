@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from controller import engine
-from controller.engine import Settings
+from controller.reconcile import engine
+from controller.reconcile.engine import Settings
 from controller.render.json_output import render_json
 from controller.state import StateStore
 from tests.engine.conftest import Emulator

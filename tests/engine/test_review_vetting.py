@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from controller import engine
-from controller.engine import Settings
+from controller.reconcile import engine
+from controller.reconcile.engine import Settings
 from controller.state import StateStore
 from tests.engine.conftest import Emulator
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from controller import engine, tenant
-from controller.engine import Settings
+from controller import tenant
+from controller.reconcile import engine
+from controller.reconcile.engine import Settings
 from controller.state import StateStore
 from tests.engine.conftest import Emulator
 from tests.engine.test_apply_emulator import apply, converge
@@ -103,8 +104,16 @@ def test_removed_number_is_archived_only_with_allow_archive_and_never_when_prote
         store.close()
     assert bob in snapshot.archived_numbers and bob not in snapshot.held_numbers
     assert bob not in snapshot.assignments
-    # Archiving releases the number to the pool; Bird still owns it (never cancelled).
-    assert bob in [n["number"] for n in emulator.state()["numbers"]]
+    # Archiving ends what Bird charges: the number's subscription is cancelled on Bird, which keeps the
+    # number until the end of the month already paid, then it leaves the workspace.
+    [held] = [n for n in emulator.state()["numbers"] if n["number"] == bob]
+    assert held["subscription"]["status"] == "canceled" and held.get("deactivatesAt"), held
+    archive = next(c for c in p.changes if c.action == "archive")
+    assert "subscription is cancelled" in archive.reason, archive.reason
+    emulator.advance(31 * 24 * 3600)
+    assert bob not in [n["number"] for n in emulator.state()["numbers"]]
+    assert not [c for c in asyncio.run(engine.plan([str(quickstart)], settings)).plan.changes
+                if c.kind in ("PhoneNumber", "NumberPool")]
 
 
 def _alice(settings: Settings) -> str:

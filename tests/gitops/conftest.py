@@ -122,8 +122,8 @@ def sqlite_senderctl(bird: Bird, sqlite_url: str, tmp_path: Path, bytecode_cache
 
 def setup_apply(specs: Path, bird: Bird, state_url: str) -> Any:
     """apply in process, for setting a scene (not the subject of a test): no interpreter start-up."""
-    from controller import engine
-    from controller.engine import Settings
+    from controller.reconcile import engine
+    from controller.reconcile.engine import Settings
 
     settings = Settings(state_url=state_url, bird_url=bird.url, access_key=ACCESS_KEY,
                         environ={**os.environ, "SENDERCTL_DEMO_SIGNING_KEY": SIGNING_KEY})

@@ -21,11 +21,26 @@ from tests.gitops.conftest import Bird, Senderctl
 HOLD_SECONDS = 4
 
 
+HUNG_ROUTE = "GET /workspaces/{workspaceId}/tcr-brands"
+
+
 def slow_bird(bird: Bird) -> None:
     """The next brand listing hangs a few seconds (then 504, and the client reads again): an apply
     that holds the lock that long."""
-    bird.fault(method="GET", route="/workspaces/{workspaceId}/tcr-brands", effect="timeout",
+    bird.fault(method="GET", route=HUNG_ROUTE.split(" ", 1)[1], effect="timeout",
                seconds=HOLD_SECONDS, times=1)
+
+
+def wait_until_hung(bird: Bird, deadline: float = 60) -> None:
+    """The apply is inside the slow brand listing: waiting on Bird, not in a state transaction. Stopped
+    any earlier (between its lock row and its first read), it could hold SQLite's write lock, and every
+    other process would wait out the busy timeout instead of the lock timeout under test."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if bird.requests().get(HUNG_ROUTE, 0) >= 1:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the apply never reached the slow brand listing")
 
 
 def wait_for_holder(state_url: str, pid: int, deadline: float = 60) -> str:
@@ -67,6 +82,7 @@ def test_a_second_apply_waits_then_fails_naming_the_holder(specs: Path, bird: Bi
     slow_bird(bird)
     with apply_in_background(senderctl, specs) as first:
         wait_for_holder(state_url, first.pid)
+        wait_until_hung(bird)
         # Hold the first apply still while it has the lock, however slowly the others start up.
         os.kill(first.pid, signal.SIGSTOP)
         try:
@@ -111,6 +127,7 @@ def test_force_unlock_needs_the_lock_id_and_force_for_a_live_holder(specs: Path,
     slow_bird(bird)
     with apply_in_background(senderctl, specs) as hung:
         wait_for_holder(state_url, hung.pid)
+        wait_until_hung(bird)
         os.kill(hung.pid, signal.SIGSTOP)  # alive but stuck: not stale, nobody may take its lock
         try:
             blocked = senderctl("apply", str(specs), "--auto-approve", "--lock-timeout", "0.5")

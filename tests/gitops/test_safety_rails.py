@@ -4,10 +4,11 @@ and the flag that lifts it; protected numbers are never archived; Orphan forgets
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
-from tests.gitops.conftest import QUICKSTART, Bird, Senderctl, changes_of, setup_apply
+from tests.gitops.conftest import QUICKSTART, Bird, Senderctl, changes_of, converge, setup_apply
 
 NUMBER = """---
 apiVersion: senderctl/v1
@@ -26,10 +27,11 @@ kind: WebhookSubscription
 metadata: {{name: hook-{i:02d}}}
 spec:
   workspace: acme-main
-  service: numbers
-  event: 10dlc.brand
+  service: channels
+  event: sms.inbound
   url: {url}
   signingKey: {{fromEnv: SENDERCTL_DEMO_SIGNING_KEY}}
+  eventFilters: [{{key: channelId, value: channel-{i:02d}}}]  # Bird: five per filter combination
 """
 
 
@@ -162,3 +164,59 @@ def test_updating_more_than_ten_percent_of_a_kind_needs_force(bird: Bird, sqlite
     within = sqlite_senderctl("apply", str(specs), "--auto-approve")
     assert within.returncode == 0, within.stdout + within.stderr
     assert sorted(s["url"] for s in bird.state()["webhookSubscriptions"]).count("http://127.0.0.1:9000/hook") == 3
+
+
+USER_POOL = """---
+apiVersion: senderctl/v1
+kind: NumberPool
+metadata: {{name: users}}
+spec:
+  workspace: acme-main
+  count: {count}
+  select: {{country: US, type: local}}
+  assignees: [{assignees}]
+"""
+
+
+def write_pool(path: Path, first: int) -> None:
+    """Users first..11, one pool member each."""
+    path.write_text(USER_POOL.format(count=12 - first, assignees=", ".join(f"user{i:02d}@acme.example"
+                                                                            for i in range(first, 12))))
+
+
+def test_unassigning_and_forgetting_more_than_ten_percent_needs_force(bird: Bird, senderctl: Senderctl,
+                                                                       state_url: str, tmp_path: Path) -> None:
+    """Users losing their numbers count: a pool cut from 12 to 10 members unassigns 2 users and forgets
+    2 numbers, each more than 10 % of its kind."""
+    specs = organization_only(tmp_path)
+    org = specs / "organization.yaml"
+    org.write_text(org.read_text().replace("limit: 5", "limit: 20"))
+    shutil.copy(QUICKSTART / "brand.yaml", specs)  # extra numbers wait for the organization's 10DLC
+    pool = specs / "pool.yaml"
+    write_pool(pool, 0)
+    converge(specs, bird, state_url)
+    assert len(owned(bird)) == 12
+
+    write_pool(pool, 2)
+    plan = senderctl("plan", str(specs), "-o", "json")
+    assert plan.returncode == 3, plan.stdout + plan.stderr
+    data = json.loads(plan.stdout)
+    refusals = {r["address"]: r for r in data["refusals"]}
+    assert set(refusals) == {"Assignment/*", "NumberPool/*"}, data["refusals"]
+    # Members shift (user02 takes member [0]): two users lose their number, counted whether their records
+    # are unassigned or, handed over make-before-break, forgotten.
+    assert re.search(r"(unassign|forget) 2 of 12", refusals["Assignment/*"]["reason"]), refusals
+    assert "forget 2 of 12" in refusals["NumberPool/*"]["reason"]
+    assert {r["flag"] for r in refusals.values()} == {"--force"}
+    refused = senderctl("apply", str(specs), "--auto-approve")
+    assert refused.returncode == 3 and "--force" in refused.stderr, refused.stdout + refused.stderr
+    # The two numbers, and the two assignment records whose users moved to other members.
+    assert sorted(senderctl.plan_json(str(specs))["forget"]) == [
+        "Assignment/users[10]", "Assignment/users[11]", "NumberPool/users[10]", "NumberPool/users[11]"]
+
+    forced = senderctl("apply", str(specs), "--auto-approve", "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    write_pool(pool, 3)  # 1 of 10: within the rail
+    within = senderctl("apply", str(specs), "--auto-approve")
+    assert within.returncode == 0, within.stdout + within.stderr
+    assert len(owned(bird)) == 12  # forgotten, never released

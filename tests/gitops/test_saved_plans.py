@@ -39,7 +39,8 @@ def test_a_saved_plan_applies_exactly_its_changes_and_is_refused_once_bird_moved
     # One Bird write per planned Bird change: nothing beyond the plan.
     writes = bird.writes()
     assert writes.get("POST /workspaces/{workspaceId}/tcr-brands") == 1, writes
-    assert writes.get("POST /workspaces/{workspaceId}/numbers") == bought, writes
+    # Numbers are bought as stock items, up to 25 per call.
+    assert writes.get("POST /workspaces/{workspaceId}/numbers-long-code") == -(-bought // 25), writes
 
     second = tmp_path / "second.json"
     assert senderctl("plan", str(specs), "--out", str(second)).returncode == 0

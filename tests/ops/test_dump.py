@@ -56,19 +56,29 @@ def test_dump_then_import_then_plan_creates_and_buys_nothing(estate: Path, sende
     imported = fresh("import", out, "-o", "json", **keys)
     assert imported.exit_code == 0, imported.output
     report = json.loads(imported.stdout)
-    assert report["failed"] == []
+    assert report["failed"] == [], report["failed"]
     assert report["notOnBird"] == []
     # The Organizations (tenant terms, senderctl's own records) are adopted with everything on Bird.
     assert {"Organization/acme", "Organization/globex"} <= set(report["adopted"])
     assert len(report["adopted"]) >= 2 + 5 + 2 + 2 + 5
 
+    # Bird never returns signing keys: the imported ones cannot be proven equal to Bird's, so the only
+    # changes are the subscriptions' key rotations (free); nothing is created or bought.
     planned = fresh("plan", out, "-o", "json", "--detailed-exitcode", **keys)
-    assert planned.exit_code == 0, planned.output  # no changes at all
+    assert planned.exit_code == 2, planned.output
     plan = json.loads(planned.stdout)
-    assert plan["changes"] == [], plan["changes"]
+    rotations = plan["changes"]
+    assert rotations and {(c["address"].split("/")[0], c["action"]) for c in rotations} == {
+        ("WebhookSubscription", "update")}, rotations
+    assert all("rotate the signing key on Bird" in c["reason"] for c in rotations)
     assert plan["total_cost"] == {"currency": "USD", "monthly": "0", "weekly": "0", "one_time": "0"}
     assert plan["refusals"] == [] and plan["failed"] == []
     assert bird.write_routes() == {}, "dump, import and plan never write to Bird"
+    applied = fresh("apply", out, "--auto-approve", **keys)
+    assert applied.exit_code == 0, applied.output
+    assert set(bird.write_routes()) == {"PATCH /organizations/{organizationId}/workspaces/{workspaceId}/"
+                                        "webhook-subscriptions/{webhookSubscriptionId}"}, bird.write_routes()
+    assert json.loads(fresh("plan", out, "-o", "json", **keys).stdout)["changes"] == []
 
 
 def test_dump_of_an_unknown_organization_fails_clearly(senderctl: Senderctl, tmp_path: Path) -> None:

@@ -15,10 +15,11 @@ kind: WebhookSubscription
 metadata: {{name: hook-{i:02d}}}
 spec:
   workspace: acme-main
-  service: numbers
-  event: 10dlc.brand
+  service: channels
+  event: sms.inbound
   url: http://127.0.0.1:{port}/hook
   signingKey: {{fromEnv: SENDERCTL_DEMO_SIGNING_KEY}}
+  eventFilters: [{{key: channelId, value: channel-{i:02d}}}]  # Bird: five per filter combination
 """
 ORGANIZATION = (ROOT / "examples" / "quickstart" / "organization.yaml").read_text()
 

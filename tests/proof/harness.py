@@ -19,8 +19,8 @@ from typing import Any
 
 from filelock import FileLock
 
-from controller import engine
-from controller.engine import Settings
+from controller.reconcile import engine
+from controller.reconcile.engine import Settings
 from tests.support import ACCESS_KEY, EmulatorAdmin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -213,7 +213,7 @@ def start_cli(*args: str, env: Mapping[str, str], crash_at: str | None = None) -
             sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
             os.environ.clear()
             os.environ.update(env)
-            from controller import crashpoints
+            from controller.reconcile import crashpoints
 
             crashpoints.TARGET = crashpoints._parse(crash_at)
             crashpoints.ARMED = crashpoints.TARGET is not None or crashpoints.LISTING is not None

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from controller import crashpoints
+from controller.reconcile import crashpoints
 from tests.proof.harness import (
     STAGES,
     apply_in_process,
@@ -21,7 +20,7 @@ from tests.proof.harness import (
     users_of,
     world_counts,
 )
-from tests.support import EmulatorAdmin
+from tests.support import EmulatorAdmin, backdate_holdings
 
 ARCHIVABLE = """---
 apiVersion: senderctl/v1
@@ -33,11 +32,21 @@ spec:
   select: {country: US, type: local}
   deletionPolicy: Archive
   protected: false
+---
+apiVersion: senderctl/v1
+kind: NumberPool
+metadata:
+  name: spare-pool
+spec:
+  workspace: acme-main
+  count: 2
+  select: {country: US, type: local}
 """
 
 
 def lifecycle_specs(quickstart: Path) -> tuple[Path, Path]:
-    """The quick start plus one archivable number, and an edited copy for the last stage: the brand and a
+    """The quick start plus one archivable number and a pool of two (bought with bob's number in one Bird
+    call, once the 10DLC is active: a batch), and an edited copy for the last stage: the brand and a
     subscription updated, one subscription replaced and one removed, bob's channel removed and his number
     moved to carol, the spare number removed (archived: its subscription cancelled)."""
     import shutil
@@ -72,9 +81,9 @@ def stage_specs(base: Path, edited: Path) -> list[Path]:
     return [base] * (len(STAGES) - 1) + [edited]
 
 
-def current_week() -> str:
-    year, week, _ = datetime.now(UTC).isocalendar()
-    return f"{year}-W{week:02d}"
+def billable_week(state_url: str) -> str:
+    """Billing bills weeks that have ended: move the state's holdings a week back and bill that week."""
+    return backdate_holdings(state_url)
 
 
 @dataclass
@@ -119,7 +128,7 @@ def reference(emulator: EmulatorAdmin, specs: list[Path], workdir: Path) -> Refe
             ref.charges.append(fees)
             ref.users.append(users)
         listing.unlink(missing_ok=True)
-        run = senderctl("billing", "run", "--week", current_week(),
+        run = senderctl("billing", "run", "--week", billable_week(state_url),
                         env=cli_env(emulator.url, state_url, {crashpoints.LIST_ENV: str(listing)}))
         assert run.returncode == 0, run.stdout + run.stderr
         ref.billing_points = listing.read_text().splitlines()

@@ -29,11 +29,9 @@ from tests.proof.harness import (
     wait_cli,
     world_counts,
 )
-from tests.proof.scenario import current_week
-from tests.support import EmulatorAdmin
+from tests.support import EmulatorAdmin, backdate_holdings
 
 pytestmark = pytest.mark.slow
-WEEK = current_week()  # the numbers are bought now: this week bills them
 
 
 def no_duplicates(emulator: EmulatorAdmin) -> None:
@@ -68,15 +66,16 @@ def test_billing_from_four_processes_writes_each_row_once(emulator: EmulatorAdmi
         if seconds:
             emulator.advance(seconds)
         apply_in_process(quickstart, emulator.url, state_url)
+    week = backdate_holdings(state_url)  # billing bills ended weeks: the numbers were bought "a week ago"
     env = cli_env(emulator.url, state_url)
-    runs = [start_cli("billing", "run", "--week", WEEK, env=env) for _ in range(4)]
+    runs = [start_cli("billing", "run", "--week", week, env=env) for _ in range(4)]
     results = [wait_cli(r) for r in runs]
     assert all(code == 0 for code, _ in results), results
     from controller.state import StateStore
     from controller.state import tenant_repo as repo
 
     with StateStore.open(state_url) as store, store.transaction() as tx:
-        rows = repo.usage_logs(tx, week=WEEK)
+        rows = repo.usage_logs(tx, week=week)
     assert usage_duplicates(state_url) == 0
     assert len(rows) == world_counts(emulator)["numbers"] == 2
     record(f"concurrency_billing_{state_url.split(':')[0].split('+')[0]}", processes=4, usage_rows=len(rows),

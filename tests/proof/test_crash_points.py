@@ -1,4 +1,4 @@
-"""SIGKILL at every crash point of the journal and the state store (controller/crashpoints.py), then the
+"""SIGKILL at every crash point of the journal and the state store (controller/reconcile/crashpoints.py), then the
 emulator's commit-then-fail on every write route: at most two re-runs converge, nothing is held twice,
 no assignment is lost or doubled, no usage row is written twice.
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from controller import crashpoints
 from controller.bird import routes
+from controller.reconcile import crashpoints
 from tests.proof import scenario
 from tests.proof.harness import (
     ACCESS_KEY,
@@ -106,7 +106,7 @@ def test_sigkill_at_every_crash_point(emulator: EmulatorAdmin, specs: list[Path]
         state_url = f"sqlite:///{tmp_path / 'billing.db'}"
         scenario.reach_stage(emulator, ref, state_url, len(STAGES) - 1)
         apply_in_process(specs[-1], emulator.url, state_url)
-        week = scenario.current_week()
+        week = scenario.billable_week(state_url)
         killed = senderctl("billing", "run", "--week", week,
                            env=cli_env(emulator.url, state_url, {crashpoints.CRASH_ENV: name}))
         assert killed.returncode == -signal.SIGKILL, killed.stderr

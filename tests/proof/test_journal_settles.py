@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from controller import crashpoints
+from controller.reconcile import crashpoints
 from tests.proof.harness import apply_in_process, cli_env, pending_changes, senderctl
 from tests.proof.scenario import open_intents
 from tests.support import EmulatorAdmin

@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from controller.emulator.app import create_app
+from controller.emulator.server import KEEP_ALIVE_SECONDS
 from tests.proof.harness import (
     apply_in_process,
     cli_env,
@@ -28,7 +29,7 @@ from tests.proof.harness import (
 from tests.support import EmulatorAdmin
 
 pytestmark = pytest.mark.slow
-NUMBERS_BUY = "/workspaces/{workspaceId}/numbers"
+NUMBERS_BUY = "/workspaces/{workspaceId}/numbers-long-code"  # Bird "Buy a Number"
 
 
 class RestartableEmulator:
@@ -48,7 +49,7 @@ class RestartableEmulator:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
         config = uvicorn.Config(self.app, log_level="critical", lifespan="off", access_log=False,
-                                timeout_graceful_shutdown=0)
+                                timeout_graceful_shutdown=0, timeout_keep_alive=KEEP_ALIVE_SECONDS)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from controller.plan import Change, Cost, FieldChange, Plan, Refusal, Waiting
+from controller.reconcile.plan import Change, Cost, FieldChange, Plan, Refusal, Waiting
 
 SECRET = "sk-live-do-not-print-0000"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from controller.plan import Change, Cost, Plan
+from controller.reconcile.plan import Change, Cost, Plan
 from controller.render import render
 from tests.render.plans import mixed_plan
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from controller.plan import Change, Cost, FieldChange, Plan, Refusal, Waiting
+from controller.reconcile.plan import Change, Cost, FieldChange, Plan, Refusal, Waiting
 from controller.render import render
 from controller.render.markdown import LIMIT
 from tests.render.plans import SECRET, mixed_plan, number_change
@@ -51,10 +52,15 @@ def test_waiting_and_refusals_with_their_flags() -> None:
     assert "(no flag lifts this: change the specs)" in md
 
 
+def diff_fences(md: str) -> list:
+    """The code blocks of the changes (the plan's picture is a `mermaid` block of its own)."""
+    return [t for t in tokens(md) if t.type == "fence" and t.info != "mermaid"]
+
+
 def test_each_change_is_a_collapsible_block_with_a_diff() -> None:
     md = render(mixed_plan(), "markdown")
     assert md.count("<details><summary>") == md.count("</details>") == len(mixed_plan().changes)
-    fences = [t for t in tokens(md) if t.type == "fence"]
+    fences = diff_fences(md)
     assert len(fences) == len(mixed_plan().changes)
     update = next(f.content for f in fences if "url" in f.content)
     assert '~ url: "https://old.example/bird" -> "https://hooks.acme.example/bird"' in update
@@ -63,19 +69,35 @@ def test_each_change_is_a_collapsible_block_with_a_diff() -> None:
     assert "1.15 USD monthly, 2.99 USD weekly" in md
 
 
-def test_5000_changes_fit_and_end_with_the_remainder() -> None:
+def test_5000_changes_fit_grouped_by_kind_and_end_with_the_remainder() -> None:
     plan = Plan("f" * 64, changes=tuple(number_change(i) for i in range(5000)),
                 waiting=tuple(Waiting(f"Channel/line-{i:05d}", "campaign is not approved yet") for i in range(5000)))
     md = render(plan, "markdown")
     assert len(md) <= LIMIT
     assert md.startswith("### senderctl plan\n\n**Plan: 5000 to create,")
     assert "| all changes | 5750.00 | 14950.00 | 0.00 |" in md
-    shown = md.count("<details>")
-    assert 50 < shown < 5000
-    assert md.rstrip("\n").endswith(f"… and {5000 - shown} more changes")
+    # One collapsible block for the kind, a line per change inside, as many as fit.
+    assert md.count("<details>") == md.count("</details>") == 1
+    assert "<details><summary><b>PhoneNumber</b> — 5000 changes (5000 create) · 5750.00 USD monthly, " \
+           "14950.00 USD weekly</summary>" in md
+    shown = md.count("\n- `+ create` **PhoneNumber/")
+    assert 300 < shown < 5000
+    assert f"- … and {5000 - shown} more PhoneNumber changes" in md
+    assert md.rstrip("\n").endswith(f"… and {5000 - shown} more changes: the full plan is the JSON artifact "
+                                     "(`senderctl plan --out plan.json`; `senderctl show plan.json`)")
     assert "- … and 4900 more waiting" in md
-    # Blocks are never cut in half.
-    assert md.count("<details>") == md.count("</details>")
+    # The picture is drawn by kind: the numbers, and the channels waiting (on numbers not in the plan).
+    assert "Drawn by kind (10000 resources)" in md
+    assert '["PhoneNumber #215; 5000 (create)"]:::create' in md
+
+
+def test_changes_of_many_kinds_each_get_their_block() -> None:
+    changes = tuple(number_change(i) for i in range(40)) + tuple(
+        Change(f"Channel/line-{i:05d}", "create", "SMS channel", None, {"campaign": "alerts"}) for i in range(3))
+    md = render(Plan("x", changes=changes), "markdown")
+    assert md.count("<details>") == md.count("</details>") == 2
+    assert "<b>Channel</b> — 3 changes (3 create)</summary>" in md
+    assert md.count("\n- `+ create` **") == 43 and "more changes" not in md
 
 
 def test_a_huge_single_change_is_shortened_not_cut_mid_block() -> None:
@@ -123,7 +145,12 @@ def assert_inert(md: str, count: int = 1) -> None:
     opened = sum(f.count("<details>") for f in fragments)
     closed = sum(f.count("</details>") for f in fragments)
     assert opened == closed == count
-    assert [t.type for t in found].count("fence") == count
+    assert len(diff_fences(md)) == count
+    # The picture's labels hold no user character outside the safe set: the rest are entity codes.
+    for fence in (t for t in found if t.type == "fence" and t.info == "mermaid"):
+        for line in fence.content.splitlines()[1:]:
+            assert re.fullmatch(r'  (n\d+\["[A-Za-z0-9 /._,:+=()#;\-\[\]]*"\]:::\w+|n\d+ --> n\d+|classDef \w+ [^"]*)',
+                                line), line
 
 
 def test_user_strings_cannot_break_the_comment() -> None:

@@ -7,8 +7,8 @@ import json
 import os
 from pathlib import Path
 
-from controller import engine
-from controller.engine import Settings
+from controller.reconcile import engine
+from controller.reconcile.engine import Settings
 from controller.render import render
 from controller.render.markdown import LIMIT
 from tests.engine.conftest import ACCESS_KEY, SIGNING_ENV, Emulator, emulator, quickstart  # noqa: F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from controller.plan import Change, Cost, FieldChange, Plan, Waiting
+from controller.reconcile.plan import Change, Cost, FieldChange, Plan, Waiting
 from controller.render import render
 from tests.render.plans import SECRET, mixed_plan
 
@@ -78,7 +78,10 @@ def test_summary_line_is_last_and_counts_every_action() -> None:
 def test_no_changes_says_so_and_still_lists_waiting() -> None:
     plan = Plan("x", waiting=(Waiting("Campaign/a", "brand acme is PENDING"),), ready=("Brand/acme",))
     text = render(plan, "text")
-    assert text.splitlines()[-1] == "No changes. Bird and the records match the specs."
+    # Something the specs declare waits: never "match the specs".
+    assert text.splitlines()[-1] == "No changes can be applied now: 1 waiting on Bird (listed above)."
+    assert render(Plan("x", ready=("Brand/acme",)), "text").splitlines()[-1] == (
+        "No changes. Bird and the records match the specs.")
     assert "  Campaign/a — brand acme is PENDING" in text
     assert "will perform" not in text
 

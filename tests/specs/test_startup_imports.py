@@ -78,6 +78,6 @@ def test_help_imports_neither_pydantic_nor_the_specs() -> None:
 
 
 def test_plan_modules_leave_out_the_daemon_the_emulator_and_migrations() -> None:
-    probe = "import json, sys, cli, controller.commands; print(json.dumps(sorted(sys.modules)))"
+    probe = "import json, sys, cli, controller.operations.commands; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert offending(json.loads(done.stdout), NOT_FOR_PLAN) == []

@@ -17,7 +17,8 @@ from controller.tenant import InvalidWeek
 from tests.tenant.conftest import T0, WEEK, buy, later, make_org, number, senderctl, senderctl_json
 
 ROOT = Path(__file__).resolve().parents[2]
-SENDERCTL = str(Path(sys.executable).parent / "senderctl")
+# This checkout's CLI (the venv's console script may belong to another checkout).
+SENDERCTL = [sys.executable, "-m", "cli"]
 WEEK_START = datetime(2026, 11, 16, tzinfo=UTC)
 WEEK_END = WEEK_START + timedelta(days=7)
 N = 1000
@@ -50,7 +51,7 @@ def test_1000_numbers_give_exactly_1000_rows_however_often_billing_runs(thousand
 
 @pytest.mark.slow
 def test_four_billing_processes_started_at_once_write_1000_rows(thousand_numbers, store):
-    procs = [subprocess.Popen([SENDERCTL, "billing", "run", "--week", WEEK, "-o", "json",
+    procs = [subprocess.Popen([*SENDERCTL, "billing", "run", "--week", WEEK, "-o", "json",
                                "--state", thousand_numbers], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for _ in range(4)]
     outputs = [p.communicate(timeout=120) for p in procs]
@@ -150,3 +151,35 @@ def test_billing_text_output(state_url, store):
     code, out, _ = senderctl(state_url, "billing", "run", "--week", WEEK)
     assert code == 0
     assert out.strip() == f"billing {WEEK}: 2 billable numbers, 2 usage rows written (5.98 USD), 0 already billed"
+
+
+def test_a_week_that_has_not_ended_is_refused_naming_the_last_billable_week(state_url, store):
+    make_org(store)
+    buy(store, "acme", 1, at=datetime.now(UTC) - timedelta(days=1))
+    now = datetime.now(UTC)
+    this_week, last_week = tenant.iso_week(now), tenant.previous_week(now)
+    next_week = tenant.iso_week(now + timedelta(days=7))
+    for week in (this_week, next_week, "2027-W10"):
+        code, _, err = senderctl(state_url, "billing", "run", "--week", week)
+        assert code == 1 and "has not ended" in err and f"last week that can be billed now is {last_week}" in err, err
+        assert "Traceback" not in err
+    assert tenant.usage_logs(store) == []
+
+
+def test_the_last_iso_week_a_date_can_hold_is_a_clear_error(state_url):
+    code, _, err = senderctl(state_url, "billing", "run", "--week", "9999-W52")
+    assert code == 1 and "9999-W52" in err and "Traceback" not in err, err
+
+
+def test_a_number_archived_before_a_week_started_is_never_billed_for_it(store):
+    """Billing a week ahead used to write a row for a number that was archived before that week began."""
+    make_org(store)
+    now = datetime.now(UTC)
+    last_week = tenant.previous_week(now)
+    start, _ = tenant.week_bounds(last_week)
+    [kept, archived] = buy(store, "acme", 1, 2, at=start - timedelta(days=30))
+    with pytest.raises(InvalidWeek):
+        tenant.run_billing(store, tenant.iso_week(now))  # in advance: the archive below is still to come
+    tenant.archive_number(store, "acme", archived, at=start - timedelta(hours=1))
+    tenant.run_billing(store, last_week)
+    assert {r["number"] for r in tenant.usage_logs(store)} == {kept}

@@ -16,7 +16,7 @@ def test_config_shows_enabled_limit_used_price_and_10dlc(state_url, store):
     buy(store, "acme", 1, 2)
     assert senderctl_json(state_url, "config", "--org", "acme") == {
         "organization": "acme", "birdOrganizationId": "acme-bird-id", "enabled": True, "limit": 5, "used": 2,
-        "weeklyPrice": "3.49", "currency": "USD", "tenDlcActive": False}
+        "weeklyPrice": "3.49", "currency": "USD", "tenDlcActive": False, "archivedStillBilled": []}
     tenant.set_ten_dlc_active(store, "acme", True)
     code, out, _ = senderctl(state_url, "config", "--org", "acme")
     assert code == 0

@@ -1,5 +1,6 @@
 """Channels API (docs.bird.com/api/channels-api): SMS connectors, the channels they install, the
-carriers' acknowledgement of a number's campaign link, and inbound messages (admin ``inbound``).
+carriers' acknowledgement of a number's campaign link, and messages: inbound (admin ``inbound``) and
+outbound (admin ``outbound``, a message a channel sends, announced as ``sms.outbound``).
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ class ChannelsDomain(Kernel):
         self.index[connector_id] = ("connector", ws.id, None)
         self.index[channel_id] = ("channel", ws.id, None)
         self._schedule(policy.CARRIER_ACK_SECONDS, "carrier-ack", ws.id, connector_id)
+        # Bird announces the installed channel (seed 001 "Subscribing to channel created webhooks").
+        self._emit(ws, "channel.created", channel, {"channelId": channel_id, "platformId": channel["platformId"],
+                                                    "channelStatus": channel["status"]})
         return 201, connector
 
     def connector_delete(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any) -> Answer:
@@ -161,7 +165,8 @@ class ChannelsDomain(Kernel):
             channel["status"] = policy.CHANNEL_ACTIVE
             channel["capabilities"]["messaging"].update(status="active", outgoing={"status": "active"})
         channel["updatedAt"] = now
-        self._emit(ws, "channel.updated", channel, {"channelId": channel["id"]})
+        self._emit(ws, "channel.updated", channel, {"channelId": channel["id"], "platformId": channel["platformId"],
+                                                    "channelStatus": channel["status"]})
         return {"kind": "channel", "id": channel["id"], "status": channel["status"]}
 
     def inbound(self, body: Any) -> dict[str, Any]:
@@ -181,11 +186,51 @@ class ChannelsDomain(Kernel):
             channel = ws.channels.get(found[1])
             assert channel is not None
             now = self.clock.iso()
+            contact = self.contacts.setdefault(body["from"], self.new_id())
+            # Exactly Bird's documented message (docs.bird.com/api/channels-api/supported-channels/
+            # programmable-sms/receiving-messages): the receiving number is not in it, only the channel and
+            # its connector.
             message = {
                 "id": self.new_id(), "channelId": channel["id"],
-                "sender": {"contact": {"identifierKey": "phonenumber", "identifierValue": body["from"]}},
-                "receiver": {"connector": {"id": channel["connectorId"], "identifierValue": body["to"]}},
-                "body": {"type": "text", "text": {"text": text}}, "direction": "incoming", "status": "delivered",
-                "createdAt": now, "updatedAt": now}
+                "sender": {"contact": {"id": contact, "identifierKey": "phonenumber", "identifierValue": body["from"]}},
+                "receiver": {"connector": {"id": channel["connectorId"]}},
+                "body": {"type": "text", "text": {"text": text}},
+                "parts": [{"platformReference": self.new_id().replace("-", "")}],
+                "status": "delivered", "direction": "incoming", "lastStatusAt": now, "createdAt": now,
+                "updatedAt": now}
             self._emit(ws, "sms.inbound", message, {"channelId": channel["id"]})
+            return message
+
+    def outbound(self, body: Any) -> dict[str, Any]:
+        """A message sent from the channel of ``from`` (admin ``POST /_emulator/outbound``): queues the signed
+        ``sms.outbound`` Bird sends for it (docs.bird.com/api/channels-api/message-status-and-interactions,
+        "<channel>.outbound"; the message's shape is the Channels API's, docs.bird.com/api/channels-api/
+        supported-channels/programmable-email/message-status: sender.connector, direction ``outgoing``)."""
+        with self.lock:
+            body = self._object(body)
+            problems = Problems()
+            problems.phone(body, "from", required=True)
+            problems.phone(body, "to", required=True)
+            text = problems.string(body, "text", required=True, max_len=1600)
+            if problems:
+                raise invalid(problems, "Invalid outbound message")
+            found = self.channel_of_identifier.get(body["from"])
+            if found is None:
+                raise not_found(f"channel for number {body['from']} (install a connector for it first)")
+            ws = self.workspaces[found[0]]
+            channel = ws.channels.get(found[1])
+            assert channel is not None
+            if channel["status"] != policy.CHANNEL_ACTIVE:
+                raise ApiError(422, policy.CODE_INVALID, f"channel {channel['id']} is {channel['status']}: "
+                                                         "carriers have not acknowledged its campaign link yet")
+            now = self.clock.iso()
+            message = {
+                "id": self.new_id(), "channelId": channel["id"],
+                "sender": {"connector": {"id": channel["connectorId"], "identifierValue": body["from"]}},
+                "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": body["to"]}]},
+                "body": {"type": "text", "text": {"text": text}},
+                "parts": [{"platformReference": self.new_id().replace("-", "")}],
+                "status": "delivered", "direction": "outgoing", "lastStatusAt": now, "createdAt": now,
+                "updatedAt": now}
+            self._emit(ws, "sms.outbound", message, {"channelId": channel["id"], "messageStatus": "delivered"})
             return message

@@ -47,6 +47,11 @@ def campaign_event(campaign: Item, ws: WorkspaceState) -> Item:
     return payload
 
 
+def tcr_brand_id(brand_id: str) -> str:
+    """The campaign registry's own brand id ("B" and six characters), derived from Bird's id."""
+    return "B" + brand_id.replace("-", "")[:6].upper()
+
+
 def vetting_event(vetting: Item) -> Item:
     return {k: v for k, v in vetting.items() if k not in ("rejection", "reasons")}
 
@@ -58,6 +63,7 @@ class ComplianceDomain(Kernel):
         "vettings-list": "vettings_list", "vetting-create": "vetting_create",
         "campaigns-list": "campaigns_list", "campaign-create": "campaign_create", "campaign-get": "campaign_get",
         "campaign-update": "campaign_update", "campaign-delete": "campaign_delete",
+        "numbers-tcr-verticals": "tcr_verticals",
         "resellers-list": "resellers_list"}
     TIMERS: ClassVar[dict[str, str]] = {"brand": "_brand_reviewed", "vetting": "_vetting_reviewed",
                                         "campaign": "_campaign_reviewed"}
@@ -89,15 +95,20 @@ class ComplianceDomain(Kernel):
         self._charge(ws, [("brand-registration", policy.BRAND_REGISTRATION_FEE, brand_id,
                            f"10DLC brand registration: {body['displayName']}")])
         now = self.clock.iso()
-        brand = {"id": brand_id, "organizationId": ws.organization_id, "createdAt": now, "updatedAt": now,
-                 "status": policy.BRAND_PENDING, **{k: body[k] for k in BRAND_FIELDS if body.get(k) is not None},
-                 "workspaceIds": [ws.id]}
+        brand = {"id": brand_id, "tcrBrandId": tcr_brand_id(brand_id), "organizationId": ws.organization_id,
+                 "createdAt": now, "updatedAt": now, "status": policy.BRAND_PENDING,
+                 **{k: body[k] for k in BRAND_FIELDS if body.get(k) is not None}, "workspaceIds": [ws.id]}
         ws.brands.add(brand_id, brand)
+        self.auth_plus_on_write(ws, brand, set(body))
         ws.vettings[brand_id] = Collection()
         ws.campaigns[brand_id] = Collection()
         self.index[brand_id] = ("brand", ws.id, None)
         self._schedule(policy.BRAND_REVIEW_SECONDS, "brand", ws.id, brand_id)
         return 201, brand
+
+    def tcr_verticals(self, scope: Any, params: dict[str, str], query: Query, body: Any) -> Answer:
+        """Bird "List of available verticals in TCR" (``GET /numbers-tcr/verticals``): not paginated."""
+        return 200, {"results": [dict(v) for v in policy.tcr_verticals()]}
 
     @staticmethod
     def _check_brand(body: dict[str, Any], problems: Problems, *, creating: bool,
@@ -136,7 +147,9 @@ class ComplianceDomain(Kernel):
             if not exchange:
                 problems.add("stockExchange", "is required for entityType PUBLIC_PROFIT")
         problems.string(body, "website", required=req, min_len=1, max_len=100)
-        problems.string(body, "vertical", max_len=50)
+        vertical = problems.string(body, "vertical", max_len=50)
+        if vertical is not None and vertical not in policy.tcr_vertical_names():
+            problems.add("vertical", "is not one of the verticals GET /numbers-tcr/verticals lists")
         alt = problems.string(body, "altBusinessId", max_len=50)
         alt_type = problems.enum(body, "altBusinessIdType", policy.ALT_BUSINESS_ID_TYPES)
         if alt and not alt_type:
@@ -168,6 +181,7 @@ class ComplianceDomain(Kernel):
         if problems:
             raise invalid(problems, "Invalid brand")
         resubmit = brand["status"] == policy.BRAND_REJECTED
+        before = dict(brand)
         if resubmit:
             self._charge(ws, [("brand-resubmission", policy.BRAND_RESUBMISSION_FEE, brand["id"],
                                f"10DLC brand resubmission: {merged['displayName']}")])
@@ -177,6 +191,7 @@ class ComplianceDomain(Kernel):
             else:
                 brand[name] = value
         brand["updatedAt"] = self.clock.iso()
+        self.auth_plus_on_write(ws, brand, {k for k in body if body[k] != before.get(k)})
         if resubmit:
             brand["status"] = policy.BRAND_PENDING
             brand.pop("rejection", None)
@@ -341,8 +356,12 @@ class ComplianceDomain(Kernel):
         problems.string(body, "name", required=True, min_len=1, max_len=255)
         usecase = problems.string(body, "usecase", required=True, max_len=50)
         subs = problems.string_list(body, "subUsecases", max_len=50)
-        if usecase in policy.MIXED_USECASES and (subs is None or not 2 <= len(subs) <= 5):
-            problems.add("subUsecases", f"must list 2 to 5 use cases when usecase is {usecase}")
+        if usecase in policy.MIXED_USECASES and (subs is None or not 2 <= len(subs) <= policy.MAX_SUB_USECASES):
+            problems.add("subUsecases", f"must list 2 to {policy.MAX_SUB_USECASES} use cases when usecase is {usecase}")
+        elif subs and usecase not in policy.SUB_USECASE_USECASES:
+            problems.add("subUsecases", f"only {', '.join(policy.SUB_USECASE_USECASES)} campaigns take sub use cases")
+        elif subs and len(subs) > policy.MAX_SUB_USECASES:
+            problems.add("subUsecases", f"at most {policy.MAX_SUB_USECASES} sub use cases")
         problems.string(body, "description", required=True, min_len=40, max_len=4096)
         problems.string(body, "messageFlow", required=True, min_len=40, max_len=2048)
         problems.string(body, "helpMessage", required=True, min_len=20, max_len=255)
@@ -390,6 +409,9 @@ class ComplianceDomain(Kernel):
             return self._set_campaign(ws, campaign, policy.CAMPAIGN_APPROVED, None)
         return None
 
+    def auth_plus_on_write(self, ws: WorkspaceState, brand: Item, changed: set[str]) -> None:
+        """Authentication+ (domains/authplus.py) after a brand write; nothing without that domain."""
+
     def _set_brand(self, ws: WorkspaceState, brand: Item, status: str, rejection: dict[str, str] | None
                    ) -> dict[str, Any]:
         brand.update(status=status, updatedAt=self.clock.iso())
@@ -405,8 +427,7 @@ class ComplianceDomain(Kernel):
         vetting.update(status=status, updatedAt=self.clock.iso())
         if status == policy.VETTING_ACTIVE:
             vetting["score"] = policy.VETTING_SCORE
-        if rejection:
-            vetting["rejection"] = rejection
+        if rejection:  # Bird: "reasons: a list of reasons for FAILED vetting" (a vetting has no rejection)
             vetting["reasons"] = [rejection["description"]]
         self._emit(ws, policy.VETTING_EVENT, vetting_event(vetting), {"brandId": vetting["brandId"]})
         return {"kind": "vetting", "id": vetting["id"], "status": status}
@@ -434,7 +455,7 @@ class ComplianceDomain(Kernel):
                 raise not_found(f"{kind} {object_id}")
             target = policy.DECISIONS[kind][status]
             reason = None
-            if status == "REJECTED":
+            if status in ("REJECTED", "FAILED"):
                 given = rejection if isinstance(rejection, dict) else {}
                 reason = {"code": str(given.get("code") or policy.DEFAULT_REJECTION["code"]),
                           "description": str(given.get("description") or policy.DEFAULT_REJECTION["description"])}

@@ -29,13 +29,35 @@ from controller.emulator.numbers import is_valid_e164
 from controller.emulator.validation import Problems
 
 
+def _values(query: Query, key: str) -> list[str]:
+    """A list parameter, repeated (``types=local&types=mobile``) or comma-separated."""
+    return [part.strip() for raw in query.get(key, []) for part in raw.split(",") if part.strip()]
+
+
+def feature_filter(feature: str) -> Callable[[dict[str, Any]], bool]:
+    """Bird's ``features`` filter on a number's capabilities: ``sms``, ``mms``, ``voice`` (either direction)
+    or ``sms-outbound`` / ``sms-inbound`` (that direction). An unknown feature is a 422, as Bird validates it."""
+    name, _, direction = feature.lower().partition("-")
+    if name not in policy.NUMBER_FEATURES or direction not in ("", "inbound", "outbound"):
+        raise invalid_field("features", f"{feature!r} is not a number feature: use one of "
+                            + ", ".join(f"{f}, {f}-inbound, {f}-outbound" for f in policy.NUMBER_FEATURES))
+
+    def has(capabilities: dict[str, Any]) -> bool:
+        either = capabilities.get(name) or {}
+        return bool(either.get(direction)) if direction else bool(either.get("inbound") or either.get("outbound"))
+    return has
+
+
 class NumbersDomain(Kernel):
     ROUTES: ClassVar[dict[str, str]] = {
         "numbers-available": "numbers_available", "numbers-stock-items": "numbers_stock_items",
+        "workspace-numbers-stock-items": "workspace_numbers_stock_items",
         "numbers-list": "numbers_list", "numbers-buy": "numbers_buy",
         "numbers-long-code-list": "numbers_long_code_list", "number-long-code-get": "number_long_code_get",
         "endpoint-subscriptions-list": "endpoint_subscriptions_list",
         "endpoint-subscription-get": "endpoint_subscription_get",
+        "endpoint-subscription-activate": "endpoint_subscription_activate",
+        "endpoint-compliance-requirements-list": "endpoint_compliance_requirements_list",
         "numbers-long-code-buy": "numbers_long_code_buy", "number-cancel": "number_cancel"}
     TIMERS: ClassVar[dict[str, str]] = {"number-deactivate": "_deactivate_number"}
 
@@ -56,21 +78,27 @@ class NumbersDomain(Kernel):
             "complianceRequirements": []})
 
     def numbers_stock_items(self, org: OrgState, params: dict[str, str], query: Query, body: Any) -> Answer:
+        """Bird "Search Available Numbers", organization level: filters countryCodes, types, features, prefix."""
+        return self.paginate(org.stock, query, self._stock_search(query))
+
+    def workspace_numbers_stock_items(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
+                                      ) -> Answer:
+        """The same search from a workspace: the organization's stock, as the page's example shows it."""
+        return self.paginate(self.orgs[ws.organization_id].stock, query, self._stock_search(query))
+
+    def _stock_search(self, query: Query) -> Callable[[Item], bool]:
         # Bird: prefix "MUST be used in conjunction with the countryCodes filter".
         if (query.get("prefix") or [""])[-1].strip() and not any(v.strip() for v in query.get("countryCodes", [])):
             raise invalid_field("prefix", "must be used together with countryCodes (e.g. countryCodes=US)")
         keep = self._stock_filter(query, ("countryCodes", "countryCode", "country"), ("types", "type"))
-        return self.paginate(org.stock, query, keep)
+        features = [feature_filter(raw) for raw in _values(query, "features")]
+        return lambda item: keep(item) and all(has(item["capabilities"]) for has in features)
 
     @staticmethod
     def _stock_filter(query: Query, country_keys: tuple[str, ...], type_keys: tuple[str, ...]
                       ) -> Callable[[Item], bool]:
-        def values(keys: tuple[str, ...]) -> set[str]:
-            return {part.strip().upper() for key in keys for raw in query.get(key, []) for part in raw.split(",")
-                    if part.strip()}
-
-        countries = values(country_keys)
-        types = {t.lower() for t in values(type_keys)}
+        countries = {value.upper() for key in country_keys for value in _values(query, key)}
+        types = {value.lower() for key in type_keys for value in _values(query, key)}
         prefix = (query.get("prefix") or [""])[-1].strip()
         if prefix and not prefix.startswith("+"):
             prefix = "+" + prefix
@@ -216,7 +244,10 @@ class NumbersDomain(Kernel):
                                 updatedAt=rfc3339(now))
             number.update(deactivatesAt=rfc3339(ends), updatedAt=rfc3339(now))
             self._schedule(ends - now, "number-deactivate", ws.id, number["id"])
-        return 200, number
+        # Bird "Cancel Number Subscription" answers the Number with its endpointSubscription (canceledAt, endAt:
+        # the end of the period already paid), https://docs.bird.com/api/numbers-api/api-reference/
+        # manage-endpoint-subscriptions/cancel-number-subscription
+        return 200, {**number, "endpointSubscription": self._endpoint_subscription(ws, number["id"])["subscription"]}
 
     def endpoint_subscriptions_list(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
                                     ) -> Answer:
@@ -229,6 +260,55 @@ class NumbersDomain(Kernel):
             raise not_found(f"subscription {params['subscriptionName']} of endpoint {params['endpointId']} "
                             f"(a long code number has only '{policy.LONG_CODE_SUBSCRIPTION}')")
         return 200, self._endpoint_subscription(ws, params["endpointId"])
+
+    def endpoint_subscription_activate(self, ws: WorkspaceState, params: dict[str, str], query: Query, body: Any
+                                       ) -> Answer:
+        """Bird "Activate Workspace Endpoint Subscription" (body ``quantity`` >= 1): a cancelled long code's
+        ``main`` subscription is active again and the number is kept past the end of its period."""
+        problems = Problems()
+        quantity = body.get("quantity") if isinstance(body, dict) else None
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            problems.add("quantity", "is required: an integer of at least 1")
+        if problems:
+            raise invalid(problems, "invalid data provided")
+        if params["subscriptionName"] != policy.LONG_CODE_SUBSCRIPTION:
+            raise not_found(f"subscription {params['subscriptionName']} of endpoint {params['endpointId']} "
+                            f"(a long code number has only '{policy.LONG_CODE_SUBSCRIPTION}')")
+        number = self._number(ws, params["endpointId"])
+        subscription = number["subscription"]
+        if subscription["status"] == policy.SUBSCRIPTION_CANCELED:
+            now = self.clock.iso()
+            subscription.update(status=policy.SUBSCRIPTION_ACTIVE, updatedAt=now)
+            subscription.pop("cancelledAt", None)
+            number.pop("deactivatesAt", None)
+            number["updatedAt"] = now
+        return 200, self._endpoint_subscription(ws, params["endpointId"])
+
+    def endpoint_compliance_requirements_list(self, ws: WorkspaceState, params: dict[str, str], query: Query,
+                                              body: Any) -> Answer:
+        """Bird "List Workspace Endpoint Compliance Requirements" for a long code (its number id)."""
+        number = ws.numbers.get(params["endpointId"])
+        if number is None:
+            raise not_found(f"endpoint {params['endpointId']}")
+        return 200, {"results": [self._compliance_requirement(ws, number)]}
+
+    def _compliance_requirement(self, ws: WorkspaceState, number: Item) -> Item:
+        base = {"mutable": False, "evaluatedAt": self.clock.iso(), "capabilities": ["sms"],
+                "destinations": [number["country"]]}
+        if number["type"] == "toll-free":
+            return {**base, "name": "tfn-verification", "type": "tfn-verification",
+                    "status": policy.COMPLIANCE_UNSATISFIED, "issues": ["verification-not-submitted"],
+                    "message": "Toll-free verification has not been submitted for this number"}
+        connector = ws.connectors.get(self.connector_of_number.get(number["id"], ""))
+        channel = ws.channels.get(connector["channel"]["channelId"]) if connector else None
+        if channel is not None and channel["status"] == policy.CHANNEL_ACTIVE:
+            return {**base, "name": "ten-dlc", "type": "ten-dlc", "status": policy.COMPLIANCE_SATISFIED,
+                    "issues": []}
+        message = ("The number is not linked to an approved 10DLC campaign" if connector is None
+                   else "The carriers have not acknowledged the number's 10DLC campaign link yet")
+        return {**base, "name": "ten-dlc", "type": "ten-dlc", "status": policy.COMPLIANCE_UNSATISFIED,
+                "issues": ["number-not-linked-to-campaign" if connector is None else "campaign-link-pending"],
+                "message": message}
 
     def _endpoint_subscription(self, ws: WorkspaceState, endpoint_id: str) -> Item:
         number = ws.numbers.get(endpoint_id)

@@ -1,0 +1,313 @@
+"""Observe: read Bird and the state into a World, with the fewest calls.
+
+Whole collections are listed page by page at Bird's largest page (99; channels 1000, webhook
+subscriptions 100) once per workspace — never one GET per resource where a list answers — and
+concurrently. Stock is searched only for numbers that still
+have to be bought. The state is read in a handful of queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from controller.bird import BirdAuthError, BirdClient, BirdError, BirdNotFound
+from controller.resources.base import (
+    ORDER,
+    Desired,
+    OperationView,
+    OrgConfigView,
+    RecordView,
+    TenantView,
+    World,
+)
+from controller.resources.organization import ten_dlc_active
+from controller.resources.phone_number import StockKey, number_of, stock_key, stock_shortfall
+
+# Stock numbers asked for beyond the need on the first page: held numbers are skipped by the planner.
+STOCK_MARGIN = 5
+
+
+StateRead = tuple[dict[str, RecordView], list[OperationView], TenantView]
+
+
+async def collect(pages: AsyncIterator[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [item async for page in pages for item in page]
+
+
+def read_state(store: Any) -> StateRead:
+    from controller import tenant
+
+    # The records' dicts are fresh from the database (nobody else holds them): taken as they are, not
+    # copied again (at 20,000 records the copies were tens of MB at the plan's peak).
+    records = {row[0]: RecordView(*row) for row in store.record_rows()}
+    ops = [OperationView(o.id, o.address, o.action, o.key, dict(o.request or {})) for o in store.open_operations()]
+    return records, ops, tenant_view(tenant.plan_snapshot(store))
+
+
+def tenant_view(snap: Any) -> TenantView:
+    orgs = {
+        name: OrgConfigView(
+            bird_organization_id=c.bird_organization_id,
+            enabled=c.enabled,
+            limit=c.limit,
+            weekly_price=c.weekly_price,
+            currency=c.currency,
+            ten_dlc_active=c.ten_dlc_active,
+        )
+        for name, c in snap.orgs.items()
+    }
+    return TenantView(
+        orgs=orgs,
+        assignments=dict(snap.assignments),
+        held_numbers=dict(snap.held_numbers),
+        archived_numbers=frozenset(snap.archived_numbers),
+        api_numbers=frozenset(snap.api_numbers),
+        api_assignments=frozenset(snap.api_assignments),
+        api_purchases_pending=dict(snap.api_purchases_pending),
+        forgotten=dict(snap.forgotten),
+    )
+
+
+class Observer:
+    def __init__(self, client: BirdClient | None, desired: Iterable[Desired], records: dict[str, RecordView],
+                 tenant: TenantView | None = None, *, only: frozenset[str] | None = None,
+                 earlier: World | None = None):
+        self.client = client
+        self.desired = list(desired)
+        self.records = records
+        self.tenant = tenant
+        self.world = World(records=records, observed_workspaces=only)
+        self.search_workspace: dict[StockKey, str] = {}
+        # A targeted reconcile reads only the workspaces `only` names; `earlier` (the last observation)
+        # stands in for the others, so organization-wide facts (10DLC active, stock needs) still see them.
+        self.only = only
+        self.earlier = earlier if only is not None else None
+        # What each workspace's observation asks of the specs and records, indexed once: asked per
+        # workspace by scanning, it made a plan of hundreds of workspaces quadratic.
+        self.reseller_workspaces = {d.context["workspaceId"] for d in self.desired
+                                    if d.kind == "Campaign" and d.fields.get("resellerId")}
+        self.recorded_brands = {r.bird_id for r in records.values() if r.kind == "Brand" and r.bird_id}
+        self.brand_keys: dict[str, set[tuple[Any, Any]]] = {}
+        for d in self.desired:
+            if d.kind == "Brand":
+                self.brand_keys.setdefault(d.context["workspaceId"], set()).add(
+                    (d.fields.get("ein"), d.fields.get("companyName")))
+
+    def workspaces(self) -> set[str]:
+        ids = {d.context["workspaceId"] for d in self.desired if d.context.get("workspaceId")}
+        ids |= {r.data["workspaceId"] for r in self.records.values() if r.data.get("workspaceId")}
+        return ids if self.only is None else ids & self.only
+
+    def subscription_scopes(self) -> set[tuple[str, str]]:
+        scopes = {
+            (d.context["organizationId"], d.context["workspaceId"])
+            for d in self.desired
+            if d.kind in ("WebhookSubscription", "Workspace") and d.context.get("organizationId")
+        }
+        scopes |= {
+            (r.data["organizationId"], r.data["workspaceId"])
+            for r in self.records.values()
+            if r.kind == "WebhookSubscription" and r.data.get("organizationId")
+        }
+        return scopes if self.only is None else {(o, w) for o, w in scopes if w in self.only}
+
+    async def guarded(self, scope: str, coro: Any) -> Any:
+        """Run one observation; a workspace Bird does not know is reported, not raised.
+
+        A 401/403 is not "this workspace is empty": the key is wrong or not allowed, so the whole run
+        stops (BirdAuthError propagates) before anything is planned, written to Bird or to the state."""
+        try:
+            return await coro
+        except BirdAuthError:
+            raise
+        except BirdNotFound as exc:
+            self.world.unreachable[scope] = str(exc)
+            return None
+
+    async def observe_workspace(self, ws: str) -> None:
+        assert self.client is not None
+        scope = f"workspace {ws}"
+        # A channel carries its connector, number, campaign and readiness, 1000 a page: the SMS connectors
+        # are read on their channels, not listed again 99 a page.
+        numbers, brands, channels = await asyncio.gather(
+            self.guarded(scope, collect(self.client.json_pages("numbers", workspaceId=ws))),
+            self.guarded(scope, collect(self.client.json_pages("brands", workspaceId=ws))),
+            self.guarded(scope, collect(self.client.json_pages("channels", workspaceId=ws))),
+        )
+        if scope in self.world.unreachable:
+            return
+        self.world.numbers[ws], self.world.brands[ws], self.world.channels[ws] = numbers, brands, channels
+        if ws in self.reseller_workspaces:
+            self.world.resellers[ws] = await collect(self.client.json_pages("resellers", workspaceId=ws))
+        await asyncio.gather(*(self.observe_brand(ws, brand_id) for brand_id in self.relevant_brands(ws, brands)))
+
+    def relevant_brands(self, ws: str, brands: list[dict[str, Any]]) -> set[str]:
+        """Only brands the specs or the state point at: their campaigns and vettings are listed."""
+        wanted, keys = self.recorded_brands, self.brand_keys.get(ws, set())
+        return {b["id"] for b in brands if b["id"] in wanted or (b.get("ein"), b.get("companyName")) in keys}
+
+    async def observe_brand(self, ws: str, brand_id: str) -> None:
+        assert self.client is not None
+        campaigns, vettings = await asyncio.gather(
+            collect(self.client.json_pages("campaigns", workspaceId=ws, brandId=brand_id)),
+            collect(self.client.json_pages("vettings", workspaceId=ws, brandId=brand_id)),
+        )
+        self.world.campaigns[(ws, brand_id)] = campaigns
+        self.world.vettings[(ws, brand_id)] = vettings
+
+    async def observe_subscriptions(self, org: str, ws: str) -> None:
+        assert self.client is not None
+        subs = await self.guarded(f"workspace {ws}", collect(self.client.json_pages("webhook-subscriptions", organizationId=org, workspaceId=ws)))
+        if subs is not None:
+            self.world.subscriptions[(org, ws)] = subs
+
+    def stock_requests(self) -> list[StockKey]:
+        """The stock search of every desired number that is not owned yet and that the plan may buy now,
+        in the planner's order (so the shortfall computed here is the planner's)."""
+        budgets = self.purchase_budgets()
+        requests: list[StockKey] = []
+        owned_ids: dict[str, set[str]] = {}
+        owned_numbers: dict[str, set[str | None]] = {}
+        numbers = [d for d in self.desired if d.kind in ("PhoneNumber", "NumberPool")]
+        for d in sorted(numbers, key=lambda d: (ORDER.get(d.kind, 99), d.address)):
+            ws = d.context["workspaceId"]
+            owned = self.world.numbers.get(ws)
+            if owned is None or (self.only is not None and ws not in self.only):
+                continue  # not read now (an earlier observation's): nothing is bought there in this plan
+            if ws not in owned_ids:
+                owned_ids[ws] = {n["id"] for n in owned}
+                owned_numbers[ws] = {number_of(n) for n in owned}
+            record = self.records.get(d.address)
+            if record and record.bird_id in owned_ids[ws]:
+                continue
+            if "number" in d.fields and d.fields["number"] in owned_numbers[ws]:
+                continue
+            if budgets.get(d.organization, 1) <= 0:
+                continue  # the planner makes it wait (10DLC not active yet) or refuses it (limit)
+            if d.organization in budgets:
+                budgets[d.organization] -= 1
+            key = stock_key(d.organization, d.fields)
+            requests.append(key)
+            # Searched through the first of the organization's workspaces that asks: the stock is the
+            # organization's, and one search serves all of them.
+            self.search_workspace.setdefault(key, ws)
+        return requests
+
+    def purchase_budgets(self) -> dict[str, int]:
+        """Per organization, at most how many numbers the planner may buy in this plan (seed 000): the first
+        number always; more only with multiSmsNumbers enabled and the 10DLC active; never beyond the limit.
+        An upper bound (adoptions count too in the planner): stock is never searched for numbers that
+        only wait, and never too little."""
+        held = Counter(self.tenant.held_numbers.values()) if self.tenant else Counter()
+        budgets = {}
+        for d in self.desired:
+            if d.kind != "Organization":
+                continue
+            limit = int(d.fields.get("limit", 1))
+            more = bool(d.fields.get("enabled")) and ten_dlc_active(d.context.get("workspaceIds", []), self.world)
+            budgets[d.organization] = max(0, (limit if more else min(1, limit)) - held[d.organization])
+        return budgets
+
+    async def search_stock(self, requests: list[StockKey]) -> None:
+        """Page through each search until every request can get a number the others did not take, or
+        the stock has no more pages: ceil(need / 99) requests per search when nothing is in the way."""
+        assert self.client is not None
+        needs = Counter(requests)
+        streams = {key: self.stock_pages(key) for key in needs}
+        for key in needs:
+            self.world.stock[key] = []
+        # A few more than needed first: numbers the organization holds already are skipped.
+        targets = {key: count + STOCK_MARGIN for key, count in needs.items()}
+        unavailable = self.tenant.held_numbers if self.tenant else {}
+        try:
+            while targets:
+                await asyncio.gather(*(self.fetch_stock(key, streams, target) for key, target in targets.items()))
+                short = stock_shortfall(requests, self.world.stock, unavailable)
+                targets = {key: len(self.world.stock[key]) + count for key, count in short.items()
+                           if key in streams}
+        finally:
+            for stream in streams.values():
+                await stream.aclose()
+
+    def stock_pages(self, key: StockKey) -> AsyncIterator[list[Any]]:
+        assert self.client is not None
+        _, country, kind, prefix = key
+        ws = self.search_workspace[key]
+        if kind == "number":  # an exact number: its whole E.164 string as the prefix, one item
+            return self.client.stock_item_pages(ws, country=country, prefix=prefix, limit=1)
+        return self.client.stock_item_pages(ws, country=country, type=kind, prefix=prefix or None)
+
+    async def fetch_stock(self, key: StockKey, streams: dict[StockKey, AsyncIterator[list[Any]]],
+                          target: int) -> None:
+        items = self.world.stock[key]
+        scope = f"workspace {self.search_workspace[key]}"
+        while key in streams and len(items) < target:
+            try:
+                page = await self.guarded(scope, anext(streams[key]))
+            except StopAsyncIteration:
+                page = None
+            if page is None:  # the stock has no more pages (or the workspace cannot be read)
+                await streams.pop(key).aclose()
+                return
+            items.extend(item.model_dump(mode="json", by_alias=True) for item in page)
+            if key[2] == "number":  # an exact number: its one-item search answers it
+                await streams.pop(key).aclose()
+                return
+
+    async def run(self) -> World:
+        if self.client is not None:
+            # Subscriptions are read alongside the workspaces (their scopes come from the specs and the state,
+            # not from what is read): one round trip less for every plan, 150 ms when Bird is that far away.
+            await asyncio.gather(*(self.observe_workspace(ws) for ws in sorted(self.workspaces())),
+                                 *(self.observe_subscriptions(o, w) for o, w in sorted(self.subscription_scopes())))
+            if self.earlier is not None:
+                carry_over(self.earlier, self.world, self.only or frozenset())
+            requests = self.stock_requests()
+            if requests:
+                await self.search_stock(requests)
+        return self.world
+
+
+def carry_over(earlier: World, world: World, read: frozenset[str]) -> None:
+    """Copy the earlier observation's Bird collections of the workspaces not read now into `world`.
+    Stock is never carried over: it is searched afresh for what the plan may buy."""
+    for name in ("numbers", "brands", "channels", "resellers"):
+        mine, theirs = getattr(world, name), getattr(earlier, name)
+        for ws, items in theirs.items():
+            if ws not in read:
+                mine.setdefault(ws, items)
+    for name in ("campaigns", "vettings"):
+        mine, theirs = getattr(world, name), getattr(earlier, name)
+        for (ws, brand), items in theirs.items():
+            if ws not in read:
+                mine.setdefault((ws, brand), items)
+    for (org, ws), items in earlier.subscriptions.items():
+        if ws not in read:
+            world.subscriptions.setdefault((org, ws), items)
+    for scope, why in earlier.unreachable.items():
+        if scope.removeprefix("workspace ") not in read:
+            world.unreachable.setdefault(scope, why)
+
+
+async def observe(client: BirdClient | None, store: Any, desired: Iterable[Desired], *,
+                  only: frozenset[str] | None = None, earlier: World | None = None,
+                  state: StateRead | None = None) -> World:
+    """Read Bird and the state. `only`: read just these workspaces (the world says so in
+    observed_workspaces, and the planner acts on nothing elsewhere); `earlier` fills in the others;
+    `state`: read_state(store), when the caller has read it already."""
+    records, ops, tenant = state if state is not None else read_state(store)
+    observer = Observer(client, desired, records, tenant, only=only, earlier=earlier)
+    world = await observer.run()
+    world.open_operations = ops
+    world.tenant = tenant
+    world.known_addresses = store.condition_addresses()
+    if client is not None and client.bird_now:
+        world.bird_now = datetime.fromtimestamp(client.bird_now, UTC)
+    return world
+
+
+__all__ = ["observe", "BirdError"]
