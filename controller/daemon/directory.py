@@ -10,7 +10,8 @@ an inbound message is for.
 
 The map is held in memory and read again from the state when an id is missing (a channel installed
 since), at most every REFRESH_SECONDS: a flood of unknown ids costs one read per interval, not one per
-request.
+request. Records this process saved since the last read (a reconcile recorded a channel) are read at
+once: Bird's first event about a new channel must not wait out the interval, or be refused meanwhile.
 """
 
 from __future__ import annotations
@@ -62,11 +63,15 @@ def places(rows: Iterable[tuple[str, str, str | None, Mapping[str, Any]]],
 class Directory:
     """places() held in memory; `load` reads the state (a worker thread's job: it does I/O)."""
 
-    def __init__(self, load: Callable[[], dict[str, Place]], refresh_seconds: float = REFRESH_SECONDS) -> None:
+    def __init__(self, load: Callable[[], dict[str, Place]], refresh_seconds: float = REFRESH_SECONDS,
+                 changes: Callable[[], int] = lambda: 0) -> None:
+        """`changes()`: a counter this process moves whenever it changes the records (StateStore.records_changed)."""
         self._load = load
         self._refresh_seconds = refresh_seconds
+        self._changes = changes
         self._places: dict[str, Place] | None = None
         self._loaded_at = float("-inf")
+        self._loaded_changes = -1
         self._lock = threading.Lock()
 
     def peek(self, ids: Iterable[str | None]) -> Place | None:
@@ -75,7 +80,8 @@ class Directory:
         return next((known[i] for i in ids if i and i in known), None)
 
     def stale(self) -> bool:
-        return self._places is None or time.monotonic() - self._loaded_at >= self._refresh_seconds
+        return (self._places is None or self._changes() != self._loaded_changes
+                or time.monotonic() - self._loaded_at >= self._refresh_seconds)
 
     def find(self, ids: Iterable[str | None]) -> Place | None:
         """The place of the first id the state knows (reading the state again when none is known and the
@@ -85,16 +91,17 @@ class Directory:
             return None
         known = self._places if self._places is not None else self.refresh()
         place = next((known[i] for i in wanted if i in known), None)
-        if place is None and time.monotonic() - self._loaded_at >= self._refresh_seconds:
+        if place is None and self.stale():
             known = self.refresh()
             place = next((known[i] for i in wanted if i in known), None)
         return place
 
     def refresh(self) -> dict[str, Place]:
         with self._lock:  # one reader at a time; the others take what it read
-            if self._places is None or time.monotonic() - self._loaded_at >= self._refresh_seconds:
+            if self.stale():
+                changes = self._changes()  # before the read: a save during it is read again next time
                 self._places = self._load()
-                self._loaded_at = time.monotonic()
+                self._loaded_at, self._loaded_changes = time.monotonic(), changes
             return self._places
 
     def forget(self) -> None:

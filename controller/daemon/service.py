@@ -181,7 +181,7 @@ class Daemon:
         # Resource address -> Ready / Waiting / Failed, as the plans last saw it (the gauges count these).
         self.conditions: dict[str, str] = {}
         # Where the Bird ids of webhooks live (workspace, receiving number), read from the state.
-        self.directory = Directory(self.load_places)
+        self.directory = Directory(self.load_places, changes=lambda: StateStore.records_changed)
         # Verified deliveries waiting for the receiver's next inbox transaction, and whether one runs.
         self._arrivals: list[tuple[Verdict, asyncio.Future[bool]]] = []
         self._receiving: set[asyncio.Task[None]] = set()

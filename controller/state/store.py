@@ -58,6 +58,11 @@ CONDITION_STATUSES = ("Ready", "Waiting", "Failed", "Paused")
 class StateStore:
     """The state database. Open with StateStore.open(url); close() when done."""
 
+    # How many times this process changed the records, through any store (a daemon's reconcile opens its
+    # own): a cache of them (the daemon's webhook directory) reads them again when this moved, rather than
+    # wait out its refresh interval.
+    records_changed = 0
+
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
@@ -165,6 +170,7 @@ class StateStore:
     def save_record(self, rec: ResourceRecord) -> None:
         with self.connection_transaction() as connection:
             save_record_in(connection, rec)
+        StateStore.records_changed += 1
 
     def record(self, address: str) -> ResourceRecord | None:
         with self.session() as session:
@@ -178,6 +184,7 @@ class StateStore:
             mark_forgotten(session, wanted)
             session.execute(delete(ResourceRow).where(ResourceRow.address.in_(wanted)))  # type: ignore[attr-defined]
             session.execute(delete(ConditionRow).where(ConditionRow.address.in_(wanted)))  # type: ignore[attr-defined]
+        StateStore.records_changed += 1
 
     def rename(self, moves: Mapping[str, str]) -> None:
         """Give records new addresses, in one transaction (`senderctl state mv`): each record with its
@@ -202,12 +209,14 @@ class StateStore:
                 data = _renamed(row.data or {}, moves)
                 if data != (row.data or {}):
                     row.data = data
+        StateStore.records_changed += 1
 
     def forget(self, address: str) -> None:
         with self.transaction() as session:
             mark_forgotten(session, [address])
             session.execute(delete(ResourceRow).where(ResourceRow.address == address))
             session.execute(delete(ConditionRow).where(ConditionRow.address == address))
+        StateStore.records_changed += 1
 
     # --- conditions ----------------------------------------------------------------------------
     def conditions(self) -> dict[str, Condition]:
@@ -291,6 +300,7 @@ class StateStore:
             result = {"settledBy": "a later write" if mine else "adoption"}
             for op_id in earlier:
                 self._close(connection, op_id, "abandoned" if mine else "succeeded", result, None)
+        StateStore.records_changed += record is not None
 
     def settle_batch(self, mine: Sequence[int], records: Sequence[ResourceRecord]) -> None:
         """settle() for several records written by one Bird call (a purchase of up to 25 numbers): the call's
@@ -304,6 +314,7 @@ class StateStore:
                 earlier = [r.id for r in connection.execute(_OPEN_OF, {"address": record.address}) if r.id not in mine]
                 for op_id in earlier:
                     self._close(connection, op_id, "abandoned", {"settledBy": "a later write"}, None)
+        StateStore.records_changed += bool(records)
 
     @staticmethod
     def _close(connection: Connection, op_id: int, outcome: Outcome, result: dict[str, Any] | None,
@@ -325,6 +336,7 @@ class StateStore:
             self._close(connection, op_id, outcome, result, error)
             if record is not None:
                 save_record_in(connection, record)
+        StateStore.records_changed += record is not None
 
     def open_operations(self, address: str | None = None) -> list[Operation]:
         """Intents not finished yet, oldest first (of one address when given: settling a change reads

@@ -77,7 +77,7 @@ def test_outbound_sms_are_counted_and_a_campaign_silent_for_60_days_is_flagged(
     sent = emulator.http.post("/_emulator/outbound", json={"from": alice, "to": "+12025550199",
                                                            "text": "Acme: your code is 123456. Reply STOP to opt out."})
     sent.raise_for_status()
-    assert [x["event"] for x in sent.json()["deliveries"] if x["delivered"]] == ["sms.outbound"]
+    assert [x["event"] for x in sent.json()["deliveries"] if x["delivered"]] == ["sms.outbound"], json.dumps(sent.json()["deliveries"])
     counted = wait_until(lambda: traffic(sqlite_url).get(alice_channel), 30, "the outbound SMS counted")
     assert counted.outbound_count == 1
     assert counted.last_outbound_at.isoformat().startswith(sent.json()["message"]["createdAt"][:19])

@@ -199,3 +199,27 @@ def test_a_batch_of_deliveries_and_of_routed_messages_is_one_log_line_naming_eac
     assert batch.outcome == "mixed" and batch.outcomes == {"routed": 1, "unrouted": 1}
     assert [m["bird_request_id"] for m in batch.messages] == ["r-0", "r-2"]
     assert alone.outcome == "routed" and alone.bird_request_id == "r-5" and alone.organization == "acme"
+
+
+def test_the_webhook_directory_reads_at_once_what_this_process_recorded_and_otherwise_once_per_interval():
+    from controller.daemon.directory import Directory, Place
+
+    state: dict[str, Place] = {"ch-1": Place("ws-1", "+12025550100", "ch-1")}
+    reads: list[int] = []
+    changed = [0]
+
+    def load() -> dict[str, Place]:
+        reads.append(1)
+        return dict(state)
+
+    directory = Directory(load, refresh_seconds=3600, changes=lambda: changed[0])
+    assert directory.find(["ch-1"]) == state["ch-1"] and len(reads) == 1
+    # Another process's channel, unknown ids flooding in: one read per interval, not one per lookup.
+    state["ch-2"] = Place("ws-1", "+12025550101", "ch-2")
+    assert [directory.find(["ch-2"]) for _ in range(50)] == [None] * 50 and len(reads) == 1
+    assert not directory.stale()
+    # This process recorded a channel (a reconcile saved it): the next lookup reads the state again, once.
+    changed[0] += 1
+    assert directory.stale()
+    assert directory.find(["ch-2"]) == state["ch-2"] and len(reads) == 2
+    assert directory.find(["ch-3"]) is None and len(reads) == 2
