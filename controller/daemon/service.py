@@ -271,7 +271,7 @@ class Daemon:
             event("specs.settling", f"spec files changed ({', '.join(names[:10])}); acting once they are "
                   f"unchanged for {self.options.settle:g} s", settle=self.options.settle)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), self.options.settle)
+                await asyncio.wait_for(self.stopping.wait(), settle_wait(before, self.clock(), self.options.settle))
             if self.stopping.is_set():
                 return False
             now = await asyncio.to_thread(tree_snapshot, self.options.paths)
@@ -1152,6 +1152,16 @@ def tree_snapshot(paths: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
         except OSError:
             out.append((path, -1, -1))
     return tuple(out) + tuple((str(e), -2, -2) for e in errors)
+
+
+def settle_wait(snapshot: tuple[tuple[str, int, int], ...], now: float, settle: float) -> float:
+    """How long to wait before the snapshot may be taken as settled: until its newest file is `settle`
+    seconds old (the watcher's own delay already counts), never more than `settle` (a file dated in the
+    future), the whole window when a file cannot be read."""
+    mtimes = [mtime for _, _, mtime in snapshot]
+    if not mtimes or min(mtimes) < 0:
+        return settle
+    return min(settle, max(0.0, max(mtimes) / 1e9 + settle - now))
 
 
 def changed_within(snapshot: tuple[tuple[str, int, int], ...], now: float, seconds: float) -> bool:

@@ -319,7 +319,8 @@ def controls_for(specs: SpecSet, desired: Sequence[Desired], world: World, setti
     if unknown_orgs:
         raise EngineError(f"--org {', '.join(unknown_orgs)}: no such Organization in the specs "
                           f"(declared: {', '.join(sorted(declared)) or 'none'})")
-    known = {d.address for d in desired} | {document_address(d) for d in desired} | set(world.records)
+    known = ({d.address for d in desired} | {document_address(d) for d in desired} | set(world.records)
+             if targets else set())  # (three sets of every address: only worth building for a --target)
     unknown = sorted(set(targets) - known)
     if unknown:
         raise EngineError(f"--target {', '.join(unknown)}: no such resource in the specs or the state "

@@ -26,8 +26,11 @@ ZERO = Decimal("0")
 _DIGITS = re.compile(r"(\d+)")
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def address_key(address: str) -> tuple[Any, ...]:
-    """Sort key for addresses that reads numbers as numbers: NumberPool/p[2] before NumberPool/p[10]."""
+    """Sort key for addresses that reads numbers as numbers: NumberPool/p[2] before NumberPool/p[10].
+    Cached: every plan sorts the same addresses again (a daemon's targeted plans, 20,000 of them at
+    100 x 100, spent a tenth of their time splitting them)."""
     return tuple(int(part) if part.isdigit() else part for part in _DIGITS.split(address))
 
 

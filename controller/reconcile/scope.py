@@ -65,6 +65,8 @@ def is_true(value: str | None) -> bool:
 
 def paused_addresses(desired: Iterable[Desired], annotations: Mapping[str, Mapping[str, str]]) -> frozenset[str]:
     """Desired addresses paused by their own document or by their Organization's."""
+    if not annotations:
+        return frozenset()
     paused_orgs = paused_organizations(annotations)
     out = set()
     for d in desired:

@@ -223,3 +223,15 @@ def test_the_webhook_directory_reads_at_once_what_this_process_recorded_and_othe
     assert directory.stale()
     assert directory.find(["ch-2"]) == state["ch-2"] and len(reads) == 2
     assert directory.find(["ch-3"]) is None and len(reads) == 2
+
+
+def test_the_settle_window_counts_from_the_newest_spec_file_and_never_exceeds_its_length():
+    from controller.daemon.service import settle_wait
+
+    now = 1_000_000.0
+    written = lambda *ages: tuple((f"f{i}.yaml", 10, int((now - age) * 1e9)) for i, age in enumerate(ages))  # noqa: E731
+    assert settle_wait(written(0.5, 30), now, 2.0) == pytest.approx(1.5)  # the newest file is 0.5 s old
+    assert settle_wait(written(5, 30), now, 2.0) == 0.0  # settled already: read it now
+    assert settle_wait(written(-60), now, 2.0) == 2.0  # dated in the future: the whole window, no more
+    assert settle_wait((("gone.yaml", -1, -1), *written(5)), now, 2.0) == 2.0  # unreadable: the whole window
+    assert settle_wait((), now, 2.0) == 2.0
