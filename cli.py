@@ -146,7 +146,7 @@ def engine_settings(state: str, bird_url: str | None = None,  # type: ignore[no-
                     rates: tuple[float, float] = (DEFAULT_GET_RATE, DEFAULT_POST_RATE), lock_timeout: float = 0.0,
                     parallelism: int = DEFAULT_PARALLELISM, targets: tuple[str, ...] = (),
                     orgs: tuple[str, ...] = ()):
-    from controller.reconcile.engine import Settings
+    from controller.reconcile.settings import Settings
 
     return Settings.from_env(state, bird_url, lock_timeout=lock_timeout, parallelism=parallelism,
                              bird_get_rate=rates[0], bird_post_rate=rates[1], targets=tuple(targets),

@@ -26,6 +26,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workspaces", type=int, default=100)
     parser.add_argument("--numbers", type=int, default=100, help="numbers per workspace")
+    parser.add_argument("--profile", metavar="FILE", help="also run `costs` once under cProfile, its stats to FILE")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="senderctl-costs-") as tmp:
         base = Path(tmp)
@@ -40,6 +41,9 @@ def main() -> int:
             assert best["code"] == 0, best["stderr"][-2000:]
             report = json.loads(best["stdout"])
             charges = emulator.admin("GET", "state")["charges"]
+            if args.profile:
+                run_measured([sys.executable, "-m", "cProfile", "-o", args.profile, "-m", "cli", "costs", "-o", "json"],
+                             env)
     one_time = sum(Decimal(c["amount"]) for c in charges if c["kind"] != "number")
     first_months = sum(Decimal(c["amount"]) for c in charges if c["kind"] == "number")
     reported_one_time = sum(Decimal(o["oneTimeChargedSoFar"]) for o in report["organizations"])

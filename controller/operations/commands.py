@@ -17,12 +17,18 @@ from typing import Any
 
 import click
 
-from controller.bird import BirdAuthError, BirdError
+from controller.operations.failures import (  # noqa: F401 (the exit codes and failures, as callers know them)
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    err,
+    report_failure,
+    state_failure,
+)
 from controller.reconcile import engine
-from controller.reconcile.engine import EngineError, Refused, Settings, SpecsInvalid
+from controller.reconcile.engine import EngineError, Refused, Settings
 from controller.reconcile.plan import Plan
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED = 0, 1, 2, 3
 
 
 class FirstRetryOnly(logging.Filter):
@@ -42,49 +48,6 @@ class FirstRetryOnly(logging.Filter):
 
 
 logging.getLogger("senderctl.bird").addFilter(FirstRetryOnly())
-
-
-def err(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def report_failure(exc: BaseException, state_url: str | None = None) -> int:
-    """One clear error line for whatever ended the command (never a traceback), and its exit code."""
-    if isinstance(exc, SpecsInvalid):
-        for e in exc.errors:
-            err(str(e))
-        err(f"{len(exc.errors)} error(s); nothing was planned. Fix the specs and run again.")
-        return EXIT_ERROR
-    if isinstance(exc, Refused):
-        err(str(exc))
-        return EXIT_REFUSED
-    if isinstance(exc, BirdAuthError):
-        err(f"error: {engine.auth_problem(exc)}")
-        return EXIT_ERROR
-    if isinstance(exc, EngineError | BirdError):
-        err(f"error: {exc}")
-        return EXIT_ERROR
-    from controller.policy import PolicyError
-
-    if isinstance(exc, PolicyError):
-        err(f"error: policy: {exc}")
-        return EXIT_ERROR
-    state_error = state_failure(exc, state_url)
-    if state_error:
-        err(f"error: {state_error}")
-        return EXIT_ERROR
-    raise exc
-
-
-def state_failure(exc: BaseException, state_url: str | None = None) -> str | None:
-    from controller.state import StateError, StateLocked, database_failure
-
-    if isinstance(exc, StateLocked):
-        unlock = f"senderctl force-unlock {exc.holder.lock_id}" if exc.holder else "senderctl force-unlock LOCK_ID"
-        return f"{exc}. Wait for it to finish, raise --lock-timeout, or run `{unlock}` if it is dead."
-    if isinstance(exc, StateError):
-        return str(exc)
-    return database_failure(exc, state_url)
 
 
 def render(p: Plan, fmt: str, policy: Any = None) -> str:

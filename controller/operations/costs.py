@@ -17,8 +17,7 @@ from typing import Any
 
 import click
 
-from controller.reconcile import engine
-from controller.reconcile.engine import EngineError, Settings
+from controller.reconcile.settings import EngineError, Settings, bird_client, open_store, run
 from controller.resources.costs import OrganizationCost, workspace_cost
 from controller.resources.ghost import GHOST_FINE, Silence, campaign_silence, channels_by_campaign
 
@@ -80,12 +79,12 @@ def _estate(store: Any, only: Sequence[str]) -> Estate:
 
 
 async def estate_costs(settings: Settings, only: Sequence[str] = ()) -> list[OrganizationCost]:
-    store = engine.open_store(settings, read_only=True)
+    store = open_store(settings, read_only=True)
     try:
         estate = _estate(store, only)
     finally:
         store.close()
-    async with engine.bird_client(settings) as client:
+    async with bird_client(settings) as client:
         at_once = asyncio.Semaphore(WORKSPACES_AT_ONCE)
 
         async def read(ws: str) -> Raw:
@@ -146,10 +145,10 @@ def render_text(orgs: list[OrganizationCost]) -> str:
 
 
 def run_costs(settings: Settings, orgs: Sequence[str], output: str) -> int:
-    from controller.operations.commands import report_failure
+    from controller.operations.failures import report_failure
 
     try:
-        result = engine.run(estate_costs(settings, orgs))
+        result = run(estate_costs(settings, orgs))
     except Exception as exc:
         return report_failure(exc, settings.state_url)
     if output == "json":
