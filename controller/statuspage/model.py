@@ -96,6 +96,8 @@ class Step:
     created: str | None = None
     updated: str | None = None
     detail: str = ""
+    # Every resource the step covers, when more than `address` (a campaign's channels).
+    addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,7 @@ def channels_step(campaign: Desired, channels: Sequence[Desired], rows: Mapping[
                                                                           for ch in channels])]
     latest = max((u for u in updated if u), default=None)
     return Step(title, channels[0].address, status, reason, f"{ready} of {len(channels)} acknowledged", None,
-                latest, detail="")
+                latest, detail="", addresses=tuple(c.address for c in channels))
 
 
 def channel_objects(world: World | None, ws_id: str, connector_ids: Iterable[str | None]) -> list[dict[str, Any]]:

@@ -82,6 +82,7 @@ def test_the_timeline_has_birds_dates_and_what_each_step_waits_on() -> None:
                                                                  "2026-03-01T10:00:00Z")
     assert campaign.updated == "2026-03-08T10:01:00Z"
     assert channels.bird_status == "1 of 3 acknowledged" and channels.updated == "2026-03-08T10:16:00Z"
+    assert channels.addresses == ("Channel/n0", "Channel/n1", "Channel/n2")  # each one, not only the first
     assert channels.reason == "Channel/n1: carriers have not acknowledged +14155550101 yet"
     assert timeline.status == "Waiting" and timeline.waits_on.startswith("Channels acknowledged (alerts): ")
 
