@@ -36,18 +36,23 @@ def workspace_id(i: int) -> str:
     return f"{i:08x}-1111-4111-8111-{i:012x}"
 
 
+def tenants_world(path: Path, organizations: int, *, stock: int) -> Path:
+    """An emulator world of organizations 1..N, each with one workspace, an ACTIVE reseller and `stock`
+    local US numbers, and one access key for all of them."""
+    orgs = "\n".join(f"""  - id: {org_id(i)}
+    resellers: [{{id: {DEFAULT_RESELLER_ID}, status: ACTIVE}}]
+    stock: [{{country: US, type: local, count: {stock}}}]
+    workspaces: [{{id: {workspace_id(i)}, wallet: "100.00"}}]""" for i in range(1, organizations + 1))
+    keys = ", ".join(org_id(i) for i in range(1, organizations + 1))
+    path.write_text(f"organizations:\n{orgs}\naccessKeys:\n  - {{key: emulator-key, organizations: [{keys}]}}\n")
+    return path
+
+
 @pytest.fixture
 def fenced_emulator(tmp_path: Path) -> Iterator[Emulator]:
     from controller.emulator.server import running_emulator
 
-    orgs = "\n".join(f"""  - id: {org_id(i)}
-    resellers: [{{id: {DEFAULT_RESELLER_ID}, status: ACTIVE}}]
-    stock: [{{country: US, type: local, count: 5}}]
-    workspaces: [{{id: {workspace_id(i)}, wallet: "100.00"}}]""" for i in range(1, ORGANIZATIONS + 1))
-    keys = ", ".join(org_id(i) for i in range(1, ORGANIZATIONS + 1))
-    world = tmp_path / "world.yaml"
-    world.write_text(f"organizations:\n{orgs}\naccessKeys:\n  - {{key: emulator-key, organizations: [{keys}]}}\n")
-    with running_emulator(str(world)) as running:
+    with running_emulator(str(tenants_world(tmp_path / "world.yaml", ORGANIZATIONS, stock=5))) as running:
         emu = Emulator(running.url)
         # Most purchase attempts are answered 429 (retry after 1 s): an apply's writes spread over seconds,
         # so there is an apply to interrupt, and retries that a lapsed lease must stop.

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.emulator.world import DEFAULT_RESELLER_ID
 from tests.daemon.conftest import Emulator, wait_until
-from tests.daemon.test_fencing import org_id, organizations, owned, workspace_id
+from tests.daemon.test_fencing import organizations, owned, tenants_world, workspace_id
 
 pytestmark = pytest.mark.postgres
 
@@ -28,14 +27,7 @@ LEASE_TTL = "3s"
 def four_tenants(tmp_path: Path) -> Iterator[Emulator]:
     from controller.emulator.server import running_emulator
 
-    orgs = "\n".join(f"""  - id: {org_id(i)}
-    resellers: [{{id: {DEFAULT_RESELLER_ID}, status: ACTIVE}}]
-    stock: [{{country: US, type: local, count: 3}}]
-    workspaces: [{{id: {workspace_id(i)}, wallet: "100.00"}}]""" for i in range(1, ORGANIZATIONS + 1))
-    keys = ", ".join(org_id(i) for i in range(1, ORGANIZATIONS + 1))
-    world = tmp_path / "world.yaml"
-    world.write_text(f"organizations:\n{orgs}\naccessKeys:\n  - {{key: emulator-key, organizations: [{keys}]}}\n")
-    with running_emulator(str(world)) as running:
+    with running_emulator(str(tenants_world(tmp_path / "world.yaml", ORGANIZATIONS, stock=3))) as running:
         emu = Emulator(running.url)
         yield emu
         emu.http.close()

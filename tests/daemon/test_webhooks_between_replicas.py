@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from controller.emulator.world import DEFAULT_RESELLER_ID
 from tests.daemon.conftest import Emulator, free_port, wait_until
-from tests.daemon.test_fencing import org_id, organizations, parsed, workspace_id, writes
+from tests.daemon.test_fencing import organizations, parsed, tenants_world, workspace_id, writes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(300)]
 
@@ -31,14 +30,7 @@ QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 def three_tenants(tmp_path: Path) -> Iterator[Emulator]:
     from controller.emulator.server import running_emulator
 
-    orgs = "\n".join(f"""  - id: {org_id(i)}
-    resellers: [{{id: {DEFAULT_RESELLER_ID}, status: ACTIVE}}]
-    stock: [{{country: US, type: local, count: 3}}]
-    workspaces: [{{id: {workspace_id(i)}, wallet: "100.00"}}]""" for i in range(1, len(ORGS) + 1))
-    keys = ", ".join(org_id(i) for i in range(1, len(ORGS) + 1))
-    world = tmp_path / "world.yaml"
-    world.write_text(f"organizations:\n{orgs}\naccessKeys:\n  - {{key: emulator-key, organizations: [{keys}]}}\n")
-    with running_emulator(str(world)) as running:
+    with running_emulator(str(tenants_world(tmp_path / "world.yaml", len(ORGS), stock=3))) as running:
         emu = Emulator(running.url)
         yield emu
         emu.http.close()

@@ -172,19 +172,7 @@ class ChannelsDomain(Kernel):
     def inbound(self, body: Any) -> dict[str, Any]:
         """Queue a signed ``sms.inbound`` for the channel of ``to`` (admin ``POST /_emulator/inbound``)."""
         with self.lock:
-            body = self._object(body)
-            problems = Problems()
-            problems.phone(body, "to", required=True)
-            problems.phone(body, "from", required=True)
-            text = problems.string(body, "text", required=True, max_len=1600)
-            if problems:
-                raise invalid(problems, "Invalid inbound message")
-            found = self.channel_of_identifier.get(body["to"])
-            if found is None:
-                raise not_found(f"channel for number {body['to']} (install a connector for it first)")
-            ws = self.workspaces[found[0]]
-            channel = ws.channels.get(found[1])
-            assert channel is not None
+            body, ws, channel, text = self._message_of(body, "to", "inbound")
             now = self.clock.iso()
             contact = self.contacts.setdefault(body["from"], self.new_id())
             # Exactly Bird's documented message (docs.bird.com/api/channels-api/supported-channels/
@@ -201,25 +189,31 @@ class ChannelsDomain(Kernel):
             self._emit(ws, "sms.inbound", message, {"channelId": channel["id"]})
             return message
 
+    def _message_of(self, body: Any, ours: str, direction: str) -> tuple[dict[str, Any], Any, dict[str, Any], str]:
+        """An admin message's checked body, and the workspace and channel of its number `ours` ("to" for an
+        inbound message, "from" for an outbound one), and its text. Call with the lock held."""
+        body = self._object(body)
+        problems = Problems()
+        for key in sorted(("to", "from"), key=lambda k: k != ours):  # the channel's own number first
+            problems.phone(body, key, required=True)
+        text = problems.string(body, "text", required=True, max_len=1600)
+        if problems:
+            raise invalid(problems, f"Invalid {direction} message")
+        found = self.channel_of_identifier.get(body[ours])
+        if found is None:
+            raise not_found(f"channel for number {body[ours]} (install a connector for it first)")
+        ws = self.workspaces[found[0]]
+        channel = ws.channels.get(found[1])
+        assert channel is not None
+        return body, ws, channel, text
+
     def outbound(self, body: Any) -> dict[str, Any]:
         """A message sent from the channel of ``from`` (admin ``POST /_emulator/outbound``): queues the signed
         ``sms.outbound`` Bird sends for it (docs.bird.com/api/channels-api/message-status-and-interactions,
         "<channel>.outbound"; the message's shape is the Channels API's, docs.bird.com/api/channels-api/
         supported-channels/programmable-email/message-status: sender.connector, direction ``outgoing``)."""
         with self.lock:
-            body = self._object(body)
-            problems = Problems()
-            problems.phone(body, "from", required=True)
-            problems.phone(body, "to", required=True)
-            text = problems.string(body, "text", required=True, max_len=1600)
-            if problems:
-                raise invalid(problems, "Invalid outbound message")
-            found = self.channel_of_identifier.get(body["from"])
-            if found is None:
-                raise not_found(f"channel for number {body['from']} (install a connector for it first)")
-            ws = self.workspaces[found[0]]
-            channel = ws.channels.get(found[1])
-            assert channel is not None
+            body, ws, channel, text = self._message_of(body, "from", "outbound")
             if channel["status"] != policy.CHANNEL_ACTIVE:
                 raise ApiError(422, policy.CODE_INVALID, f"channel {channel['id']} is {channel['status']}: "
                                                          "carriers have not acknowledged its campaign link yet")
