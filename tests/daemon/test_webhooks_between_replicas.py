@@ -10,6 +10,7 @@ each inbound message is routed once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from controller.daemon.directory import REFRESH_SECONDS
 from tests.daemon.conftest import Emulator, free_port, wait_until
 from tests.daemon.test_fencing import organizations, parsed, tenants_world, workspace_id, writes
 
@@ -107,11 +109,22 @@ def test_webhooks_sent_to_a_replica_that_does_not_own_their_organization_are_act
     wait_until(lambda: len(rows(postgres_url, "SELECT 1 FROM org_configs WHERE ten_dlc_active")) == len(ORGS), 60,
                "every organization's 10DLC active, with no resync")
 
+    # Each number's channel-filtered sms.inbound subscription exists on Bird and in the state, and the
+    # receiving replica may have read the state just before its owner recorded them: a replica reads
+    # records another one wrote within its directory's refresh interval (a delivery before that is
+    # refused, and Bird's retry brings it). Wait for all three, then for that interval.
+    wait_until(lambda: len([s for s in emulator.state()["webhookSubscriptions"]
+                            if s["event"] == "sms.inbound" and s.get("eventFilters")]) == len(ORGS),
+               60, "every number's sms.inbound subscription on Bird")
+    wait_until(lambda: len(rows(postgres_url, "SELECT 1 FROM resources WHERE kind = 'WebhookSubscription' "
+                                              "AND address LIKE '%-inbound' AND bird_id IS NOT NULL")) == len(ORGS),
+               60, "the owners' records of those subscriptions")
+    time.sleep(REFRESH_SECONDS)
     numbers = {n["workspaceId"]: n["number"] for n in emulator.state()["numbers"]}
     for i, org in enumerate(ORGS, start=1):
         sent = emulator.http.post("/_emulator/inbound", json={"to": numbers[workspace_id(i)], "from": "+12025550100",
                                                               "text": f"hello {org}"}).raise_for_status().json()
-        assert sent, f"the inbound SMS of {org} was delivered"
+        assert [d["status"] for d in sent["deliveries"]] == [200], (org, sent["deliveries"])
     wait_until(lambda: len(rows(postgres_url, "SELECT 1 FROM inbox_messages")) == len(ORGS), 60, "every SMS routed")
 
     # Every delivery went to a replica that does not own its organization, and each was recorded once.
