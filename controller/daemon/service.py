@@ -728,7 +728,7 @@ class Daemon:
         from controller.state.traffic import channel_traffic
 
         try:
-            traffic = channel_traffic(self.store)
+            traffic = channel_traffic(self.store.engine)
         except Exception as exc:  # the gauges wait for the next reconcile; nothing else depends on them
             event("metrics.ghosts", f"cannot read the counted outbound traffic: {exc}", logging.WARNING)
             return

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from controller.reconcile.settings import EngineError, Settings, bird_client, open_store, run
+from controller.reconcile.settings import EngineError, Settings, bird_client, run, state_reader
 from controller.resources.costs import OrganizationCost, workspace_cost
 from controller.resources.ghost import GHOST_FINE, Silence, campaign_silence, channels_by_campaign
 
@@ -57,11 +57,11 @@ class Estate:
     traffic: dict[str, Any]  # channel id -> controller.state.traffic.Traffic
 
 
-def _estate(store: Any, only: Sequence[str]) -> Estate:
+def _estate(engine: Any, only: Sequence[str]) -> Estate:
     from controller.state.run_rate import read_cost_rows
     from controller.state.traffic import channel_traffic
 
-    rows = read_cost_rows(store)
+    rows = read_cost_rows(engine)
     unknown = sorted(set(only) - set(rows.organizations))
     if unknown:
         raise EngineError(f"--org {', '.join(unknown)}: no such Organization in the state "
@@ -75,15 +75,12 @@ def _estate(store: Any, only: Sequence[str]) -> Estate:
                        if name in rows.held_in else [])
                       for name, bird_id in rows.workspaces.get(org, [])]
         out.append((org, weekly, rows.held.get(org, 0), currency, workspaces))
-    return Estate(out, channels_by_campaign(rows.links), channel_traffic(store))
+    return Estate(out, channels_by_campaign(rows.links), channel_traffic(engine))
 
 
 async def estate_costs(settings: Settings, only: Sequence[str] = ()) -> list[OrganizationCost]:
-    store = open_store(settings, read_only=True)
-    try:
-        estate = _estate(store, only)
-    finally:
-        store.close()
+    with state_reader(settings) as engine:
+        estate = _estate(engine, only)
     async with bird_client(settings) as client:
         at_once = asyncio.Semaphore(WORKSPACES_AT_ONCE)
 

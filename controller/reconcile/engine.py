@@ -464,7 +464,7 @@ async def status(paths: Sequence[str], settings: Settings) -> list[StatusLine]:
         from controller.state.traffic import channel_traffic
 
         expected = expected_throughput(computed.desired, computed.world)
-        ghosts = {a: s for a, s in campaign_silences(computed.desired, computed.world, channel_traffic(store)).items()
+        ghosts = {a: s for a, s in campaign_silences(computed.desired, computed.world, channel_traffic(store.engine)).items()
                   if s.ghost}
         return [dataclasses.replace(line, throughput=expected[line.address].text if line.address in expected else "",
                                     ghost=ghosts.get(line.address))

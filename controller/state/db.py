@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -362,6 +362,25 @@ def check_current(engine: Engine, url: str) -> None:
                          f"(schema {revision or 'none'}, this one needs {HEAD_REVISION}) and is opened read-only "
                          "here, so it cannot be migrated: run a command that writes (e.g. `senderctl apply`) once "
                          "with write access")
+
+
+def open_current(url: str) -> Engine | None:
+    """A read-only engine on an existing state whose schema is current, without the ORM or the store (the
+    read-only reports' short way in); None when the state is missing or not current, for the caller to
+    open it through StateStore.open, which creates, migrates or says why it cannot."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return None
+    engine = create_state_engine(url, read_only=True)
+    try:
+        check_current(engine, url)
+    except StateError:
+        engine.dispose()
+        return None
+    except DBAPIError as exc:
+        engine.dispose()
+        raise StateError(database_problem(url, exc)) from None
+    return engine
 
 
 def database_failure(exc: BaseException, url: str | None) -> str | None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from controller.state.db import reading
-from controller.state.tables import OrgConfigRow, ProviderPhoneRow, ResourceRow
+from controller.state.narrow import ORG_CONFIGS, PROVIDER_PHONES, RESOURCES
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,15 @@ class CostRows:
     links: list[tuple[str, str]] = field(default_factory=list)  # (channel id, campaign id) of each SMS channel
 
 
-_RECORDS = ResourceRow.__table__.c  # type: ignore[attr-defined]
-_PHONES = ProviderPhoneRow.__table__.c  # type: ignore[attr-defined]
-_ORGS = OrgConfigRow.__table__.c  # type: ignore[attr-defined]
+_RECORDS = RESOURCES.c
+_PHONES = PROVIDER_PHONES.c
+_ORGS = ORG_CONFIGS.c
 
 
-def read_cost_rows(store: object) -> CostRows:
+def read_cost_rows(engine: Engine) -> CostRows:
     out = CostRows()
     prices: dict[str, list[Decimal]] = {}
-    with reading(store.engine) as connection:  # type: ignore[attr-defined]
+    with reading(engine) as connection:
         for address, kind, bird_id, spec in connection.execute(
                 select(_RECORDS.address, _RECORDS.kind, _RECORDS.bird_id, _RECORDS.spec)
                 .where(_RECORDS.kind.in_(("Organization", "Workspace")))):

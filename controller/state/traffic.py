@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from controller.state.db import reading
-from controller.state.sql import Executor, connection_of, upsert
-from controller.state.tables import ChannelTrafficRow
+from controller.state.narrow import CHANNEL_TRAFFIC
 
-_TRAFFIC = ChannelTrafficRow.__table__  # type: ignore[attr-defined]
+if TYPE_CHECKING:
+    from controller.state.sql import Executor
 
 
 @dataclass(frozen=True)
@@ -45,26 +46,31 @@ def count_outbound(tx: Executor, events: Iterable[Outbound]) -> int:
         totals[item.channel_id] = (count + 1, max(newest, item.at))
     if not totals:
         return 0
+    from controller.state.sql import connection_of, upsert  # the ORM's session: the daemon has it loaded
+    from controller.state.tables import ChannelTrafficRow
+
+    table = ChannelTrafficRow.__table__  # type: ignore[attr-defined]
     connection = connection_of(tx)
     have = {row.channel_id: row for row in connection.execute(
-        select(_TRAFFIC.c.channel_id, _TRAFFIC.c.outbound_count, _TRAFFIC.c.last_outbound_at)
-        .where(_TRAFFIC.c.channel_id.in_(sorted(totals))))}
+        select(table.c.channel_id, table.c.outbound_count, table.c.last_outbound_at)
+        .where(table.c.channel_id.in_(sorted(totals))))}
     rows = []
     for channel_id, (count, newest) in sorted(totals.items()):
         old = have.get(channel_id)
         last = newest if old is None else max(newest, _aware(old.last_outbound_at))
         rows.append({"channel_id": channel_id, "outbound_count": count + (old.outbound_count if old else 0),
                      "last_outbound_at": last})
-    upsert(tx, _TRAFFIC, rows, keys=("channel_id",))
+    upsert(tx, table, rows, keys=("channel_id",))
     return len(rows)
 
 
-def channel_traffic(store: object) -> dict[str, Traffic]:
+def channel_traffic(engine: Engine) -> dict[str, Traffic]:
     """channel id -> what was counted on it (one read)."""
-    with reading(store.engine) as connection:  # type: ignore[attr-defined]
+    columns = CHANNEL_TRAFFIC.c
+    with reading(engine) as connection:
         return {r.channel_id: Traffic(int(r.outbound_count), _aware(r.last_outbound_at))
-                for r in connection.execute(select(_TRAFFIC.c.channel_id, _TRAFFIC.c.outbound_count,
-                                                   _TRAFFIC.c.last_outbound_at))}
+                for r in connection.execute(select(columns.channel_id, columns.outbound_count,
+                                                   columns.last_outbound_at))}
 
 
 def _aware(moment: datetime) -> datetime:

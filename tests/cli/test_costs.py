@@ -94,3 +94,30 @@ def test_plan_run_rate_change() -> None:
                Change("NumberPool/p", "create", "", cost=Cost(monthly=Decimal("1.15"))),
                Change("Brand/b", "create", "", cost=Cost(one_time=Decimal("4")))]
     assert plan_run_rate(changes) == (Decimal("2.30"), Decimal("10"))
+
+
+def test_costs_reads_a_missing_state_as_empty_and_leaves_no_file(cli: Senderctl, tmp_path: Path) -> None:
+    state = tmp_path / "nothing-yet.db"
+    run = cli("costs", env={"SENDERCTL_STATE": f"sqlite:///{state}"})
+    assert run.code == 0, run
+    assert "The state holds no Organization" in run.out and not state.exists()
+
+
+def test_costs_on_a_state_of_an_older_schema_says_how_to_migrate_it(cli: Senderctl, bird: Bird, specs: Path,
+                                                                    tmp_path: Path) -> None:
+    """The short way in reads only a current schema; an older one goes through the store, which migrates
+    a writable state and, on a read-only file, says what to run."""
+    import sqlite3
+
+    state = tmp_path / "old.db"
+    url = f"sqlite:///{state}"
+    assert cli("apply", str(specs), "--auto-approve", env={"SENDERCTL_STATE": url}).code == 0
+    with sqlite3.connect(state) as db:
+        db.execute("UPDATE alembic_version SET version_num = 'compliance_0006_channel_traffic'")
+    state.chmod(0o444)
+    try:
+        run = cli("costs", env={"SENDERCTL_STATE": url})
+    finally:
+        state.chmod(0o644)
+    assert run.code != 0 and "compliance_0006_channel_traffic" in run.err and "senderctl apply" in run.err, run
+    assert "Traceback" not in run.err

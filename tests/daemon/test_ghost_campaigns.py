@@ -29,7 +29,7 @@ def senderctl(*args: str, state_url: str, bird_url: str) -> subprocess.Completed
 
 def traffic(state_url: str) -> dict:
     with StateStore.open(state_url) as store:
-        return channel_traffic(store)
+        return channel_traffic(store.engine)
 
 
 def channel_of(state_url: str, address: str) -> tuple[str, str]:

@@ -30,7 +30,7 @@ def test_organizations_workspaces_held_numbers_and_channel_links(state_url):
                                  "weekly_price": Decimal("2.99"), "currency": "USD", "updated_at": AT})
             acquire(tx, "acme", "main", "+14155550100", "num-1", Decimal("1.15"), AT)
             acquire(tx, "acme", "main", "+14155550101", "num-2", None, AT)
-        rows = read_cost_rows(store)
+        rows = read_cost_rows(store.engine)
     assert rows.organizations == ["acme"]
     assert rows.terms == {"acme": (Decimal("2.99"), "USD")}
     assert rows.workspaces == {"acme": [("idle", "ws-2"), ("main", "ws-1")]}

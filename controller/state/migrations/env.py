@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import controller.state.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import controller.state.webhook_inbox  # noqa: F401  (and the daemon's webhook inbox)
 
 target_metadata = SQLModel.metadata
 config = context.config
