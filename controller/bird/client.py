@@ -446,7 +446,8 @@ class BirdClient:
                     self.concurrency.dropped()
                     raise
                 # The round trip, as the event loop saw it: Bird's distance plus any wait for our own CPU.
-                self.concurrency.sample(time.monotonic() - sent, self._in_flight.holders)
+                answered = time.monotonic()
+                self.concurrency.sample(answered - sent, self._in_flight.holders, answered)
             self._in_flight.wake()  # the limit may have grown
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # The request never reached Bird: safe to send again whatever the method.

@@ -11,7 +11,10 @@ limit adapts, as TCP's window and Netflix's concurrency-limits (Gradient2) do:
 * while ``short`` stays within ``tolerance`` x ``long`` nothing queues (not at Bird, not on our event
   loop): the limit grows by a small queue allowance per answer, which roughly doubles it per round trip;
 * when answers slow down beyond that (our CPU is saturated and answers wait on the event loop, or Bird
-  queues), the limit shrinks in proportion (never by more than half at once);
+  queues), the limit shrinks in proportion (never by more than half at once), but never below what the
+  answers' own pace needs (BBR's bandwidth-delay product): answers per second over the last ones, times
+  the baseline. Shrinking further starves a client that is busy but keeping up: a no-op plan 150 ms away,
+  its CPU saturated by decoding pages, fell from 367 to 16 in flight and read a third as fast meanwhile;
 * when fewer than half of the slots are used, the limit does not grow (nothing shows it would help);
 * a request that timed out or lost its connection shrinks the limit by a tenth.
 
@@ -30,7 +33,7 @@ import asyncio
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_MINIMUM = 16
 DEFAULT_MAXIMUM = 512
@@ -38,6 +41,8 @@ WORKSPACE_MINIMUM = 8
 # A workspace may hold this many round trips' worth of its rate in slots: room for jitter and for answers
 # that wait on a busy event loop, without letting its waiters starve others.
 WORKSPACE_HEADROOM = 2.0
+# The answers the recent pace is measured over.
+PACE_ANSWERS = 64
 
 
 @dataclass
@@ -53,6 +58,7 @@ class GradientLimit:
     limit: float = 0.0
     short: float | None = None
     long: float | None = None
+    paced: deque[float] = field(default_factory=lambda: deque(maxlen=PACE_ANSWERS))  # answer times (clock)
 
     def __post_init__(self) -> None:
         if not 1 <= self.minimum <= self.maximum:
@@ -63,9 +69,12 @@ class GradientLimit:
     def current(self) -> int:
         return int(self.limit)
 
-    def sample(self, rtt: float, in_flight: int) -> None:
-        """One answer came back after ``rtt`` seconds while ``in_flight`` requests (itself included) were out."""
+    def sample(self, rtt: float, in_flight: int, now: float | None = None) -> None:
+        """One answer came back after ``rtt`` seconds while ``in_flight`` requests (itself included) were out;
+        ``now``: when, on a monotonic clock (without it the answers' pace is not measured)."""
         rtt = max(rtt, 1e-6)
+        if now is not None:
+            self.paced.append(now)
         self.short = rtt if self.short is None else self.short + self.short_weight * (rtt - self.short)
         if self.long is None:
             self.long = rtt
@@ -83,7 +92,14 @@ class GradientLimit:
             return  # app-limited: nothing shows that more slots would be used
         allowance = math.sqrt(self.limit)
         target = self.limit * gradient + allowance
-        self.limit = self._clamp(self.limit + self.smoothing * (target - self.limit))
+        self.limit = self._clamp(max(self.limit + self.smoothing * (target - self.limit), self.paced_floor()))
+
+    def paced_floor(self) -> float:
+        """The requests in flight the recent answers' pace needs at the baseline round trip (0: unmeasured)."""
+        if len(self.paced) < self.paced.maxlen or self.long is None:  # type: ignore[operator]
+            return 0.0
+        span = self.paced[-1] - self.paced[0]
+        return (len(self.paced) - 1) / span * self.long if span > 0 else 0.0
 
     def dropped(self) -> None:
         """A request timed out or lost its connection: back off a little."""

@@ -135,3 +135,25 @@ async def test_requests_waiting_for_one_workspaces_rate_leave_slots_to_the_other
         for task in stuck:
             task.cancel()
         await asyncio.gather(*stuck, return_exceptions=True)
+
+
+def test_slow_answers_at_a_steady_pace_keep_what_that_pace_needs_in_flight() -> None:
+    """A client whose own CPU is the bottleneck (answers wait on its event loop, so they look three times
+    slower than the baseline) still keeps the pace's bandwidth-delay product on the wire: 400 answers a
+    second at a 150 ms baseline need 60. Without a clock the pace is not measured and it shrinks as before."""
+    limit = GradientLimit()
+    now = 0.0
+    for _ in range(400):
+        now += 1 / 400
+        limit.sample(0.15, limit.current, now)
+    assert limit.current > 200
+    for _ in range(400):
+        now += 1 / 400
+        limit.sample(0.45, limit.current, now)
+    assert 55 <= limit.current <= 70
+    feed(limit, 0.45, 400)  # no clock: the last pace still holds the floor, it never goes below it
+    assert limit.current >= 55
+    unclocked = GradientLimit()
+    feed(unclocked, 0.15, 400)
+    feed(unclocked, 0.45, 400)
+    assert unclocked.current == DEFAULT_MINIMUM
