@@ -199,10 +199,13 @@ class Daemon:
     def environ(self) -> Mapping[str, str] | None:
         return self.settings.environ
 
-    async def reload_specs(self, why: str) -> bool:
-        """Load the spec files; keep the set in force when they are invalid. True when the set changed."""
+    async def reload_specs(self, why: str, loaded: Preloaded | None = None) -> bool:
+        """Load the spec files (or take `loaded`, read from the same files); keep the set in force when they
+        are invalid. True when the set changed."""
         try:
-            view = await asyncio.to_thread(load_view, self.options.paths, self.environ())
+            view = loaded.view() if loaded is not None else None
+            if view is None:
+                view = await asyncio.to_thread(load_view, self.options.paths, self.environ())
         except SpecsRejected as exc:
             self.spec_errors = exc.errors
             self.metrics.spec_loads.labels("invalid").inc()
@@ -257,28 +260,51 @@ class Daemon:
                                     stop_event=self.stopping, recursive=True, ignore_permission_denied=True,
                                     rust_timeout=WATCH_POLL_MS):
             names = sorted({Path(p).name for _, p in changes})
-            if not await self.settled(names):
+            settled = await self.settled(names)
+            if settled is None:
                 return
             previous = self.view
-            if await self.reload_specs("changed: " + ", ".join(names[:10])) and self.role == "leader":
+            if await self.reload_specs("changed: " + ", ".join(names[:10]), settled) and self.role == "leader":
                 self.enqueue_edit(previous, self.view)
 
-    async def settled(self, names: list[str]) -> bool:
-        """Wait until the spec tree has not changed for a settle window (False: the daemon is stopping).
-        A file written in two steps is read once, whole."""
+    async def settled(self, names: list[str]) -> Preloaded | None:
+        """Wait until the spec tree has not changed for a settle window (None: the daemon is stopping).
+        A file written in two steps is read once, whole.
+
+        The files are read and expanded meanwhile, in a thread: nothing acts on them before the window
+        ends, and what was read is used only if the tree was the same before that read as at the window's
+        end (else the caller reads them again). Reading 10,000 numbers' specs took 0.4 s after the window."""
         before = await asyncio.to_thread(tree_snapshot, self.options.paths)
-        while True:
-            event("specs.settling", f"spec files changed ({', '.join(names[:10])}); acting once they are "
-                  f"unchanged for {self.options.settle:g} s", settle=self.options.settle)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), settle_wait(before, self.clock(), self.options.settle))
-            if self.stopping.is_set():
-                return False
-            now = await asyncio.to_thread(tree_snapshot, self.options.paths)
-            if now == before:
-                event("specs.settled", f"spec files unchanged for {self.options.settle:g} s: reading them")
-                return True
-            before = now
+        preload = asyncio.create_task(asyncio.to_thread(self.preload_specs))
+        try:
+            while True:
+                event("specs.settling", f"spec files changed ({', '.join(names[:10])}); acting once they are "
+                      f"unchanged for {self.options.settle:g} s", settle=self.options.settle)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(),
+                                           settle_wait(before, self.clock(), self.options.settle))
+                if self.stopping.is_set():
+                    return None
+                now = await asyncio.to_thread(tree_snapshot, self.options.paths)
+                if now == before:
+                    event("specs.settled", f"spec files unchanged for {self.options.settle:g} s: reading them")
+                    loaded = await preload
+                    return loaded if loaded.snapshot == now else Preloaded(now)  # read before the last write
+                before = now
+                preload.cancel()
+                preload = asyncio.create_task(asyncio.to_thread(self.preload_specs))
+        finally:
+            preload.cancel()  # (a thread runs to its end; its result is dropped)
+
+    def preload_specs(self) -> Preloaded:
+        snapshot = tree_snapshot(self.options.paths)
+        try:
+            loaded = Preloaded(snapshot, load_view(self.options.paths, self.environ()))
+        except SpecsRejected as exc:
+            loaded = Preloaded(snapshot, rejected=exc)
+        event("specs.read_ahead", "spec files read while settling: used only if unchanged when the window ends",
+              valid=loaded.rejected is None)
+        return loaded
 
     def enqueue_edit(self, previous: SpecView | None, view: SpecView | None) -> None:
         """A spec edit reconciles what it added or changed (a targeted reconcile: only their workspaces are
@@ -1136,6 +1162,21 @@ def watch_targets(paths: tuple[str, ...]) -> tuple[set[Path], set[Path]]:
         p = Path(raw).resolve()
         (roots if p.is_dir() else files).add(p)
     return roots, files
+
+
+@dataclasses.dataclass(frozen=True)
+class Preloaded:
+    """The spec files as read while a settle window ran, with the tree's snapshot taken before the read;
+    with neither a view nor a rejection, nothing usable was read: the caller reads the files itself."""
+
+    snapshot: tuple[tuple[str, int, int], ...]
+    loaded: SpecView | None = None
+    rejected: SpecsRejected | None = None
+
+    def view(self) -> SpecView | None:
+        if self.rejected is not None:
+            raise self.rejected
+        return self.loaded
 
 
 def tree_snapshot(paths: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:

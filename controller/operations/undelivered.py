@@ -5,6 +5,7 @@ event no more: an inbound SMS among them never reaches its user unless an operat
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,17 +28,21 @@ class Abandoned:
 
 
 async def abandoned_deliveries(client: Any, records: Mapping[str, Any]) -> list[Abandoned]:
-    """Every failed delivery of the subscriptions the state records (one Bird list per subscription)."""
-    found: list[Abandoned] = []
-    for address, record in sorted(records.items()):
-        if record.kind != WEBHOOK_KIND or not record.bird_id:
-            continue
+    """Every failed delivery of the subscriptions the state records (one Bird list per subscription), in
+    the subscriptions' order. The lists are read at once, as the client's limits allow: one after another,
+    200 subscriptions 150 ms away took 30 s, and held up the daemon's next reconcile all that time."""
+    subscriptions = [(address, record) for address, record in sorted(records.items())
+                     if record.kind == WEBHOOK_KIND and record.bird_id]
+
+    async def failed(address: str, record: Any) -> list[Abandoned]:
         data = record.data or {}
-        async for log in client.list_webhook_logs(data.get("organizationId", ""), data.get("workspaceId", ""),
-                                                   record.bird_id, execution_status="failed"):
-            found.append(Abandoned(address, record.bird_id, log.requestId, log.attemptCount, log.httpStatusCode,
-                                   log.updatedAt or log.createdAt))
-    return found
+        return [Abandoned(address, record.bird_id, log.requestId, log.attemptCount, log.httpStatusCode,
+                          log.updatedAt or log.createdAt)
+                async for log in client.list_webhook_logs(data.get("organizationId", ""), data.get("workspaceId", ""),
+                                                          record.bird_id, execution_status="failed")]
+
+    lists = await asyncio.gather(*(failed(address, record) for address, record in subscriptions))
+    return [item for found in lists for item in found]
 
 
 def abandoned_text(found: list[Abandoned]) -> str:

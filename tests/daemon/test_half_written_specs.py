@@ -61,9 +61,12 @@ def test_a_file_saved_in_two_writes_is_read_once_whole(tmp_path, emulator, daemo
     with line.open("w") as f:  # the first write: half of the file (an editor, `cat >`, scp)
         f.write(LINE[: LINE.index("spec:")])
     d.wait_event("specs.settling", timeout=30)
+    # The half file is read while the window runs (and found invalid); that read must not be acted on.
+    assert d.wait_event("specs.read_ahead", timeout=30)[0]["valid"] is False
     line.write_text(LINE)  # the rest, within the settle window
     d.wait_event("specs.settled", timeout=30)
     assert d.events("specs.invalid") == [] and d.events("specs.removals") == []
+    assert [e["valid"] for e in d.events("specs.read_ahead")] == [False, True]  # read again, whole
     assert "PhoneNumber/line" in records(sqlite_url) and emulator.writes() == writes
 
 
