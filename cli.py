@@ -6,6 +6,7 @@ Exit codes follow CONTRACT.md: 0 ok, 1 error, 2 usage (click), 3 refused / needs
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 
@@ -631,7 +632,43 @@ def tune_garbage_collector() -> None:
 def main() -> None:
     skip_pydantic_plugin_discovery()
     tune_garbage_collector()
-    cli()
+    atexit.register(end_without_teardown)  # registered first, so it runs after every other exit handler
+    try:
+        cli()
+    except SystemExit as done:
+        _exit_status.append(exit_status(done.code))
+        raise
+
+
+# The status the command ended with, once it has (none: it ended with an uncaught exception).
+_exit_status: list[int] = []
+
+
+def exit_status(code: object) -> int:
+    """The process's exit status for SystemExit(code), as the interpreter computes it."""
+    if code is None:
+        return EXIT_OK
+    if isinstance(code, int):
+        return code
+    return EXIT_ERROR  # (the interpreter prints such a code on stderr itself, before its exit handlers)
+
+
+def end_without_teardown() -> None:
+    """The last exit handler: end the process without the interpreter's teardown, which freed a no-op
+    plan's 10,000-number world object by object (0.3 s of a 3 s command; Instagram's Django workers skip it
+    the same way). The other exit handlers have run and every non-daemon thread has ended by now; standard
+    output and error are flushed first. Any doubt (no status, another thread, a flush that fails, such as
+    a closed pipe) leaves the interpreter's own exit as it is."""
+    import threading
+
+    if not _exit_status or threading.active_count() > 1:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(_exit_status[0])
 
 
 if __name__ == "__main__":
