@@ -68,3 +68,16 @@ async def test_requests_in_flight_are_bounded_and_their_connections_kept_alive()
 async def test_max_in_flight_must_be_positive() -> None:
     with pytest.raises(BirdConfigurationError, match="max_in_flight"):
         BirdClient("http://127.0.0.1:9", ACCESS_KEY, max_in_flight=0)
+
+
+async def test_a_proxy_named_by_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each connection's client skips httpx's read of the proxy variables only when there are none: with
+    HTTP_PROXY set, a Bird that does not resolve is reached through the proxy (here a server that answers
+    every request itself)."""
+    async with slow_server(delay=0.0) as (proxy, seen):
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        async with BirdClient("http://bird.invalid", ACCESS_KEY, max_attempts=1) as client:
+            page = await client.json_pages("brands", workspaceId="11111111-2222-4222-8222-222222222222").__anext__()
+    assert page == [] and seen.requests == 1
