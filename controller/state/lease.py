@@ -38,6 +38,11 @@ from controller.state.lock import APPLY_LOCK_KEY
 # The database server's clock, as naive UTC like every other timestamp of the state.
 NOW = "(clock_timestamp() AT TIME ZONE 'UTC')"
 STATEMENT_TIMEOUT_MS = 5000
+# A transaction that holds a lease row (an intent's FOR SHARE check, a renewal's UPDATE) is ended by the
+# server once its process has left it idle this long: a holder stopped inside one (SIGSTOP, a frozen VM)
+# otherwise kept every other replica from taking its leases over until it woke. Such a transaction runs
+# its few statements back to back; ended, it commits nothing, and no Bird write follows an uncommitted intent.
+IDLE_HOLDING_A_LEASE_MS = 5000  # within the default lease TTL (6 s): no takeover waits longer for it
 # An intent is written only while the lease outlives it by this much: the time its Bird call may take
 # to leave this process after the intent's commit. The local deadline keeps the same margin.
 INTENT_MARGIN_SECONDS = 1.0
@@ -62,6 +67,7 @@ def short_transaction(engine: Engine) -> Iterator[Connection]:
     """One transaction that cannot hang: its statements give up after STATEMENT_TIMEOUT_MS."""
     with engine.begin() as conn:
         conn.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+        conn.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {IDLE_HOLDING_A_LEASE_MS}"))
         yield conn
 
 
@@ -125,6 +131,7 @@ def check_in(conn: Connection, shard: str, holder: str, epoch: int, margin: floa
     lease lasts `margin` more seconds. The row stays locked (FOR SHARE) until the intent commits, so no
     new epoch can begin in between. The apply lock's key is taken shared for the transaction: a command's
     apply (which holds it exclusively) stops the daemons' writes while it runs (StateLocked)."""
+    conn.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {IDLE_HOLDING_A_LEASE_MS}"))
     if not conn.execute(text("SELECT pg_try_advisory_xact_lock_shared(:k)"), {"k": APPLY_LOCK_KEY}).scalar_one():
         raise StateLocked(None, "(a `senderctl apply` or `import` holds its apply lock)")
     found = conn.execute(text(
@@ -327,6 +334,7 @@ class OrganizationLease:
 
     def check_in(self, conn: Connection, _address: str) -> None:
         sent = self.clock()
+        conn.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {IDLE_HOLDING_A_LEASE_MS}"))
         left = conn.execute(text(
             f"SELECT extract(epoch FROM expires_at - {NOW}) FROM leases WHERE shard = :s AND epoch = :e "
             f"AND holder IS NOT NULL AND expires_at > {NOW} + make_interval(secs => :m) FOR SHARE"),

@@ -94,6 +94,28 @@ def test_a_new_epoch_waits_for_an_intent_being_written_under_the_old_one(store):
     assert taken == [2]
 
 
+def test_an_intent_left_idle_by_a_stopped_holder_does_not_block_the_takeover(store):
+    """A holder stopped (SIGSTOP, a frozen VM) inside an intent's transaction keeps the lease row locked:
+    the server ends that transaction once it has been idle IDLE_HOLDING_A_LEASE_MS, the takeover goes on,
+    and the stopped holder's intent is never committed (so its Bird write never leaves)."""
+    from sqlalchemy.exc import DBAPIError
+
+    a = fenced(store, "a/1")
+    fence = WriteFence(a, lambda _address: ALL)
+    taken: list[int | None] = []
+    with pytest.raises(DBAPIError):  # a wakes up: its transaction is gone
+        with store.engine.begin() as conn:
+            fence.check_in(conn, "PhoneNumber/one")
+            taker = threading.Thread(target=lambda: (expire(store), taken.append(
+                lease.acquire(store.engine, ALL, "b/2", TTL))))
+            taker.start()
+            taker.join(timeout=60)  # a stays "stopped" until b is through (or the test gives up)
+            assert taken == [2], "the takeover waited on a stopped holder's idle transaction"
+            conn.execute(text("INSERT INTO leases (shard, epoch, expires_at) VALUES ('late', 0, now())"))
+    with store.engine.connect() as check:
+        assert check.execute(text("SELECT count(*) FROM leases WHERE shard = 'late'")).scalar() == 0
+
+
 def test_the_local_deadline_stops_writes_without_asking_the_database():
     now = [100.0]
     fence = Fence("a/1", ttl=6.0, margin=1.0, clock=lambda: now[0])
