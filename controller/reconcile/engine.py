@@ -99,6 +99,7 @@ class WorldCache:
     the cache refreshes it (what was read now is fresher, the rest is as it was)."""
 
     world: World | None = None
+    rows: Any = None  # the state's records as last read (controller.state.store.RecordRowCache)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,11 @@ async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mappi
     `expanded`: these specs' desired resources, already expanded (used only when made from `specs`)."""
     known = expanded if expanded is not None and expanded.specs is specs else None
     desired = list(known.desired) if known else desired_from_specs(specs, environ)
-    state = read_state(store)
+    if cache is not None and cache.rows is None:
+        from controller.state.store import RecordRowCache
+
+        cache.rows = RecordRowCache()
+    state = read_state(store, cache.rows if cache is not None else None)
     targets = known_targets(scope, desired, state[0])
     earlier = cache.world if cache is not None else None
     read = workspaces_to_read(desired, state[0], targets) if targets and earlier is not None else None

@@ -38,12 +38,14 @@ async def collect(pages: AsyncIterator[list[dict[str, Any]]]) -> list[dict[str, 
     return [item async for page in pages for item in page]
 
 
-def read_state(store: Any) -> StateRead:
+def read_state(store: Any, known_rows: Any = None) -> StateRead:
+    """The records, open operations and tenant view. `known_rows`: the state's RecordRowCache of a
+    long-running caller (the daemon), so that only the records changed since its last read are decoded."""
     from controller import tenant
 
-    # The records' dicts are fresh from the database (nobody else holds them): taken as they are, not
-    # copied again (at 20,000 records the copies were tens of MB at the plan's peak).
-    records = {row[0]: RecordView(*row) for row in store.record_rows()}
+    # The records' dicts are not copied (at 20,000 records the copies were tens of MB at the plan's peak):
+    # nothing changes them in place, so a cache may share them between plans.
+    records = {row[0]: RecordView(*row) for row in store.record_rows(known_rows)}
     ops = [OperationView(o.id, o.address, o.action, o.key, dict(o.request or {})) for o in store.open_operations()]
     return records, ops, tenant_view(tenant.plan_snapshot(store))
 

@@ -68,6 +68,7 @@ def upgrade_signing_key_digests(store: Any, environ: Mapping[str, str] | None = 
     keyed digest of itself, in place and without any key. Idempotent; the number upgraded."""
     from controller.resources.common import KEYED_DIGEST_PREFIX, keyed_digest
     from controller.state import api_repo
+    from controller.state.records import utcnow
 
     with store.transaction() as tx:
         rows = [r for r in api_repo.records_of_kinds(tx, ["WebhookSubscription"])
@@ -78,6 +79,7 @@ def upgrade_signing_key_digests(store: Any, environ: Mapping[str, str] | None = 
         secret = digest_secret(environ)
         for row in rows:
             row.data = {**row.data, "signingKeyDigest": keyed_digest(secret, str(row.data["signingKeyDigest"]))}
+            row.updated_at = utcnow()  # a changed record has a new version (the state's record_rows cache)
             tx.add(row)
     return len(rows)
 

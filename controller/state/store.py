@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -48,6 +49,19 @@ _OPEN_OF = (select(OPERATIONS).where(OPERATIONS.c.status == "intent", OPERATIONS
 _KEYS_OF = select(OPERATIONS.c.key).where(OPERATIONS.c.address == bindparam("address"))
 _RECORD_ROWS = select(ResourceRow.address, ResourceRow.kind, ResourceRow.bird_id, ResourceRow.spec_hash,
                       ResourceRow.spec, ResourceRow.data)
+_RECORD_VERSIONS = select(ResourceRow.address, ResourceRow.updated_at, ResourceRow.spec_hash, ResourceRow.bird_id)
+IN_CHUNK = 500  # addresses per IN (...) list: under SQLite's limit on bound parameters
+RecordRow = tuple[str, str, "str | None", str, dict[str, Any], dict[str, Any]]
+
+
+@dataclasses.dataclass
+class RecordRowCache:
+    """StateStore.record_rows' rows as last read, with each record's version then."""
+
+    rows: dict[str, RecordRow] = dataclasses.field(default_factory=dict)
+    versions: dict[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
+
+
 # Records that hold a number of the organization's pool: forgetting one leaves the number held.
 NUMBER_KINDS = ("PhoneNumber", "NumberPool")
 OUTCOMES = ("succeeded", "failed", "abandoned")
@@ -160,12 +174,33 @@ class StateStore:
         return {row.address: ResourceRecord(**{**row._mapping, "spec": row.spec or {}, "data": row.data or {}})
                 for row in rows}
 
-    def record_rows(self) -> list[tuple[str, str, str | None, str, dict[str, Any], dict[str, Any]]]:
+    def record_rows(self, known: RecordRowCache | None = None) -> list[RecordRow]:
         """(address, kind, bird_id, spec_hash, spec, data) of every record: what a plan reads, as plain
         tuples (a plan reads all of them: at 20,000 records, building ResourceRecords cost more than the
-        query)."""
+        query).
+
+        `known`: the rows an earlier call returned, kept by a long-running caller (the daemon). Only the
+        records whose version (updated_at, spec_hash, bird_id) moved since are read whole again; the JSON
+        of the others is not decoded again (most of a targeted reconcile's 0.24 s read at 20,000 records).
+        Its rows are shared between plans: they are never changed in place."""
         with reading(self.engine) as connection:
-            return [(a, k, b, h, spec or {}, data or {}) for a, k, b, h, spec, data in connection.execute(_RECORD_ROWS)]
+            if known is None:
+                return [(a, k, b, h, spec or {}, data or {})
+                        for a, k, b, h, spec, data in connection.execute(_RECORD_ROWS)]
+            versions = {address: tuple(version) for address, *version in connection.execute(_RECORD_VERSIONS)}
+            stale = [address for address, version in versions.items() if known.versions.get(address) != version]
+            fresh: dict[str, RecordRow] = {}
+            for start in range(0, len(stale), IN_CHUNK):
+                for a, k, b, h, spec, data in connection.execute(
+                        _RECORD_ROWS.where(ResourceRow.address.in_(stale[start:start + IN_CHUNK]))):  # type: ignore[attr-defined]
+                    fresh[a] = (a, k, b, h, spec or {}, data or {})
+        # A record changed between the two reads is taken as read then (newer, and read again next time);
+        # one removed in between is left out.
+        stale_set = set(stale)
+        rows = {a: fresh.get(a) if a in stale_set else known.rows[a] for a in versions}
+        known.rows = {a: row for a, row in rows.items() if row is not None}
+        known.versions = {a: versions[a] for a in known.rows}
+        return list(known.rows.values())
 
     def save_record(self, rec: ResourceRecord) -> None:
         with self.connection_transaction() as connection:
@@ -209,6 +244,7 @@ class StateStore:
                 data = _renamed(row.data or {}, moves)
                 if data != (row.data or {}):
                     row.data = data
+                    row.updated_at = utcnow()  # a changed record has a new version (record_rows' cache)
         StateStore.records_changed += 1
 
     def forget(self, address: str) -> None:

@@ -321,3 +321,39 @@ def test_repr_never_shows_the_database_password():
     from controller.state.store import redact
 
     assert "hunter2" not in redact("postgresql+psycopg://u:hunter2@db/x")
+
+
+def test_record_rows_with_a_cache_read_what_a_fresh_read_does_after_every_kind_of_change(state_url, store):
+    """The daemon keeps the records it read and decodes again only those whose version moved: after saves,
+    a changed data field under the same spec hash and Bird id, a removal, a rename (which rewrites other
+    records' data) and the signing-key digest upgrade, it must read what a read without the cache reads."""
+    from controller.reconcile.secrets import upgrade_signing_key_digests
+    from controller.state.store import RecordRowCache
+
+    cache = RecordRowCache()
+
+    def same() -> None:
+        cached = sorted(store.record_rows(cache))
+        assert cached == sorted(store.record_rows())
+        other = StateStore.open(state_url)  # another process's view, and the same cache read through it
+        try:
+            assert sorted(other.record_rows(cache)) == cached
+        finally:
+            other.close()
+
+    for i in range(3):
+        store.save_record(record(f"PhoneNumber/line-{i}", bird_id=f"num-{i}"))
+    store.save_record(record("Channel/line-0", bird_id="ch-0", data={"numberAddress": "PhoneNumber/line-0"}))
+    store.save_record(record("WebhookSubscription/hook", bird_id="wh-1",
+                             data={"signingKeyDigest": "legacy-digest"}))
+    same()
+    store.save_record(record("PhoneNumber/line-1", bird_id="num-1", data={"number": "+14155550199"}))
+    same()
+    store.forget("PhoneNumber/line-2")
+    same()
+    store.rename({"PhoneNumber/line-0": "PhoneNumber/renamed"})
+    assert store.record("Channel/line-0").data["numberAddress"] == "PhoneNumber/renamed"
+    same()
+    assert upgrade_signing_key_digests(store) == 1
+    same()
+    assert len(cache.rows) == 4 and dict(cache.rows)["Channel/line-0"][5]["numberAddress"] == "PhoneNumber/renamed"
