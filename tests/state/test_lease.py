@@ -103,15 +103,15 @@ def test_an_intent_left_idle_by_a_stopped_holder_does_not_block_the_takeover(sto
     a = fenced(store, "a/1")
     fence = WriteFence(a, lambda _address: ALL)
     taken: list[int | None] = []
-    with pytest.raises(DBAPIError):  # a wakes up: its transaction is gone
-        with store.engine.begin() as conn:
-            fence.check_in(conn, "PhoneNumber/one")
-            taker = threading.Thread(target=lambda: (expire(store), taken.append(
-                lease.acquire(store.engine, ALL, "b/2", TTL))))
-            taker.start()
-            taker.join(timeout=60)  # a stays "stopped" until b is through (or the test gives up)
-            assert taken == [2], "the takeover waited on a stopped holder's idle transaction"
-            conn.execute(text("INSERT INTO leases (shard, epoch, expires_at) VALUES ('late', 0, now())"))
+    # When a wakes up, its transaction is gone.
+    with pytest.raises(DBAPIError), store.engine.begin() as conn:
+        fence.check_in(conn, "PhoneNumber/one")
+        taker = threading.Thread(target=lambda: (expire(store), taken.append(
+            lease.acquire(store.engine, ALL, "b/2", TTL))))
+        taker.start()
+        taker.join(timeout=60)  # a stays "stopped" until b is through (or the test gives up)
+        assert taken == [2], "the takeover waited on a stopped holder's idle transaction"
+        conn.execute(text("INSERT INTO leases (shard, epoch, expires_at) VALUES ('late', 0, now())"))
     with store.engine.connect() as check:
         assert check.execute(text("SELECT count(*) FROM leases WHERE shard = 'late'")).scalar() == 0
 
