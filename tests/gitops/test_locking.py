@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -217,7 +218,15 @@ def test_ctrl_c_mid_apply_says_what_finished_and_exits_130(specs: Path, bird: Bi
     # for a line of output instead let a loaded machine print it after the hanging writes had timed out.
     route = "/organizations/{organizationId}/workspaces/{workspaceId}/webhook-subscriptions"
     bird.fault(method="POST", route=route, effect="timeout", seconds=30, times=10)
-    process = sqlite_senderctl.popen("apply", str(specs), "--auto-approve")
+    # As from a terminal, whatever this process hands its children: a shell without job control starts a
+    # background job (`.ci/run &`) with SIGINT ignored, and the whole suite failed this test twice in a row
+    # where it passed alone (a Ctrl-C that never reached the apply, which ran on to exit 1).
+    interruptible = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                     "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+                     "sys.argv[0] = 'cli'; runpy.run_module('cli', run_name='__main__', alter_sys=True)")
+    process = subprocess.Popen([sys.executable, "-c", interruptible, "apply", str(specs), "--auto-approve"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=sqlite_senderctl.env,
+                               cwd=str(sqlite_senderctl.cwd), stdin=subprocess.DEVNULL)
     try:
         end = time.monotonic() + 60
         while not bird.requests().get(f"POST {route}", 0) and process.poll() is None and time.monotonic() < end:
