@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
@@ -66,3 +66,12 @@ def _insert_new_statement(dialect: str, table: Any, keys: tuple[str, ...]) -> An
     statement = _dialect_insert(dialect, table)
     primary_key = list(table.__table__.primary_key.columns)
     return statement.on_conflict_do_nothing(index_elements=list(keys)).returning(*primary_key)
+
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    """`items` `size` at a time: IN (...) lists and bulk inserts stay under SQLite's limit on bound parameters."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

@@ -30,7 +30,7 @@ from controller.state.db import (
 from controller.state.errors import Conflict, DuplicateOperation, StateError
 from controller.state.lease import TASK_FENCE
 from controller.state.records import Condition, Operation, Outcome, ResourceRecord, utcnow
-from controller.state.sql import Executor, upsert
+from controller.state.sql import Executor, chunks, upsert
 from controller.state.tables import ConditionRow, OperationRow, ProviderPhoneRow, ResourceRow
 
 OPERATIONS = OperationRow.__table__  # type: ignore[attr-defined]
@@ -190,9 +190,9 @@ class StateStore:
             versions = {address: tuple(version) for address, *version in connection.execute(_RECORD_VERSIONS)}
             stale = [address for address, version in versions.items() if known.versions.get(address) != version]
             fresh: dict[str, RecordRow] = {}
-            for start in range(0, len(stale), IN_CHUNK):
+            for chunk in chunks(stale, IN_CHUNK):
                 for a, k, b, h, spec, data in connection.execute(
-                        _RECORD_ROWS.where(ResourceRow.address.in_(stale[start:start + IN_CHUNK]))):  # type: ignore[attr-defined]
+                        _RECORD_ROWS.where(ResourceRow.address.in_(chunk))):  # type: ignore[attr-defined]
                     fresh[a] = (a, k, b, h, spec or {}, data or {})
         # A record changed between the two reads is taken as read then (newer, and read again next time);
         # one removed in between is left out.

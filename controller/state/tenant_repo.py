@@ -6,7 +6,7 @@ rule checked by controller.tenant and the write that depends on it happen in the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from controller.state.errors import Conflict
-from controller.state.sql import connection_of, insert_new, insert_unless_taken, upsert
+from controller.state.sql import chunks, connection_of, insert_new, insert_unless_taken, upsert
 from controller.state.tables import (
     ApiPurchaseRow,
     AssignmentRow,
@@ -67,7 +67,7 @@ def live_phones(session: Session, org: str | None = None) -> list[ProviderPhoneR
 
 def live_phones_for(session: Session, numbers: Sequence[str]) -> dict[str, ProviderPhoneRow]:
     found: dict[str, ProviderPhoneRow] = {}
-    for chunk in _chunks(list(numbers), 500):
+    for chunk in chunks(list(numbers), 500):
         query = select(ProviderPhoneRow).where(ProviderPhoneRow.number.in_(chunk),  # type: ignore[attr-defined]
                                                ProviderPhoneRow.released_at.is_(None))  # type: ignore[union-attr]
         found.update({row.number: row for row in session.exec(query)})
@@ -91,14 +91,14 @@ _LINK_PHONE = update(_PHONES).where(_PHONES.c.id == bindparam("phone_id")).value
 def live_phone_numbers(session: Session, numbers: Sequence[str]) -> set[str]:
     """Which of these numbers have a live holding (one column, no ORM objects)."""
     conn = session.connection()
-    return {n for chunk in _chunks(list(numbers), 500)
+    return {n for chunk in chunks(list(numbers), 500)
             for n in conn.execute(_LIVE_PHONE_NUMBERS, {"numbers": chunk}).scalars()}
 
 
 def live_workspace_phone_numbers(session: Session, workspace: str, numbers: Sequence[str]) -> set[str]:
     """Which of these numbers have a live workspace phone number in the workspace (one column)."""
     conn = session.connection()
-    return {n for chunk in _chunks(list(numbers), 500)
+    return {n for chunk in chunks(list(numbers), 500)
             for n in conn.execute(_LIVE_WS_PHONE_NUMBERS, {"workspace": workspace, "numbers": chunk}).scalars()}
 
 
@@ -112,12 +112,12 @@ def insert_linked_phones(session: Session, org: str, workspace: str,
     conn = session.connection()
     try:
         phone_ids: dict[str, int] = {}
-        for chunk in _chunks(list(items), 100):
+        for chunk in chunks(list(items), 100):
             rows = [{"organization": org, "number": n, "bird_number_id": b, "monthly_price": p, "workspace": workspace,
                      "owner": owner, "acquired_at": at} for n, b, p in chunk]
             phone_ids.update({r.number: r.id for r in conn.execute(_INSERT_PHONES, rows)})
         ws_ids: dict[str, int] = {}
-        for chunk in _chunks(list(items), 100):
+        for chunk in chunks(list(items), 100):
             rows = [{"workspace": workspace, "organization": org, "number": n, "provider_phone_id": phone_ids[n],
                      "owner": owner, "is_archived": False, "created_at": at} for n, _, _ in chunk]
             ws_ids.update({r.number: r.id for r in conn.execute(_INSERT_WS_PHONES, rows)})
@@ -352,7 +352,7 @@ def seen_messages(session: Session, message_ids: Sequence[str]) -> tuple[dict[st
     """(inbox entries, unrouted entries) of these message ids, by id."""
     connection = connection_of(session)
     inbox, unrouted = {}, {}
-    for chunk in _chunks(list(message_ids), 500):
+    for chunk in chunks(list(message_ids), 500):
         inbox.update({r.message_id: r for r in connection.execute(_INBOX_MESSAGES, {"ids": chunk})})
         unrouted.update({r.message_id: r for r in connection.execute(_UNROUTED_MESSAGES, {"ids": chunk})})
     return inbox, unrouted
@@ -362,7 +362,7 @@ def holders_and_assignees(session: Session, numbers: Sequence[str]) -> tuple[dic
     """(number -> the organization holding it, number -> its active assignment (organization, user))."""
     connection = connection_of(session)
     holders, assignees = {}, {}
-    for chunk in _chunks(list(numbers), 500):
+    for chunk in chunks(list(numbers), 500):
         holders.update({r.number: r.organization for r in connection.execute(_HOLDERS, {"numbers": chunk})})
         assignees.update({r.number: r for r in connection.execute(_ASSIGNEES, {"numbers": chunk})})
     return holders, assignees
@@ -406,7 +406,7 @@ def unrouted(session: Session, org: str | None = None) -> list[UnroutedMessageRo
 def add_usage_logs(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     """Insert the rows not written yet (unique per event type, number and week); returns how many were new."""
     written = 0
-    for chunk in _chunks(sorted(rows, key=lambda r: r["number"]), 100):  # sorted: concurrent runs lock alike
+    for chunk in chunks(sorted(rows, key=lambda r: r["number"]), 100):  # sorted: concurrent runs lock alike
         written += insert_new(session, UsageLogRow, chunk, keys=["event_type", "number", "week"])
     return written
 
@@ -418,9 +418,4 @@ def usage_logs(session: Session, *, week: str | None = None, org: str | None = N
     if org is not None:
         query = query.where(UsageLogRow.organization == org)
     return list(session.exec(query.order_by(UsageLogRow.week, UsageLogRow.number)))
-
-
-def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterable[Sequence[dict[str, Any]]]:
-    for i in range(0, len(rows), size):
-        yield rows[i:i + size]
 
