@@ -624,6 +624,8 @@ def bench_inbound_rate(results: Results, daemon: DaemonProcess, state_url: str, 
 
 
 PROFILE_DIR = os.environ.get("BENCH_PROFILE_DIR")  # py-spy's flame data of the daemon, when set
+# Sample only the thread holding the GIL: in a process bound by its GIL, that is where the time goes.
+PROFILE_GIL = os.environ.get("BENCH_PROFILE_GIL") == "1"
 
 
 @contextlib.contextmanager
@@ -639,7 +641,7 @@ def profiled(pid: int, name: str):  # type: ignore[no-untyped-def]
     out = Path(PROFILE_DIR) / f"{name}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--nonblocking",
-                             "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             *(["--gil"] if PROFILE_GIL else []), "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.5)  # attached before the clock starts
         yield

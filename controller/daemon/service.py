@@ -44,12 +44,11 @@ from controller.daemon.routing import (
 from controller.daemon.specview import (
     SpecsRejected,
     SpecView,
-    Subscription,
     load_view,
     missing_status_events,
     missing_traffic_event,
 )
-from controller.daemon.webhooks import Verdict, ids_named
+from controller.daemon.webhooks import SigningIndex, Verdict, ids_named
 from controller.reconcile import engine
 from controller.reconcile.apply import ChangeResult
 from controller.reconcile.plan import Change, Plan
@@ -178,6 +177,7 @@ class Daemon:
         # The last observation of Bird: a targeted reconcile reads only the workspaces it needs.
         self.world_cache = engine.WorldCache()
         self._ids_known: tuple[Any, dict[str, set[str]]] | None = None  # (records, their id index)
+        self._signing: tuple[SpecView | None, SigningIndex] | None = None  # (the view, its subscriptions indexed)
         # Resource address -> Ready / Waiting / Failed, as the plans last saw it (the gauges count these).
         self.conditions: dict[str, str] = {}
         # Where the Bird ids of webhooks live (workspace, receiving number), read from the state.
@@ -804,9 +804,13 @@ class Daemon:
     def webhook_url(self) -> str:
         return self.options.webhook_url(self.listen_port)
 
-    def subscriptions(self) -> tuple[Subscription, ...]:
-        """The specs' subscriptions whose signing key is readable: the keys deliveries are verified with."""
-        return self.view.subscriptions if self.view is not None else ()
+    def subscriptions(self) -> SigningIndex:
+        """The specs' subscriptions whose signing key is readable (the keys deliveries are verified with),
+        indexed once per spec set in force."""
+        view = self.view
+        if self._signing is None or self._signing[0] is not view:
+            self._signing = (view, SigningIndex(view.subscriptions if view is not None else ()))
+        return self._signing[1]
 
     # --- where a webhook's ids live ------------------------------------------------------------------
     def load_places(self) -> dict[str, Place]:
@@ -821,18 +825,23 @@ class Daemon:
         ids of the Channel records its signers' filters name). Reads the state only when something is
         missing from the directory and its last read is older than its refresh interval."""
         ids = ids_named(verdict)
-        names = sorted({f"Channel/{phone}" for s in verdict.signers for _, value, phone in s.filters
+        place = self.directory.peek(ids)
+        if place is None and ids and self.directory.stale():
+            await asyncio.to_thread(self.directory.refresh)
+            place = self.directory.peek(ids)
+        workspace_id = (place.workspace_id or None) if place else None
+        # Only the signers that could speak for that workspace matter (scope() keeps to them).
+        names = sorted({f"Channel/{phone}" for s in verdict.signers_in(workspace_id) for _, value, phone in s.filters
                         if phone and not value})
 
-        def look() -> tuple[Place | None, dict[str, str]]:
-            channels = {n: p.channel_id for n in names if (p := self.directory.peek([n])) is not None}
-            return self.directory.peek(ids), channels
+        def look() -> dict[str, str]:
+            return {n: p.channel_id for n in names if (p := self.directory.peek([n])) is not None}
 
-        place, channels = look()
-        if (place is None and ids or len(channels) < len(names)) and self.directory.stale():
+        channels = look()
+        if len(channels) < len(names) and self.directory.stale():
             await asyncio.to_thread(self.directory.refresh)
-            place, channels = look()
-        return (place.workspace_id or None) if place else None, channels
+            channels = look()
+        return workspace_id, channels
 
     async def accept(self, verdict: Verdict) -> str:
         """Record a verified event for the leader: 'accepted', or 'replay' for a delivery kept before (the

@@ -235,3 +235,37 @@ def test_the_settle_window_counts_from_the_newest_spec_file_and_never_exceeds_it
     assert settle_wait(written(-60), now, 2.0) == 2.0  # dated in the future: the whole window, no more
     assert settle_wait((("gone.yaml", -1, -1), *written(5)), now, 2.0) == 2.0  # unreadable: the whole window
     assert settle_wait((), now, 2.0) == 2.0
+
+
+def test_the_signing_index_finds_each_keys_subscriptions_by_workspace_whatever_else_shares_the_key():
+    from controller.bird.signing import signed_headers
+    from controller.daemon.specview import Subscription
+    from controller.daemon.webhooks import SigningIndex, check
+
+    url, public = "https://hooks.example/bird", "https://public.example/bird"
+    subs = [Subscription(f"WebhookSubscription/s{ws}-{n}", f"ws-{ws}", "channels", "sms.inbound", url,
+                         "shared" if ws < 50 else f"own-{ws}") for ws in range(100) for n in range(2)]
+    subs.append(Subscription("WebhookSubscription/proxied", "ws-7", "channels", "sms.inbound", "https://in/x", "own-7"))
+    index = SigningIndex(subs)
+    body = json.dumps({"service": "channels", "event": "sms.inbound", "payload": {
+        "id": "m-1", "channelId": "c-1", "sender": {"contact": {"identifierValue": "+12025550199"}},
+        "receiver": {"connector": {"id": "k-1"}}, "body": {"type": "text", "text": {"text": "hi"}}}}).encode()
+
+    def signers(key: str, signed_url: str, workspace: str | None) -> set[str]:
+        headers = {**signed_headers(key, "1000", signed_url, body, "r-1"), "content-type": "application/json"}
+        verdict = check(headers, body, subscriptions=index, public_url=public, now=1000, tolerance=300)
+        return {s.address for s in verdict.signers_in(workspace)} if verdict.ok else set()
+
+    # The shared key verifies for its 50 workspaces; an event placed in one keeps that workspace's two.
+    assert len(signers("shared", url, None)) == 100
+    assert signers("shared", url, "ws-3") == {"WebhookSubscription/s3-0", "WebhookSubscription/s3-1"}
+    assert signers("shared", url, "ws-60") == set()  # ws-60 has a key of its own
+    # A key of its own verifies its subscriptions only: through their URL, or the configured public one.
+    assert signers("own-60", url, None) == {"WebhookSubscription/s60-0", "WebhookSubscription/s60-1"}
+    assert signers("own-7", "https://in/x", "ws-7") == {"WebhookSubscription/proxied"}
+    assert len(signers("own-7", public, "ws-7")) == 1  # only 'proxied' has own-7 (ws-7 uses the shared key)
+    assert signers("nobody's", url, None) == set()
+    # A plain list of subscriptions is taken too, with the same answer.
+    headers = signed_headers("own-60", "1000", url, body, "r-2")
+    assert check(headers, body, subscriptions=subs, public_url=public, now=1000, tolerance=300).signers == \
+        check(headers, body, subscriptions=index, public_url=public, now=1000, tolerance=300).signers
