@@ -53,7 +53,6 @@ sys.path.insert(0, str(ROOT))
 from bench import world as bench_world  # noqa: E402
 
 PER_WORKSPACE = 100
-SIGNING_KEY = "bench-signing-key"
 STEPS = (("initial", 0), ("brand approved", 3600), ("campaign approved", 7 * 86400), ("carriers acknowledged", 900))
 
 
@@ -69,7 +68,7 @@ SETTLE_SECONDS = 2.0  # the daemon's default --settle, which the benchmark's dae
 
 def bench_env(emulator_url: str, state_url: str, **extra: str) -> dict[str, str]:
     env = {**os.environ, "BIRD_API_URL": emulator_url, "BIRD_ACCESS_KEY": bench_world.ACCESS_KEY,
-           "SENDERCTL_STATE": state_url, bench_world.SIGNING_ENV: SIGNING_KEY, "PYTHONPATH": str(ROOT)}
+           "SENDERCTL_STATE": state_url, **bench_world.signing_environ(), "PYTHONPATH": str(ROOT)}
     env.update(extra)
     return env
 
@@ -239,7 +238,7 @@ def engine_settings(emulator: Emulator, state_url: str, log: CallLog, **kw: Any)
     from controller.reconcile import engine
 
     return engine.Settings(state_url=state_url, bird_url=emulator.url, access_key=bench_world.ACCESS_KEY,
-                           environ={bench_world.SIGNING_ENV: SIGNING_KEY}, on_bird_response=log, **kw)
+                           environ=bench_world.signing_environ(), on_bird_response=log, **kw)
 
 
 def not_in_stock(outcome: Any) -> int:
@@ -538,10 +537,10 @@ def inbound_body(i: int, channel: dict[str, Any], run: str = "bench") -> bytes:
         "updatedAt": "2026-12-01T00:00:00.000Z"}}).encode()
 
 
-def post_signed(http: Any, url: str, body: bytes, request_id: str) -> int:
+def post_signed(http: Any, url: str, body: bytes, request_id: str, key: str) -> int:
     from controller.bird.signing import signed_headers
 
-    headers = signed_headers(SIGNING_KEY, str(int(time.time())), url, body, request_id)
+    headers = signed_headers(key, str(int(time.time())), url, body, request_id)
     return int(http.post(url, content=body, headers={**headers, "content-type": "application/json"}).status_code)
 
 
@@ -552,8 +551,10 @@ def signed_requests(port: int, channels: list[dict[str, Any]], count: int, run: 
     url = f"http://127.0.0.1:{port}/webhooks/bird"
     out = []
     for i in range(count):
-        body = inbound_body(i, channels[i % len(channels)], run)
-        headers = signed_headers(SIGNING_KEY, str(int(time.time())), url, body, f"{run}-{i}")
+        channel = channels[i % len(channels)]
+        body = inbound_body(i, channel, run)
+        key = bench_world.key_of_workspace(channel["workspaceId"])  # each workspace signs with its own key
+        headers = signed_headers(key, str(int(time.time())), url, body, f"{run}-{i}")
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         out.append((f"POST /webhooks/bird HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
                     f"content-length: {len(body)}\r\n{head}\r\n").encode() + body)
@@ -615,12 +616,19 @@ def bench_inbound_rate(results: Results, daemon: DaemonProcess, state_url: str, 
         time.sleep(0.05)
     routed_in = time.monotonic() - began
     cpu = cpu_seconds(daemon.proc.pid) - cpu0
+    # The bound is for 8 or more concurrent senders (Bird delivers in parallel); one sender waits for each
+    # answer before it sends the next, so its figure is reported, not held to it.
+    bound = ">= 2000" if senders >= 8 else "report"
     results.add(f"daemon: signed sms.inbound accepted per second ({senders} senders)", count / accepted_in,
-                ">= 2000", "/s", f"{count} of Bird's documented payload, {dict(statuses)}, "
+                bound, "/s", f"{count} of Bird's documented payload, {dict(statuses)}, "
                 f"daemon CPU {100 * cpu / max(routed_in, 1e-9):.0f} %")
     results.add(f"daemon: the same routed per second, each exactly once ({senders} senders)",
-                count / routed_in if routed == (count, count) else None, ">= 2000", "/s",
+                count / routed_in if routed == (count, count) else None, bound, "/s",
                 f"routed {routed[0]} rows, {routed[1]} distinct of {count}")
+    # Each routed exactly once: a lost one or a duplicate moves this off 1.00.
+    results.add(f"daemon: the same routed, rows / sent ({senders} senders)",
+                (routed[1] if routed[0] == routed[1] else routed[0]) / count, "= 1", "",
+                "a duplicate counts twice, a lost one not at all")
 
 
 PROFILE_DIR = os.environ.get("BENCH_PROFILE_DIR")  # py-spy's flame data of the daemon, when set
@@ -658,7 +666,8 @@ def bench_daemon(results: Results, tmp: Path, workspaces: int, count: int) -> No
     base = tmp / f"daemon-{results.latency_ms}ms"
     base.mkdir()
     world_file = bench_world.write_world(base / "world.yaml", workspaces, PER_WORKSPACE, latency=results.latency)
-    specs = bench_world.write_specs(base / "specs", workspaces, PER_WORKSPACE)
+    # A key per workspace, as tenants have: a delivery must cost its own workspace's HMACs, not one per tenant.
+    specs = bench_world.write_specs(base / "specs", workspaces, PER_WORKSPACE, own_keys=True)
     state_url = f"sqlite:///{base / 'state.db'}"
     with Emulator(world_file) as emulator:
         asyncio.run(converge(emulator, specs, state_url, CallLog()))
@@ -680,7 +689,7 @@ def bench_daemon(results: Results, tmp: Path, workspaces: int, count: int) -> No
                                "payload": {"id": channel["id"], "status": channel.get("status")}}).encode()
             with httpx.Client(timeout=30) as http:
                 sent = time.monotonic()
-                post_signed(http, url, body, "bench-status")
+                post_signed(http, url, body, "bench-status", bench_world.key_of_workspace(channel["workspaceId"]))
             done_at = daemon.wait_for(lambda line: event_name(line) == "reconcile.done"
                                       and line.get("scope") == "targeted", sent, timeout=60)
             results.add("daemon: signed webhook -> targeted reconcile done", None if done_at is None else done_at - sent,

@@ -17,6 +17,28 @@ import yaml
 ORG_ID = "11111111-1111-4111-8111-111111111111"
 ACCESS_KEY = "bench-key"
 SIGNING_ENV = "BENCH_SIGNING_KEY"
+# Each workspace's subscriptions sign with a key of their own, as a platform's tenants do (one shared key
+# would let any tenant forge another's webhooks): BENCH_SIGNING_KEY_000, _001, ...
+SIGNING_KEY = "bench-signing-key"
+MAX_WORKSPACES = 1000
+
+
+def signing_key_env(i: int) -> str:
+    return f"{SIGNING_ENV}_{i:03d}"
+
+
+def signing_key(i: int) -> str:
+    return f"{SIGNING_KEY}-{i:03d}"
+
+
+def key_of_workspace(bird_workspace_id: str) -> str:
+    """The signing key of the workspace with this Bird id (worlds written with own keys)."""
+    return signing_key(uuid.UUID(bird_workspace_id).int & 0xFFFF)
+
+
+def signing_environ() -> dict[str, str]:
+    """Every workspace's key by its variable, and the shared one (worlds written without own keys)."""
+    return {SIGNING_ENV: SIGNING_KEY, **{signing_key_env(i): signing_key(i) for i in range(MAX_WORKSPACES)}}
 POOL_MAX = 1000  # a NumberPool holds at most 1,000 numbers
 BIRD_LIMITS = {"GET": 50, "POST": 500}
 
@@ -62,8 +84,9 @@ spec:
 """
 
 
-def workspace_docs(i: int, numbers: int, *, channels: bool = True) -> str:
+def workspace_docs(i: int, numbers: int, *, channels: bool = True, own_keys: bool = False) -> str:
     ws = f"ws-{i:03d}"
+    key_env = signing_key_env(i) if own_keys else SIGNING_ENV
     docs = [f"""apiVersion: senderctl/v1
 kind: Workspace
 metadata: {{name: {ws}}}
@@ -123,7 +146,7 @@ spec:
   service: channels
   event: sms.inbound
   url: http://127.0.0.1:9/webhooks/bird
-  signingKey: {{fromEnv: {SIGNING_ENV}}}
+  signingKey: {{fromEnv: {key_env}}}
 """, f"""apiVersion: senderctl/v1
 kind: WebhookSubscription
 metadata: {{name: channel-status-{i:03d}}}
@@ -132,7 +155,7 @@ spec:
   service: channels
   event: channel.updated
   url: http://127.0.0.1:9/webhooks/bird
-  signingKey: {{fromEnv: {SIGNING_ENV}}}
+  signingKey: {{fromEnv: {key_env}}}
 """]
     for p, start in enumerate(range(0, numbers, POOL_MAX)):
         campaign = f"\n  campaign: alerts-{i:03d}\n  channelMessageType: transactional" if channels else ""

@@ -133,7 +133,7 @@ def routes(daemon: Daemon) -> Starlette:
         verdict = check(headers, body, subscriptions=daemon.subscriptions(), public_url=daemon.webhook_url(),
                         now=daemon.clock(), tolerance=daemon.options.webhook_tolerance,
                         max_age=daemon.options.webhook_max_age,
-                        subscribed=daemon.view.events if daemon.view is not None else None)
+                        subscribed=daemon.view.events if daemon.view is not None else None, place=daemon.place_of)
         if verdict.ok:
             workspace_id, channel_ids = await daemon.locate(verdict)
             verdict = scope(verdict, workspace_id, channel_ids)

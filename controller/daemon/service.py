@@ -820,6 +820,11 @@ class Daemon:
         return places(records, [(channel, connector, number, workspace_ids.get(workspace or "", workspace or ""))
                                 for channel, connector, number, workspace in api_channels])
 
+    def place_of(self, ids: list[str]) -> str | None:
+        """The workspace that these Bird ids belong to, as the directory holds it now (no read), or None."""
+        place = self.directory.peek(ids) if ids else None
+        return (place.workspace_id or None) if place else None
+
     async def locate(self, verdict: Verdict) -> tuple[str | None, dict[str, str]]:
         """(the Bird workspace the event is about, or None when the state does not know its ids; the channel
         ids of the Channel records its signers' filters name). Reads the state only when something is

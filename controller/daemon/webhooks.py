@@ -15,7 +15,7 @@ import hmac
 import json
 import math
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,18 @@ class SigningIndex:
             pairs.setdefault((sub.key, sub.url), {}).setdefault(sub.workspace_id, []).append(sub)
         self.pairs = {pair: {ws: tuple(subs) for ws, subs in by_workspace.items()}
                       for pair, by_workspace in pairs.items()}
+        within: dict[str, dict[tuple[str, str], Mapping[str, tuple[Subscription, ...]]]] = {}
+        for pair, by_workspace in self.pairs.items():
+            for ws in by_workspace:
+                within.setdefault(ws, {})[pair] = {ws: by_workspace[ws]}
+        self.within = within
         self.count = len(subscriptions)
+
+    def candidates(self, workspace_id: str | None) -> Mapping[tuple[str, str], Mapping[str, tuple[Subscription, ...]]]:
+        """The pairs whose signature can be accepted for an event of `workspace_id` (None: unknown, every
+        pair). Only that workspace's subscriptions pass scope(), so with a key per tenant a delivery costs
+        its own workspace's HMACs, not one per tenant."""
+        return self.pairs if workspace_id is None else self.within.get(workspace_id, {})
 
     def __len__(self) -> int:
         return self.count
@@ -89,12 +100,14 @@ class Verdict:
 
 
 def authenticate(headers: Mapping[str, str], body: bytes, *, subscriptions: Sequence[Subscription] | SigningIndex,
-                 public_url: str, now: float, tolerance: int, max_age: int = RETRY_HORIZON) -> tuple[Signers, str] | str:
+                 public_url: str, now: float, tolerance: int, max_age: int = RETRY_HORIZON,
+                 within: str | None = None) -> tuple[Signers, str] | str:
     """(the subscriptions whose key signed the delivery, the digest of what it signed), or why it is refused.
 
     Bird signs each delivery with its subscription's URL; the daemon's configured public URL is also taken
     (a subscription whose URL a proxy rewrites). Never the URL the request arrived at: its Host header is
-    the sender's to choose."""
+    the sender's to choose. `within`: the workspace the event's ids place it in, when known; only its
+    subscriptions are tried."""
     index = subscriptions if isinstance(subscriptions, SigningIndex) else SigningIndex(subscriptions)
     if not index.count:
         return ("no signing key is configured (no WebhookSubscription in the specs has a readable signingKey), "
@@ -127,7 +140,7 @@ def authenticate(headers: Mapping[str, str], body: bytes, *, subscriptions: Sequ
             verified[key, url] = hmac.compare_digest(received, signature_of(key, timestamp, url, body_digest))
         return verified[key, url]
 
-    signers = tuple(by_workspace for (key, url), by_workspace in index.pairs.items()
+    signers = tuple(by_workspace for (key, url), by_workspace in index.candidates(within).items()
                     if verifies(key, url) or verifies(key, public_url))
     if not signers:
         return "bad signature: the body, the URL or the signing key does not match"
@@ -135,14 +148,26 @@ def authenticate(headers: Mapping[str, str], body: bytes, *, subscriptions: Sequ
     return signers, digest
 
 
+# Bird's events are a few KB. A body up to this size is parsed before its signature is checked, to know
+# which workspace's keys can have signed it; a larger one is verified against every key first, so that
+# an unsigned megabyte costs a hash, not a parse.
+PLACE_BEFORE_VERIFYING_BYTES = 64 * 1024
+
+
 def check(headers: Mapping[str, str], body: bytes, *, subscriptions: Sequence[Subscription] | SigningIndex,
-          public_url: str, now: float, tolerance: int, max_age: int = RETRY_HORIZON, subscribed: Collection[str] | None = None) -> Verdict:
-    """`subscribed`: the events the specs' subscriptions ask for (None: any event name is taken). A verdict
+          public_url: str, now: float, tolerance: int, max_age: int = RETRY_HORIZON,
+          subscribed: Collection[str] | None = None, place: Callable[[list[str]], str | None] | None = None) -> Verdict:
+    """`subscribed`: the events the specs' subscriptions ask for (None: any event name is taken). `place`:
+    the workspace that Bird ids belong to, or None (no I/O: what the daemon's directory holds). A verdict
     that is ok still has to be scoped (see scope()): which of its signers could have sent this event."""
     if len(body) > MAX_BODY_BYTES:
         return Verdict(413, "too_large", f"the body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+    parsed = parse_body(body) if place is not None and len(body) <= PLACE_BEFORE_VERIFYING_BYTES else None
+    within = None
+    if parsed is not None and not isinstance(parsed, Unparsable) and (found := event_of(parsed)) is not None:
+        within = place(ids_in(found[0], parsed)) if place is not None else None
     signed = authenticate(headers, body, subscriptions=subscriptions, public_url=public_url, now=now,
-                          tolerance=tolerance, max_age=max_age)
+                          tolerance=tolerance, max_age=max_age, within=within)
     if isinstance(signed, str):
         return Verdict(401, "bad_signature", f"webhook rejected: {signed}")
     signers, digest = signed
@@ -150,16 +175,13 @@ def check(headers: Mapping[str, str], body: bytes, *, subscriptions: Sequence[Su
     if content_type and not is_json_media_type(content_type):
         return Verdict(415, "malformed", f"the body is declared as {content_type[:60]!r}; Bird sends "
                        "application/json")
-    try:
-        document = json.loads(body, parse_float=finite_float, parse_constant=no_constant)
-    except ValueError as exc:  # not UTF-8, not JSON, or a number no database can store
-        return Verdict(400, "malformed", f"the body is not JSON: {exc}")
-    except RecursionError:
-        return Verdict(400, "malformed", "the body nests JSON too deeply to be a Bird event")
-    parsed = event_of(document)
-    if parsed is None:
+    document = parse_body(body) if parsed is None else parsed
+    if isinstance(document, Unparsable):
+        return Verdict(400, "malformed", document.reason)
+    found = event_of(document)
+    if found is None:
         return Verdict(400, "malformed", 'the body is not a Bird event: expected {"event": "...", "payload": {...}}')
-    event, _ = parsed
+    event, _ = found
     if not EVENT_NAME.fullmatch(event):
         return Verdict(400, "malformed", f"{event[:40]!r} is not a Bird event name")
     if subscribed is not None and event not in {*subscribed, *EVENT_KINDS, *INBOUND_EVENTS}:
@@ -174,11 +196,30 @@ def check(headers: Mapping[str, str], body: bytes, *, subscriptions: Sequence[Su
                    digest=digest, signed_by=signers)
 
 
+@dataclass(frozen=True)
+class Unparsable:
+    reason: str
+
+
+def parse_body(body: bytes) -> Any:
+    """The body's JSON, or Unparsable saying why it is not JSON a database can store."""
+    try:
+        return json.loads(body, parse_float=finite_float, parse_constant=no_constant)
+    except ValueError as exc:  # not UTF-8, not JSON, or a number no database can store
+        return Unparsable(f"the body is not JSON: {exc}")
+    except RecursionError:
+        return Unparsable("the body nests JSON too deeply to be a Bird event")
+
+
 def ids_named(verdict: Verdict) -> list[str]:
+    return ids_in(verdict.event, verdict.document)
+
+
+def ids_in(event: str, document: Mapping[str, Any]) -> list[str]:
     """The Bird ids an event names that tell where it comes from: an inbound message's channel and
     connector (the receiving number only in shapes older than Bird's), another event's object ids."""
-    payload = verdict.document.get("payload") if isinstance(verdict.document.get("payload"), dict) else {}
-    if verdict.event in INBOUND_EVENTS:
+    payload = document.get("payload") if isinstance(document.get("payload"), dict) else {}
+    if event in INBOUND_EVENTS:
         receiver = payload.get("receiver") if isinstance(payload.get("receiver"), dict) else {}
         connector = receiver.get("connector") if isinstance(receiver.get("connector"), dict) else {}
         named = [payload.get("channelId"), connector.get("id"), connector.get("identifierValue")]

@@ -269,3 +269,40 @@ def test_the_signing_index_finds_each_keys_subscriptions_by_workspace_whatever_e
     headers = signed_headers("own-60", "1000", url, body, "r-2")
     assert check(headers, body, subscriptions=subs, public_url=public, now=1000, tolerance=300).signers == \
         check(headers, body, subscriptions=index, public_url=public, now=1000, tolerance=300).signers
+
+
+def test_a_delivery_placed_in_a_workspace_is_verified_with_that_workspaces_keys_only():
+    from controller.bird.signing import signed_headers
+    from controller.daemon.specview import Subscription
+    from controller.daemon.webhooks import PLACE_BEFORE_VERIFYING_BYTES, SigningIndex, check
+
+    url = "https://hooks.example/bird"
+    subs = [Subscription(f"WebhookSubscription/{ws}", ws, "channels", "sms.inbound", url, key)
+            for ws, key in (("ws-a", "shared"), ("ws-b", "shared"), ("ws-c", "own-c"))]
+    index = SigningIndex(subs)
+    asked: list[list[str]] = []
+
+    def place(ids: list[str]) -> str | None:
+        asked.append(ids)
+        return {"chan-a": "ws-a", "chan-c": "ws-c"}.get(ids[0]) if ids else None
+
+    def verdict(key: str, channel: str, padding: str = ""):
+        body = json.dumps({"service": "channels", "event": "sms.inbound", "payload": {
+            "id": "m-1", "channelId": channel, "sender": {"contact": {"identifierValue": "+12025550199"}},
+            "receiver": {"connector": {"id": "k-1"}}, "body": {"type": "text", "text": {"text": "hi" + padding}}}}).encode()
+        headers = {**signed_headers(key, "1000", url, body, "r-1"), "content-type": "application/json"}
+        return check(headers, body, subscriptions=index, public_url="", now=1000, tolerance=300, place=place)
+
+    # Placed in ws-a: the shared key's other workspace is not among the signers.
+    assert [s.address for s in verdict("shared", "chan-a").signers] == ["WebhookSubscription/ws-a"]
+    assert asked[-1] == ["chan-a", "k-1"]
+    # Placed in ws-c: the shared key cannot speak for it, whoever else holds it.
+    assert verdict("shared", "chan-c").status == 401
+    assert verdict("own-c", "chan-c").ok
+    # Not placed (the directory does not know the channel): every workspace's keys are tried, as before.
+    assert {s.address for s in verdict("shared", "chan-unknown").signers} == {"WebhookSubscription/ws-a",
+                                                                              "WebhookSubscription/ws-b"}
+    # A body too large to be an event is verified before it is parsed, so it is never placed.
+    asked.clear()
+    large = verdict("shared", "chan-a", "x" * PLACE_BEFORE_VERIFYING_BYTES)
+    assert asked == [] and len(large.signers) == 2
