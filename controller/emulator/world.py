@@ -15,6 +15,7 @@ CONTRACT.md. Example::
             ownedNumbers: 10000      # optional: numbers this workspace already owns
     rateLimits: {GET: 50, POST: 500}   # optional: Bird's documented per-workspace limits, requests/s
     latency: {mean: 0.15, jitter: 0.02}  # optional: seconds each Bird answer is delayed (see Latency)
+    stockPrefix: leading-digits  # or area-code: how the stock search reads `prefix` (see STOCK_PREFIX_READINGS)
     accessKeys:
       - key: emulator-key
         organizations: [11111111-1111-4111-8111-111111111111]   # and every workspace in them
@@ -112,6 +113,13 @@ class Latency:
         return all(d.mean <= 0 and d.jitter <= 0 for d in (self.default, *dict(self.by_method).values()))
 
 
+# Bird documents the stock search's `prefix` two ways: "numbers beginning with the prefix" and "a specific
+# local area-code ... in full international format (+1212)". leading-digits (the default) takes any
+# leading digits; area-code takes only a whole US area code (+1 and three digits) and finds nothing for a
+# shorter or longer prefix, so a client can be checked against either reading.
+STOCK_PREFIX_READINGS = ("leading-digits", "area-code")
+
+
 @dataclass(frozen=True)
 class World:
     organizations: tuple[OrganizationSpec, ...]
@@ -119,6 +127,7 @@ class World:
     # Requests per second per workspace (or organization) and HTTP method; none by default.
     rate_limits: tuple[tuple[str, float], ...] = ()
     latency: Latency = Latency()
+    stock_prefix: str = "leading-digits"
 
     @classmethod
     def default(cls) -> World:
@@ -151,8 +160,11 @@ class World:
                      for i, item in enumerate(_list(data, "accessKeys", source)))
         if not keys:
             keys = (AccessKeySpec(DEFAULT_ACCESS_KEY, frozenset(o.id for o in organizations)),)
+        stock_prefix = data.get("stockPrefix", "leading-digits")
+        if stock_prefix not in STOCK_PREFIX_READINGS:
+            raise WorldError(f"{source}: stockPrefix: {stock_prefix!r} is not one of {', '.join(STOCK_PREFIX_READINGS)}")
         return cls(organizations, keys, _rate_limits(data.get("rateLimits"), f"{source}: rateLimits"),
-                   _latency(data.get("latency"), f"{source}: latency"))
+                   _latency(data.get("latency"), f"{source}: latency"), stock_prefix)
 
     def workspaces(self) -> list[WorkspaceSpec]:
         return [ws for org in self.organizations for ws in org.workspaces]

@@ -9,12 +9,15 @@ have to be bought. The state is read in a handful of queries.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from controller.bird import BirdAuthError, BirdClient, BirdError, BirdNotFound
+from controller.bird.client import PAGE_SIZE
 from controller.resources.base import (
     ORDER,
     Desired,
@@ -29,9 +32,45 @@ from controller.resources.phone_number import StockKey, number_of, stock_key, st
 
 # Stock numbers asked for beyond the need on the first page: held numbers are skipped by the planner.
 STOCK_MARGIN = 5
+# A stock search pages one request at a time (each page names the next): 10,000 numbers are 101 round
+# trips, 15 s at 150 ms. A search that needs more pages than this is split by the prefix's next digit
+# into ten searches read side by side, each from another of the organization's workspaces (Bird's GET
+# limit is per workspace).
+STOCK_SPLIT_PAGES = 3
 
 
 StateRead = tuple[dict[str, RecordView], list[OperationView], TenantView]
+
+
+@dataclass(eq=False)
+class StockSource:
+    """One stock search being paged: from which workspace, its pages, what it found so far."""
+
+    workspace: str
+    pages: AsyncIterator[list[Any]]
+    part: bool = False  # one of the ten searches a split search reads (see Observer.stock_sources)
+    exact: bool = False  # an exact number's one-item search
+    spent: bool = False
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        aclose = getattr(self.pages, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def in_use(sources: list[StockSource]) -> list[StockSource]:
+    """The split searches while they stand for the whole one, else the whole one."""
+    parts = [s for s in sources if s.part]
+    return parts or [s for s in sources if not s.part]
+
+
+def calling_code(country: str) -> str:
+    """"+1" for US: what every number of the country begins with ("" for a country phonenumbers does not know)."""
+    import phonenumbers
+
+    code = phonenumbers.country_code_for_region(country)
+    return f"+{code}" if code else ""
 
 
 async def collect(pages: AsyncIterator[list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -84,6 +123,7 @@ class Observer:
         self.tenant = tenant
         self.world = World(records=records, observed_workspaces=only)
         self.search_workspace: dict[StockKey, str] = {}
+        self.search_workspaces: dict[StockKey, list[str]] = {}  # every workspace that asks, first first
         # A targeted reconcile reads only the workspaces `only` names; `earlier` (the last observation)
         # stands in for the others, so organization-wide facts (10DLC active, stock needs) still see them.
         self.only = only
@@ -197,6 +237,9 @@ class Observer:
             # Searched through the first of the organization's workspaces that asks: the stock is the
             # organization's, and one search serves all of them.
             self.search_workspace.setdefault(key, ws)
+            asking = self.search_workspaces.setdefault(key, [])
+            if ws not in asking:
+                asking.append(ws)
         return requests
 
     def purchase_budgets(self) -> dict[str, int]:
@@ -216,10 +259,11 @@ class Observer:
 
     async def search_stock(self, requests: list[StockKey]) -> None:
         """Page through each search until every request can get a number the others did not take, or
-        the stock has no more pages: ceil(need / 99) requests per search when nothing is in the way."""
+        the stock has no more pages: ceil(need / 99) requests per search when nothing is in the way, read
+        ten side by side when that is more than STOCK_SPLIT_PAGES (see stock_sources)."""
         assert self.client is not None
         needs = Counter(requests)
-        streams = {key: self.stock_pages(key) for key in needs}
+        sources = {key: self.stock_sources(key, count + STOCK_MARGIN) for key, count in needs.items()}
         for key in needs:
             self.world.stock[key] = []
         # A few more than needed first: numbers the organization holds already are skipped.
@@ -227,38 +271,62 @@ class Observer:
         unavailable = self.tenant.held_numbers if self.tenant else {}
         try:
             while targets:
-                await asyncio.gather(*(self.fetch_stock(key, streams, target) for key, target in targets.items()))
+                await asyncio.gather(*(self.fetch_stock(key, sources, target) for key, target in targets.items()))
                 short = stock_shortfall(requests, self.world.stock, unavailable)
                 targets = {key: len(self.world.stock[key]) + count for key, count in short.items()
-                           if key in streams}
+                           if any(not source.spent for source in in_use(sources[key]))}
         finally:
-            for stream in streams.values():
-                await stream.aclose()
+            for source in (source for listed in sources.values() for source in listed):
+                await source.close()
 
-    def stock_pages(self, key: StockKey) -> AsyncIterator[list[Any]]:
+    def stock_sources(self, key: StockKey, need: int) -> list[StockSource]:
+        """One search for the key; or, when it needs more than STOCK_SPLIT_PAGES pages, ten: the prefix
+        (the country's calling code without one) followed by each digit, which together hold exactly the
+        numbers the whole search holds. Bird documents the prefix both as "numbers beginning with the
+        prefix" and as an area code; where the ten find nothing, fetch_stock falls back to the one search."""
         assert self.client is not None
         _, country, kind, prefix = key
-        ws = self.search_workspace[key]
+        workspaces = self.search_workspaces.get(key) or [self.search_workspace[key]]
         if kind == "number":  # an exact number: its whole E.164 string as the prefix, one item
-            return self.client.stock_item_pages(ws, country=country, prefix=prefix, limit=1)
-        return self.client.stock_item_pages(ws, country=country, type=kind, prefix=prefix or None)
+            return [StockSource(workspaces[0], self.client.stock_item_pages(workspaces[0], country=country,
+                                                                            prefix=prefix, limit=1), exact=True)]
+        whole = StockSource(workspaces[0], self.client.stock_item_pages(workspaces[0], country=country, type=kind,
+                                                                         prefix=prefix or None))
+        base = prefix or calling_code(country)
+        if need <= STOCK_SPLIT_PAGES * PAGE_SIZE or not base:
+            return [whole]
+        parts = [StockSource(ws, self.client.stock_item_pages(ws, country=country, type=kind, prefix=f"{base}{digit}"),
+                             part=True)
+                 for digit, ws in zip(range(10), itertools.cycle(workspaces), strict=False)]
+        return [*parts, whole]
 
-    async def fetch_stock(self, key: StockKey, streams: dict[StockKey, AsyncIterator[list[Any]]],
-                          target: int) -> None:
-        items = self.world.stock[key]
-        scope = f"workspace {self.search_workspace[key]}"
-        while key in streams and len(items) < target:
-            try:
-                page = await self.guarded(scope, anext(streams[key]))
-            except StopAsyncIteration:
-                page = None
-            if page is None:  # the stock has no more pages (or the workspace cannot be read)
-                await streams.pop(key).aclose()
+    async def fetch_stock(self, key: StockKey, sources: dict[StockKey, list[StockSource]], target: int) -> None:
+        """Read pages, one round trip at a time, until the key's search holds `target` items or is spent.
+        Split searches are read side by side, as many at once as the items still missing need pages."""
+        listed = sources[key]
+        while len(self.world.stock[key]) < target:
+            live = [s for s in in_use(listed) if not s.spent]
+            if not live:
                 return
-            items.extend(item.model_dump(mode="json", by_alias=True) for item in page)
-            if key[2] == "number":  # an exact number: its one-item search answers it
-                await streams.pop(key).aclose()
-                return
+            missing = target - len(self.world.stock[key])
+            await asyncio.gather(*(self.next_stock_page(s) for s in live[:max(1, -(-missing // PAGE_SIZE))]))
+            parts = [s for s in listed if s.part]
+            if parts and all(s.spent for s in parts) and not any(s.items for s in parts):
+                for s in parts:  # the ten found nothing: this Bird takes the prefix as an area code only
+                    s.part = False
+            self.world.stock[key] = [item for s in in_use(listed) for item in s.items]
+
+    async def next_stock_page(self, source: StockSource) -> None:
+        try:
+            page = await self.guarded(f"workspace {source.workspace}", anext(source.pages))
+        except StopAsyncIteration:
+            page = None
+        if page is None:  # the stock has no more pages (or the workspace cannot be read)
+            source.spent = True
+            return
+        source.items.extend(item.model_dump(mode="json", by_alias=True) for item in page)
+        if source.exact:  # an exact number: its one-item search answers it
+            source.spent = True
 
     async def run(self) -> World:
         if self.client is not None:

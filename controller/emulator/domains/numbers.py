@@ -91,6 +91,9 @@ class NumbersDomain(Kernel):
         if (query.get("prefix") or [""])[-1].strip() and not any(v.strip() for v in query.get("countryCodes", [])):
             raise invalid_field("prefix", "must be used together with countryCodes (e.g. countryCodes=US)")
         keep = self._stock_filter(query, ("countryCodes", "countryCode", "country"), ("types", "type"))
+        prefix = (query.get("prefix") or [""])[-1].strip().lstrip("+")
+        if prefix and self.world.stock_prefix == "area-code" and not (len(prefix) == 4 and prefix.startswith("1")):
+            return lambda item: False  # not a whole area code: nothing matches it
         features = [feature_filter(raw) for raw in _values(query, "features")]
         return lambda item: keep(item) and all(has(item["capabilities"]) for has in features)
 
