@@ -697,8 +697,7 @@ def bench_daemon(results: Results, tmp: Path, workspaces: int, count: int) -> No
             # A saved spec file (one more number in one workspace) -> plan, first Bird write.
             with profiled(daemon.proc.pid, f"daemon-saves-{results.latency_ms}ms"):
                 saves = [save_one_number(daemon, emulator, specs / "ws-000.yaml") for _ in range(5)]
-            first_writes = sorted(s["first_write"] for s in saves if s["first_write"] is not None)
-            p95 = first_writes[max(0, int(round(0.95 * len(first_writes))) - 1)] if first_writes else None
+            first_writes, p95 = first_writes_p95(saves)
             # The daemon acts on an edit only once the spec tree has been still for its settle window (2 s by
             # default: a file written in two steps is read once, whole); what follows is the engine's.
             results.add("daemon: spec saved -> first Bird write, p95 (2 s settle window included)", p95, "<= 4",
@@ -731,13 +730,18 @@ def bench_short_settle(results: Results, emulator: Emulator, specs: Path, state_
         if daemon.wait_for(lambda line: event_name(line) == "reconcile.done", time.monotonic() - 1) is None:
             raise RuntimeError("the daemon never finished its first reconcile")
         saves = [save_one_number(daemon, emulator, specs / "ws-001.yaml") for _ in range(5)]
-        first_writes = sorted(s["first_write"] for s in saves if s["first_write"] is not None)
-        p95 = first_writes[max(0, int(round(0.95 * len(first_writes))) - 1)] if first_writes else None
+        first_writes, p95 = first_writes_p95(saves)
         results.add(f"daemon --settle {int(SHORT_SETTLE * 1000)}ms: spec saved -> first Bird write, p95", p95,
                     "<= 2", "s", ", ".join(f"{t:.2f}" for t in first_writes))
         results.raw["daemon"]["short_settle_saves"] = saves
     finally:
         daemon.stop()
+
+
+def first_writes_p95(saves: list[dict[str, Any]]) -> tuple[list[float], float | None]:
+    """The saves' times to their first Bird write, sorted, and their 95th percentile (None: no write)."""
+    first_writes = sorted(s["first_write"] for s in saves if s["first_write"] is not None)
+    return first_writes, first_writes[max(0, int(round(0.95 * len(first_writes))) - 1)] if first_writes else None
 
 
 def save_one_number(daemon: DaemonProcess, emulator: Emulator, target: Path) -> dict[str, Any]:

@@ -135,6 +135,10 @@ def log_received(verdicts: list[Any], kept: list[bool], *, role: str) -> None:
                   status=200, count=len(ids), webhook_events=events, bird_request_ids=ids, role=role)
 
 
+def workspace_of(place: Place | None) -> str | None:
+    return (place.workspace_id or None) if place else None
+
+
 class Unavailable(Exception):
     """The state database cannot take the webhook now (Bird retries on a 5xx)."""
 
@@ -822,8 +826,7 @@ class Daemon:
 
     def place_of(self, ids: list[str]) -> str | None:
         """The workspace that these Bird ids belong to, as the directory holds it now (no read), or None."""
-        place = self.directory.peek(ids) if ids else None
-        return (place.workspace_id or None) if place else None
+        return workspace_of(self.directory.peek(ids)) if ids else None
 
     async def locate(self, verdict: Verdict) -> tuple[str | None, dict[str, str]]:
         """(the Bird workspace the event is about, or None when the state does not know its ids; the channel
@@ -834,7 +837,7 @@ class Daemon:
         if place is None and ids and self.directory.stale():
             await asyncio.to_thread(self.directory.refresh)
             place = self.directory.peek(ids)
-        workspace_id = (place.workspace_id or None) if place else None
+        workspace_id = workspace_of(place)
         # Only the signers that could speak for that workspace matter (scope() keeps to them).
         names = sorted({f"Channel/{phone}" for s in verdict.signers_in(workspace_id) for _, value, phone in s.filters
                         if phone and not value})

@@ -62,9 +62,6 @@ class SigningIndex:
         its own workspace's HMACs, not one per tenant."""
         return self.pairs if workspace_id is None else self.within.get(workspace_id, {})
 
-    def __len__(self) -> int:
-        return self.count
-
 
 # The signers of one delivery: for each (key, URL) pair that verified, its subscriptions by workspace.
 Signers = tuple[Mapping[str, tuple[Subscription, ...]], ...]
@@ -164,8 +161,9 @@ def check(headers: Mapping[str, str], body: bytes, *, subscriptions: Sequence[Su
         return Verdict(413, "too_large", f"the body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
     parsed = parse_body(body) if place is not None and len(body) <= PLACE_BEFORE_VERIFYING_BYTES else None
     within = None
-    if parsed is not None and not isinstance(parsed, Unparsable) and (found := event_of(parsed)) is not None:
-        within = place(ids_in(found[0], parsed)) if place is not None else None
+    if place is not None and parsed is not None and not isinstance(parsed, Unparsable) \
+            and (found := event_of(parsed)) is not None:
+        within = place(ids_in(found[0], parsed))
     signed = authenticate(headers, body, subscriptions=subscriptions, public_url=public_url, now=now,
                           tolerance=tolerance, max_age=max_age, within=within)
     if isinstance(signed, str):

@@ -122,8 +122,8 @@ class Observer:
         self.records = records
         self.tenant = tenant
         self.world = World(records=records, observed_workspaces=only)
-        self.search_workspace: dict[StockKey, str] = {}
-        self.search_workspaces: dict[StockKey, list[str]] = {}  # every workspace that asks, first first
+        # Per stock search, the organization's workspaces that ask for it, in the planner's order.
+        self.search_workspaces: dict[StockKey, list[str]] = {}
         # A targeted reconcile reads only the workspaces `only` names; `earlier` (the last observation)
         # stands in for the others, so organization-wide facts (10DLC active, stock needs) still see them.
         self.only = only
@@ -234,9 +234,8 @@ class Observer:
                 budgets[d.organization] -= 1
             key = stock_key(d.organization, d.fields)
             requests.append(key)
-            # Searched through the first of the organization's workspaces that asks: the stock is the
-            # organization's, and one search serves all of them.
-            self.search_workspace.setdefault(key, ws)
+            # Searched through the organization's workspaces that ask (the first, unless the search is
+            # split): the stock is the organization's, and one search serves all of them.
             asking = self.search_workspaces.setdefault(key, [])
             if ws not in asking:
                 asking.append(ws)
@@ -286,7 +285,7 @@ class Observer:
         prefix" and as an area code; where the ten find nothing, fetch_stock falls back to the one search."""
         assert self.client is not None
         _, country, kind, prefix = key
-        workspaces = self.search_workspaces.get(key) or [self.search_workspace[key]]
+        workspaces = self.search_workspaces[key]
         if kind == "number":  # an exact number: its whole E.164 string as the prefix, one item
             return [StockSource(workspaces[0], self.client.stock_item_pages(workspaces[0], country=country,
                                                                             prefix=prefix, limit=1), exact=True)]

@@ -46,7 +46,6 @@ async def search(need: int, reading: str = "leading-digits") -> tuple[list[dict]
     transport = Recording(httpx.ASGITransport(app=create_app(world)))
     async with BirdClient("http://bird.test", "k", transport=transport, requests_per_second=1000.0) as client:
         observer = Observer(client, [], {})
-        observer.search_workspace[KEY] = WORKSPACES[0]
         observer.search_workspaces[KEY] = list(WORKSPACES)
         await observer.search_stock([KEY] * need)
     return observer.world.stock[KEY], transport
