@@ -21,7 +21,9 @@ import concurrent.futures
 import contextvars
 import itertools
 import os
+import queue
 import signal
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,20 +92,90 @@ class ApplyReport:
         return [r for r in self.results if r.ok]
 
 
+@dataclass
+class _Job:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    context: contextvars.Context
+    future: concurrent.futures.Future[Any]
+    joins: Any  # the store whose grouped() this write may join (see StateWriter), or None
+
+    def run(self) -> None:
+        try:
+            result = self.context.run(self.fn, *self.args)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever awaits the write
+            self.future.set_exception(exc)
+        else:
+            self.future.set_result(result)
+
+
+_STOP = object()
+
+
 class StateWriter:
     """One thread that runs the state's writes in the order they were submitted (a later write of an
     address never overtakes an earlier one), each in the submitter's context (crash points name the kind
-    being applied)."""
+    being applied).
+
+    Journal writes (``joins=store``) waiting one behind another are committed in one transaction (group
+    commit, StateStore.grouped): while the thread runs one transaction the next writes queue, so a busy
+    apply makes fewer, larger commits and an idle one commits each write at once. A write that fails
+    rolls its group back and the group's writes are run again one by one, so it fails only itself."""
+
+    GROUP_MAX = 64  # writes per group: the state's write lock is held no longer than a few milliseconds
 
     def __init__(self) -> None:
-        self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="senderctl-state")
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="senderctl-state", daemon=True)
+        self._thread.start()
 
-    def submit(self, fn: Callable[..., T], *args: Any,
-               context: contextvars.Context | None = None) -> concurrent.futures.Future[T]:
-        return self._thread.submit((context or contextvars.copy_context()).run, fn, *args)
+    def submit(self, fn: Callable[..., T], *args: Any, context: contextvars.Context | None = None,
+               joins: Any = None) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._jobs.put(_Job(fn, args, context or contextvars.copy_context(), future, joins))
+        return future
 
     def close(self) -> None:
-        self._thread.shutdown(wait=True)
+        """Run what was submitted, then stop the thread."""
+        self._jobs.put(_STOP)
+        self._thread.join()
+
+    def _work(self) -> None:
+        carried: Any = None  # a job taken while gathering a group that could not join it: it runs next
+        while True:
+            job, carried = (carried if carried is not None else self._jobs.get()), None
+            if job is _STOP:
+                return
+            group = [job]
+            while job.joins is not None and len(group) < self.GROUP_MAX:
+                try:
+                    following = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if following is _STOP or following.joins is not job.joins:
+                    carried = following
+                    break
+                group.append(following)
+            # A write whose awaiting task was cancelled before it started is not run (as an executor does).
+            group = [j for j in group if j.future.set_running_or_notify_cancel()]
+            if len(group) > 1:
+                self._commit_together(group)
+            elif group:
+                group[0].run()
+
+    @staticmethod
+    def _commit_together(group: list[_Job]) -> None:
+        results = []
+        try:
+            with group[0].joins.grouped():
+                for job in group:
+                    results.append(job.context.run(job.fn, *job.args))
+        except BaseException:  # noqa: BLE001 - rolled back whole: each write again on its own, failing only itself
+            for job in group:
+                job.run()
+            return
+        for job, result in zip(group, results, strict=True):
+            job.future.set_result(result)
 
 
 # The state writes queued by the change being applied (one list per change's task): awaited before the
@@ -139,28 +211,34 @@ class JournaledIO:
         self._loose_writes: list[concurrent.futures.Future[Any]] = []
 
     # --- where the state's writes run --------------------------------------------------------------
-    def _write_later(self, fn: Callable[..., Any], *args: Any) -> None:
+    def _write_later(self, fn: Callable[..., Any], *args: Any, journal: bool = False) -> None:
         """Queue a write whose result nobody waits for now (a record after its Bird write): the change, or
         else the apply, awaits it before it is reported."""
         if self.writer is None:
             fn(*args)
             return
-        future = self.writer.submit(fn, *args)
+        future = self.writer.submit(fn, *args, joins=self._group_of(journal))
         queued = _change_writes.get()
         (self._loose_writes if queued is None else queued).append(future)
 
-    async def _write_now(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _write_now(self, fn: Callable[..., T], *args: Any, journal: bool = False) -> T:
         """A write the caller needs done before it goes on (an intent before its Bird write)."""
         if self.writer is None:
             return fn(*args)
         context = contextvars.copy_context()
-        result = await asyncio.wrap_future(self.writer.submit(fn, *args, context=context))
+        result = await asyncio.wrap_future(self.writer.submit(fn, *args, context=context,
+                                                              joins=self._group_of(journal)))
         # What the write set in its context holds here afterwards, as if it had run on this task: the
         # intent's fencing check names the lease shard its Bird write is sent under (lease.CURRENT_SHARD).
         for var, value in context.items():
             if var.get(_UNSET) is not value:
                 var.set(value)
         return result
+
+    def _group_of(self, journal: bool) -> Any:
+        """The store a journal write may share a commit with (StateWriter): the journal's writes are
+        connection transactions (StateStore.connection_transaction), which StateStore.grouped joins."""
+        return self.store if journal and hasattr(self.store, "grouped") else None
 
     @staticmethod
     def track_change_writes() -> list[concurrent.futures.Future[Any]]:
@@ -199,7 +277,7 @@ class JournaledIO:
         mine = self.pending.pop(intent_address, [])
         for row in rows:
             mine += self.pending.pop(row.address, [])
-        self._write_later(self.store.settle_batch, mine, rows)
+        self._write_later(self.store.settle_batch, mine, rows, journal=True)
 
     def forget(self, address: str) -> None:
         self.settle(address)
@@ -208,7 +286,8 @@ class JournaledIO:
     def settle(self, address: str, record: Any = None) -> None:
         """Save the record with this run's writes for the address and close what earlier runs left open,
         in one transaction (see StateStore.settle)."""
-        self._write_later(self.store.settle, address, self.pending.pop(address, []), record, self.handover)
+        self._write_later(self.store.settle, address, self.pending.pop(address, []), record, self.handover,
+                          journal=True)
 
     def tenant_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A tenant rule's read or write, after the writes queued before it (it may read what they write).
@@ -236,7 +315,7 @@ class JournaledIO:
     ) -> T:
         action = f"{change.action}:{key_suffix}" if key_suffix else change.action
         # Committed (on the writer's thread) before the Bird write is sent.
-        op_id = await self._write_now(self.begin, change.address, action, request)
+        op_id = await self._write_now(self.begin, change.address, action, request, journal=True)
         try:
             result = await call()
         except BirdAmbiguousWriteError as exc:
@@ -256,10 +335,10 @@ class JournaledIO:
             return found
         except BirdAuthError as exc:
             # The key stopped working mid-run: every further write would fail the same way. Stop.
-            await self._write_now(self._failed, op_id, exc)
+            await self._write_now(self._failed, op_id, exc, journal=True)
             raise
         except BirdError as exc:
-            await self._write_now(self._failed, op_id, exc)
+            await self._write_now(self._failed, op_id, exc, journal=True)
             raise ApplyError(f"{change.address}: {exc}") from None
         # Left open until the kind saves its record: finish(record=...) is one transaction, so a
         # crash in between leaves an intent the next run resolves by re-reading Bird.

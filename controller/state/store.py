@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import itertools
 import threading
@@ -67,6 +68,18 @@ NUMBER_KINDS = ("PhoneNumber", "NumberPool")
 OUTCOMES = ("succeeded", "failed", "abandoned")
 RECORD_COLUMNS = ("address", "kind", "bird_id", "natural_key", "spec_hash", "spec", "data", "created_at", "updated_at")
 CONDITION_STATUSES = ("Ready", "Waiting", "Failed", "Paused")
+
+
+@dataclasses.dataclass
+class _Group:
+    """A group commit in progress on one thread (StateStore.grouped)."""
+
+    store: StateStore
+    connection: Connection
+    crash_points: list[tuple[str, contextvars.Context]] = dataclasses.field(default_factory=list)
+
+
+_grouping = threading.local()
 
 
 class StateStore:
@@ -158,11 +171,38 @@ class StateStore:
     @contextlib.contextmanager
     def connection_transaction(self) -> Iterator[Connection]:
         """transaction() on a Core connection, without an ORM session: for the journal's writes, which
-        apply makes a few of per Bird write (an ORM session and flush cost more than the statements)."""
+        apply makes a few of per Bird write (an ORM session and flush cost more than the statements).
+        Inside grouped() on this thread, it is part of the group's transaction."""
         label = crashpoints.caller_name(2) if crashpoints.ARMED else ""
+        group: _Group | None = getattr(_grouping, "group", None)
+        if group is not None and group.store is self:
+            yield group.connection
+            if crashpoints.ARMED:  # its crash point comes once the group has committed, named as here
+                group.crash_points.append((label, contextvars.copy_context()))
+            return
         with self._writer, self.engine.begin() as connection:
             yield connection
         crashpoints.point("commit", label)
+
+    @contextlib.contextmanager
+    def grouped(self) -> Iterator[None]:
+        """Group commit: every connection_transaction() this thread opens in the block joins one transaction,
+        committed when the block ends, or rolled back whole if it raises (the caller then runs each part
+        on its own, so that one refused write fails only itself). A journal write's BEGIN and COMMIT cost
+        more than its statements: apply's state writer commits the intents and records waiting together."""
+        changed = StateStore.records_changed
+        with self._writer, self.engine.begin() as connection:
+            group = _grouping.group = _Group(self, connection)
+            try:
+                yield
+            finally:
+                _grouping.group = None
+        if StateStore.records_changed != changed:
+            # Moved again once committed: a cache that read the records meanwhile (the daemon's directory)
+            # must not keep the version from before the commit.
+            StateStore.records_changed += 1
+        for label, context in group.crash_points:
+            context.run(crashpoints.point, "commit", label)
 
     # --- resource records ----------------------------------------------------------------------
     def records(self) -> dict[str, ResourceRecord]:
