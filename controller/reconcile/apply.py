@@ -209,6 +209,9 @@ class JournaledIO:
         # While `execute` runs: the thread the state's writes go to (None: they run at once, on the caller's).
         self.writer: StateWriter | None = None
         self._loose_writes: list[concurrent.futures.Future[Any]] = []
+        # The store the journal's writes may share a commit with (StateWriter): StateStore.grouped joins the
+        # journal's connection transactions (StateStore.connection_transaction).
+        self._journal_group = store if hasattr(store, "grouped") else None
 
     # --- where the state's writes run --------------------------------------------------------------
     def _write_later(self, fn: Callable[..., Any], *args: Any, journal: bool = False) -> None:
@@ -236,9 +239,7 @@ class JournaledIO:
         return result
 
     def _group_of(self, journal: bool) -> Any:
-        """The store a journal write may share a commit with (StateWriter): the journal's writes are
-        connection transactions (StateStore.connection_transaction), which StateStore.grouped joins."""
-        return self.store if journal and hasattr(self.store, "grouped") else None
+        return self._journal_group if journal else None
 
     @staticmethod
     def track_change_writes() -> list[concurrent.futures.Future[Any]]:
