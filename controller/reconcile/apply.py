@@ -290,12 +290,14 @@ class JournaledIO:
         self._write_later(self.store.settle, address, self.pending.pop(address, []), record, self.handover,
                           journal=True)
 
-    def tenant_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def tenant_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A tenant rule's read or write, after the writes queued before it (it may read what they write).
-        Its answer is needed at once: the event loop waits for it (rare: once per purchase or assignment)."""
+        Awaited, never waited for on the event loop: a purchase's bookkeeping once held the loop until the
+        writer had committed everything queued before it, and the requests that waited meanwhile then left
+        together, past the rate limit's spacing."""
         if self.writer is None:
             return fn(self.store, *args, **kwargs)
-        return self.writer.submit(lambda: fn(self.store, *args, **kwargs)).result()
+        return await asyncio.wrap_future(self.writer.submit(lambda: fn(self.store, *args, **kwargs)))
 
     def secret(self, address: str, ref: Mapping[str, str], base_dir: str) -> str:
         return resolve_secret(ref, base_dir, self.environ)

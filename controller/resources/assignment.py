@@ -141,13 +141,13 @@ async def change(c: Change, io: ApplyIO) -> None:
     p = c.payload
     at = io.now()
     if c.action == "unassign":
-        io.tenant_call(tenant.unassign, p["organization"], p["number"], at=at)
+        await io.tenant_call(tenant.unassign, p["organization"], p["number"], at=at)
         io.forget(c.address)
         return
     if c.action == "assign":
         if p.get("previous"):
-            io.tenant_call(tenant.move, p["organization"], p["number"], p["user"], at=at, release=p.get("release"))
+            await io.tenant_call(tenant.move, p["organization"], p["number"], p["user"], at=at, release=p.get("release"))
         else:
-            io.tenant_call(tenant.assign, p["organization"], p["number"], p["user"], at=at, release=p.get("release"))
+            await io.tenant_call(tenant.assign, p["organization"], p["number"], p["user"], at=at, release=p.get("release"))
     io.save(c.address, KIND, bird_id=None, spec={"user": p["user"]},
             data={"organization": p["organization"], "number": p["number"], "numberAddress": p["numberAddress"]})

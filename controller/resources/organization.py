@@ -132,7 +132,7 @@ async def change(c: Change, io: ApplyIO) -> None:
 
     org = c.address.split("/", 1)[1]
     p = c.payload
-    io.tenant_call(
+    await io.tenant_call(
         tenant.sync_org_config,
         org,
         bird_organization_id=p["birdOrganizationId"],
@@ -141,5 +141,5 @@ async def change(c: Change, io: ApplyIO) -> None:
         weekly_price=Decimal(p["weeklyPrice"]),
         currency=p["currency"],
     )
-    io.tenant_call(tenant.set_ten_dlc_active, org, p["tenDlcActive"])
+    await io.tenant_call(tenant.set_ten_dlc_active, org, p["tenDlcActive"])
     io.save(c.address, KIND, bird_id=p["birdOrganizationId"], spec=p, data={"organization": org})

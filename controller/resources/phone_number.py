@@ -577,7 +577,7 @@ async def change(c: Change, io: ApplyIO) -> None:
     if c.action == "create":
         await change_batch([c], io)
     elif c.action == "adopt":
-        record_number(c, io, p["numberId"], p["number"])
+        await record_number(c, io, p["numberId"], p["number"])
     elif c.action == "update":
         io.save(c.address, c.kind, bird_id=p["numberId"], spec=p["spec"],
                 data={"number": p["number"], "workspaceId": p["workspaceId"], "workspace": p["workspace"],
@@ -591,7 +591,7 @@ async def change(c: Change, io: ApplyIO) -> None:
                                               call=lambda: io.client.cancel_number(p["workspaceId"], p["numberId"]),
                                               key_suffix="cancel-subscription")
             io.settle(c.address)  # the cancel is done: its journal entry no longer blocks the archive
-        io.tenant_call(tenant.archive_number, p["organization"], p["number"], at=io.now(), billed_until=billed_until)
+        await io.tenant_call(tenant.archive_number, p["organization"], p["number"], at=io.now(), billed_until=billed_until)
         io.forget(c.address)
 
 
@@ -662,7 +662,7 @@ async def change_batch(changes: list[Change], io: ApplyIO) -> None:
     from controller import tenant
 
     first = changes[0].payload
-    io.tenant_call(tenant.record_numbers_acquired, first["organization"], first["workspace"],
+    await io.tenant_call(tenant.record_numbers_acquired, first["organization"], first["workspace"],
                    [(c.payload["number"], bought[c.payload["number"]].id, monthly_price(c)) for c in changes],
                    at=io.now())
 
@@ -679,12 +679,12 @@ def monthly_price(c: Change) -> Decimal | None:
     return Decimal(c.payload["monthlyPrice"]) if c.payload.get("monthlyPrice") else None
 
 
-def record_number(c: Change, io: ApplyIO, number_id: str, number: str) -> None:
+async def record_number(c: Change, io: ApplyIO, number_id: str, number: str) -> None:
     from controller import tenant
 
     p = c.payload
     io.save(c.address, c.kind, bird_id=number_id, spec=p["spec"],
             data={"number": number, "workspaceId": p["workspaceId"], "workspace": p["workspace"],
                   "organization": p["organization"]})
-    io.tenant_call(tenant.record_number_acquired, p["organization"], p["workspace"], number,
+    await io.tenant_call(tenant.record_number_acquired, p["organization"], p["workspace"], number,
                    bird_number_id=number_id, monthly_price=monthly_price(c), at=io.now())

@@ -75,3 +75,33 @@ def test_a_record_that_cannot_be_saved_fails_its_change(tmp_path: Path) -> None:
     assert "Brand/a already holds Bird object same-id" in error
     assert store.record("Brand/b") is None
     store.close()
+
+
+def test_a_tenant_rule_is_awaited_not_waited_for_on_the_loop(tmp_path: Path) -> None:
+    """A purchase's bookkeeping (a tenant rule) runs after the writes queued before it; while it waits, the
+    event loop goes on (it once blocked the loop, and the requests held meanwhile left in a burst)."""
+    import threading
+
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+    io = JournaledIO(None, store)
+    release = threading.Event()
+    released_by_the_loop: list[bool] = []
+
+    def busy_writer() -> None:  # the writer is busy with earlier writes until the loop lets it go
+        released_by_the_loop.append(release.wait(30))
+
+    async def scenario() -> str:
+        io.writer = StateWriter()
+        try:
+            io.writer.submit(busy_writer)
+            rule = asyncio.create_task(io.tenant_call(lambda _store, value: value, "kept"))
+            await asyncio.sleep(0)  # the rule is waiting for the writer now
+            assert not rule.done()
+            release.set()  # only reached if the loop runs while the rule waits
+            return await rule
+        finally:
+            io.writer.close()
+
+    assert asyncio.run(scenario()) == "kept"
+    assert released_by_the_loop == [True]
+    store.close()
