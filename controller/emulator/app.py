@@ -15,7 +15,7 @@ from email.utils import formatdate
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -76,7 +76,12 @@ def create_app(world: World | None = None, *, seed: int = 0) -> Starlette:
             task.add_done_callback(sending.discard)
 
     async def bird(request: Request) -> Response:
-        response = await answer_at_distance(request)
+        try:
+            response = await answer_at_distance(request)
+        except ClientDisconnect:
+            # The client went away before its body arrived (a Ctrl-C'd apply): Bird never processed it, and
+            # nobody reads this answer. Not an error of the server's.
+            return Response(status_code=400)
         # Bird's own clock, as any HTTP server states it (RFC 9110 "Date"): the emulator's, which moves only
         # when told, so a client can tell how old Bird's dates are (a campaign silent for 60 days).
         response.headers["date"] = formatdate(emulator.clock.now, usegmt=True)

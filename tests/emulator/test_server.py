@@ -96,3 +96,30 @@ def test_a_port_in_use_or_a_bad_world_file_is_a_clear_error(tmp_path: Path) -> N
     process = senderctl("emulator", "--world", str(world))
     _, err = process.communicate(timeout=READY_TIMEOUT)
     assert process.returncode == 1 and "is not a UUID" in err and "Traceback" not in err
+
+
+def test_a_client_gone_before_its_body_arrived_is_not_a_server_error() -> None:
+    """A Ctrl-C'd apply closes its connections mid-request: Bird never processes such a request, and the
+    emulator neither applies it nor reports an exception of its own (uvicorn printed a traceback)."""
+    import asyncio
+
+    from controller.emulator.app import create_app
+    from tests.support import ACCESS_KEY, WORKSPACE
+
+    app = create_app(seed=1)
+    path = f"/workspaces/{WORKSPACE}/connectors"
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"",
+             "root_path": "", "headers": [(b"content-type", b"application/json"), (b"content-length", b"100"),
+                                          (b"authorization", f"AccessKey {ACCESS_KEY}".encode())],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2)}
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 400
