@@ -100,9 +100,13 @@ class _Job:
     future: concurrent.futures.Future[Any]
     joins: Any  # the store whose grouped() this write may join (see StateWriter), or None
 
+    def call(self) -> Any:
+        return self.context.run(self.fn, *self.args)
+
     def run(self) -> None:
+        """Call it and hand its result or error to whoever awaits the write."""
         try:
-            result = self.context.run(self.fn, *self.args)
+            result = self.call()
         except BaseException as exc:  # noqa: BLE001 - handed to whoever awaits the write
             self.future.set_exception(exc)
         else:
@@ -169,7 +173,7 @@ class StateWriter:
         try:
             with group[0].joins.grouped():
                 for job in group:
-                    results.append(job.context.run(job.fn, *job.args))
+                    results.append(job.call())
         except BaseException:  # noqa: BLE001 - rolled back whole: each write again on its own, failing only itself
             for job in group:
                 job.run()
@@ -292,9 +296,8 @@ class JournaledIO:
 
     async def tenant_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A tenant rule's read or write, after the writes queued before it (it may read what they write).
-        Awaited, never waited for on the event loop: a purchase's bookkeeping once held the loop until the
-        writer had committed everything queued before it, and the requests that waited meanwhile then left
-        together, past the rate limit's spacing."""
+        Awaited, never waited for on the event loop: the writer may first commit many queued writes or wait
+        for SQLite's write lock, and in the daemon that loop also answers webhooks and the platform API."""
         if self.writer is None:
             return fn(self.store, *args, **kwargs)
         return await asyncio.wrap_future(self.writer.submit(lambda: fn(self.store, *args, **kwargs)))

@@ -663,8 +663,8 @@ async def change_batch(changes: list[Change], io: ApplyIO) -> None:
 
     first = changes[0].payload
     await io.tenant_call(tenant.record_numbers_acquired, first["organization"], first["workspace"],
-                   [(c.payload["number"], bought[c.payload["number"]].id, monthly_price(c)) for c in changes],
-                   at=io.now())
+                         [(c.payload["number"], bought[c.payload["number"]].id, monthly_price(c)) for c in changes],
+                         at=io.now())
 
 
 def number_record(c: Change, number_id: str) -> dict[str, Any]:
@@ -687,4 +687,4 @@ async def record_number(c: Change, io: ApplyIO, number_id: str, number: str) -> 
             data={"number": number, "workspaceId": p["workspaceId"], "workspace": p["workspace"],
                   "organization": p["organization"]})
     await io.tenant_call(tenant.record_number_acquired, p["organization"], p["workspace"], number,
-                   bird_number_id=number_id, monthly_price=monthly_price(c), at=io.now())
+                         bird_number_id=number_id, monthly_price=monthly_price(c), at=io.now())
