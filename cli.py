@@ -568,10 +568,19 @@ def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     return value
 
 
+def _optional_listen(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else _listen(ctx, param, value)
+
+
 @cli.command()
 @paths_argument
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, callback=_listen,
               help="HOST:PORT for /healthz, /readyz, /metrics, POST /webhooks/bird and the platform API.")
+@click.option("--webhook-listen", callback=_optional_listen, metavar="HOST:PORT",
+              help="Also receive POST /webhooks/bird here, in processes of their own (--webhook-workers): "
+                   "receiving then uses more than one core. Point Bird's subscriptions (or --public-url) here.")
+@click.option("--webhook-workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="With --webhook-listen: how many processes receive webhooks there.")
 @click.option("--resync", default="10m", show_default=True, callback=_duration,
               help="Full reconcile interval (±10 % jitter), e.g. 30s, 10m, 1h.")
 @click.option("--public-url", envvar="SENDERCTL_PUBLIC_URL",
@@ -598,18 +607,23 @@ def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @state_option
 @bird_option
 @rate_options
-def daemon(paths: tuple[str, ...], listen: str, resync: float, public_url: str | None, allow_archive: bool,
+def daemon(paths: tuple[str, ...], listen: str, webhook_listen: str | None, webhook_workers: int, resync: float, public_url: str | None, allow_archive: bool,
            settle: float, notify_urls: tuple[str, ...], notify_format: str, health_details: str,
            lease_ttl: float, shards: tuple[str, ...], state: str,
            bird_url: str, bird_get_rate: float, bird_post_rate: float) -> None:
     """Keep Bird converged: watch the specs, resync, react to Bird webhooks. Runs until SIGTERM/SIGINT."""
     from controller.daemon import DaemonOptions, run_daemon
+    from controller.daemon.config import parse_listen
 
+    if webhook_listen is not None and parse_listen(webhook_listen) == parse_listen(listen):
+        raise click.BadParameter(f"{webhook_listen} is --listen's address too; give the webhook receivers a port of "
+                                 "their own", param_hint="'--webhook-listen'")
     sys.exit(run_daemon(DaemonOptions(paths=paths, state_url=state, bird_url=bird_url, listen=listen,
                                       resync=resync, public_url=public_url, allow_archive=allow_archive,
                                       settle=settle, notify_urls=notify_urls, notify_format=notify_format,
                                       health_details=health_details, lease_ttl=lease_ttl, shards=shards,
-                                      bird_get_rate=bird_get_rate, bird_post_rate=bird_post_rate)))
+                                      bird_get_rate=bird_get_rate, bird_post_rate=bird_post_rate,
+                                      webhook_listen=webhook_listen, webhook_workers=webhook_workers)))
 
 
 def skip_pydantic_plugin_discovery() -> None:

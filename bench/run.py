@@ -106,6 +106,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """The CPU seconds of a process and its running children (the daemon's webhook receiving processes)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return cpu_seconds(pid) + sum(cpu_seconds(int(child)) for child in children)
+
+
 @dataclass
 class Emulator:
     world_file: Path
@@ -602,31 +608,34 @@ def inbox_count(state_url: str, run: str) -> tuple[int, int]:
 
 
 def bench_inbound_rate(results: Results, daemon: DaemonProcess, state_url: str, channels: list[dict[str, Any]],
-                       count: int, senders: int) -> None:
-    """Signed sms.inbound (Bird's documented payload) from `senders` concurrent connections: accepted per
-    second, and routed per second until every one is in an inbox, each exactly once."""
-    run = f"rate{senders}"
-    requests = signed_requests(daemon.port, channels, count, run)
-    cpu0 = cpu_seconds(daemon.proc.pid)
+                       count: int, senders: int, port: int | None = None, where: str = "") -> None:
+    """Signed sms.inbound (Bird's documented payload) from `senders` concurrent connections to `port` (the
+    daemon's --listen by default): accepted per second, and routed per second until every one is in an
+    inbox, each exactly once."""
+    port = port or daemon.port
+    run = f"rate{senders}{'w' if where else ''}"
+    requests = signed_requests(port, channels, count, run)
+    cpu0 = tree_cpu_seconds(daemon.proc.pid)
     began = time.monotonic()
-    statuses = asyncio.run(send_concurrently(daemon.port, requests, senders))
+    statuses = asyncio.run(send_concurrently(port, requests, senders))
     accepted_in = time.monotonic() - began
     deadline = time.monotonic() + 300
     while (routed := inbox_count(state_url, run))[0] < count and time.monotonic() < deadline:
         time.sleep(0.05)
     routed_in = time.monotonic() - began
-    cpu = cpu_seconds(daemon.proc.pid) - cpu0
+    cpu = tree_cpu_seconds(daemon.proc.pid) - cpu0
     # The bound is for 8 or more concurrent senders (Bird delivers in parallel); one sender waits for each
     # answer before it sends the next, so its figure is reported, not held to it.
     bound = ">= 2000" if senders >= 8 else "report"
-    results.add(f"daemon: signed sms.inbound accepted per second ({senders} senders)", count / accepted_in,
+    label = f"{senders} senders{', ' + where if where else ''}"
+    results.add(f"daemon: signed sms.inbound accepted per second ({label})", count / accepted_in,
                 bound, "/s", f"{count} of Bird's documented payload, {dict(statuses)}, "
                 f"daemon CPU {100 * cpu / max(routed_in, 1e-9):.0f} %")
-    results.add(f"daemon: the same routed per second, each exactly once ({senders} senders)",
+    results.add(f"daemon: the same routed per second, each exactly once ({label})",
                 count / routed_in if routed == (count, count) else None, bound, "/s",
                 f"routed {routed[0]} rows, {routed[1]} distinct of {count}")
     # Each routed exactly once: a lost one or a duplicate moves this off 1.00.
-    results.add(f"daemon: the same routed, rows / sent ({senders} senders)",
+    results.add(f"daemon: the same routed, rows / sent ({label})",
                 (routed[1] if routed[0] == routed[1] else routed[0]) / count, "= 1", "",
                 "a duplicate counts twice, a lost one not at all")
 
@@ -659,6 +668,22 @@ def profiled(pid: int, name: str):  # type: ignore[no-untyped-def]
         print(f"  (profile written to {out})", flush=True)
 
 
+# Receiving processes on --webhook-listen (SENDERCTL_BENCH_WEBHOOK_WORKERS to compare counts).
+WEBHOOK_WORKERS = int(os.environ.get("SENDERCTL_BENCH_WEBHOOK_WORKERS", "2"))
+
+
+def wait_until_answers(url: str, timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} never answered")
+
+
 def bench_daemon(results: Results, tmp: Path, workspaces: int, count: int) -> None:
     import httpx
 
@@ -672,8 +697,9 @@ def bench_daemon(results: Results, tmp: Path, workspaces: int, count: int) -> No
     with Emulator(world_file) as emulator:
         asyncio.run(converge(emulator, specs, state_url, CallLog()))
         channels = emulator.admin("GET", "state")["channels"]
-        port = free_port()
-        daemon = DaemonProcess(specs, bench_env(emulator.url, state_url), port)
+        port, webhook_port = free_port(), free_port()
+        daemon = DaemonProcess(specs, bench_env(emulator.url, state_url), port, "--webhook-listen",
+                               f"127.0.0.1:{webhook_port}", "--webhook-workers", str(WEBHOOK_WORKERS))
         try:
             started = time.monotonic()
             ready = daemon.wait_for(lambda line: event_name(line) == "reconcile.done", started)
@@ -683,6 +709,10 @@ def bench_daemon(results: Results, tmp: Path, workspaces: int, count: int) -> No
             bench_inbound_rate(results, daemon, state_url, channels, min(count, 1000), senders=1)
             with profiled(daemon.proc.pid, f"daemon-inbound-8-{results.latency_ms}ms"):
                 bench_inbound_rate(results, daemon, state_url, channels, count, senders=8)
+            # The same on --webhook-listen, received by processes of their own.
+            wait_until_answers(f"http://127.0.0.1:{webhook_port}/healthz")
+            bench_inbound_rate(results, daemon, state_url, channels, count, senders=8, port=webhook_port,
+                               where=f"--webhook-listen, {WEBHOOK_WORKERS} workers")
             # A signed status webhook for one channel -> targeted reconcile done.
             channel = next(c for c in emulator.admin("GET", "state")["channels"])
             body = json.dumps({"service": "channels", "event": "channel.updated",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_RESYNC = "10m"
 WEBHOOK_PATH = "/webhooks/bird"
+DEFAULT_WEBHOOK_WORKERS = 2
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -75,6 +76,10 @@ class DaemonOptions:
     bird_post_rate: float | None = None
     # Who sees the health endpoints' details: "token" (an admin token) or "loopback" (also any local caller).
     health_details: str = "token"
+    # --webhook-listen HOST:PORT: POST /webhooks/bird also served there by `webhook_workers` processes of
+    # their own (controller/daemon/receivers.py), so receiving is not bound by this process's GIL.
+    webhook_listen: str | None = None
+    webhook_workers: int = DEFAULT_WEBHOOK_WORKERS
 
     @property
     def host_port(self) -> tuple[str, int]:

@@ -104,19 +104,9 @@ def error_logger(daemon: Daemon) -> Any:
     return failed
 
 
-def routes(daemon: Daemon) -> Starlette:
-    async def healthz(request: Request) -> Response:
-        details = await may_see_details(daemon, request)
-        return JSONResponse({"status": "alive", **({"role": daemon.role} if details else {})})
-
-    async def readyz(request: Request) -> Response:
-        ready, body = await daemon.readiness()
-        shown = body if await may_see_details(daemon, request) else {"ready": ready}
-        return JSONResponse(shown, status_code=200 if ready else 503)
-
-    async def metrics(_: Request) -> Response:
-        data, content_type = daemon.metrics.render()
-        return Response(data, media_type=content_type)
+def webhook_endpoint(daemon: Daemon) -> Any:
+    """POST /webhooks/bird: read at most MAX_BODY_BYTES, check (webhooks.check), scope to the signers that
+    could have sent the event, write it to the inbox; answered only once it is recorded."""
 
     async def webhook(request: Request) -> Response:
         try:
@@ -149,28 +139,65 @@ def routes(daemon: Daemon) -> Starlette:
         message = "accepted" if outcome == "accepted" else "a replay of a delivery already received: ignored"
         return answer(daemon, Verdict(200, outcome, message, event=verdict.event, request_id=verdict.request_id))
 
-    async def no_route(request: Request, exc: Exception) -> Response:
-        # A path no route matches (e.g. an encoded newline, which Starlette's patterns never match)
-        # answers in the API's JSON error shape, not Starlette's plain-text page.
-        status = getattr(exc, "status_code", 404)
-        code = "not_found" if status == 404 else "method_not_allowed"
-        return JSONResponse({"error": {"code": code, "message": f"no route {request.method} {request.url.path}"}},
-                            status_code=status, headers=getattr(exc, "headers", None))
+    return webhook
 
-    async def failed(_: Request, exc: Exception) -> Response:
-        from controller.api.app import unexpected_error
 
-        return unexpected_error(exc)
+async def no_route(request: Request, exc: Exception) -> Response:
+    # A path no route matches (e.g. an encoded newline, which Starlette's patterns never match)
+    # answers in the API's JSON error shape, not Starlette's plain-text page.
+    status = getattr(exc, "status_code", 404)
+    code = "not_found" if status == 404 else "method_not_allowed"
+    return JSONResponse({"error": {"code": code, "message": f"no route {request.method} {request.url.path}"}},
+                        status_code=status, headers=getattr(exc, "headers", None))
 
-    return Starlette(exception_handlers={404: no_route, 405: no_route, Exception: failed}, routes=[
+
+async def unexpected(_: Request, exc: Exception) -> Response:
+    from controller.api.app import unexpected_error
+
+    return unexpected_error(exc)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {404: no_route, 405: no_route, Exception: unexpected}
+
+
+def routes(daemon: Daemon) -> Starlette:
+    async def healthz(request: Request) -> Response:
+        details = await may_see_details(daemon, request)
+        return JSONResponse({"status": "alive", **({"role": daemon.role} if details else {})})
+
+    async def readyz(request: Request) -> Response:
+        ready, body = await daemon.readiness()
+        shown = body if await may_see_details(daemon, request) else {"ready": ready}
+        return JSONResponse(shown, status_code=200 if ready else 503)
+
+    async def metrics(_: Request) -> Response:
+        data, content_type = daemon.metrics.render()
+        return Response(data, media_type=content_type)
+
+    return Starlette(exception_handlers=EXCEPTION_HANDLERS, routes=[
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Route(WEBHOOK_PATH, webhook, methods=["POST"]),
+        Route(WEBHOOK_PATH, webhook_endpoint(daemon), methods=["POST"]),
         *status_page(daemon),
         # The platform API (seeds 000 and 002) and its /openapi.json: everything else.
         Mount("", app=platform_api(daemon)),
     ])
+
+
+def create_webhook_app(daemon: Daemon) -> Guard:
+    """A webhook receiving process's app (controller/daemon/receivers.py): POST /webhooks/bird and
+    GET /healthz, behind the same guard; every other path is 404 (they are the parent's, on --listen)."""
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    app = Starlette(exception_handlers=EXCEPTION_HANDLERS, routes=[
+        Route("/healthz", healthz, methods=["GET"]),
+        Route(WEBHOOK_PATH, webhook_endpoint(daemon), methods=["POST"]),
+    ])
+    return Guard(app, authenticator(daemon), on_refused=refusal_logger(daemon), on_error=error_logger(daemon),
+                 caps={("POST", WEBHOOK_PATH): None, ("GET", "/healthz"): 0})
 
 
 def status_page(daemon: Daemon) -> list[Route]:

@@ -20,11 +20,12 @@ import uvicorn
 
 from controller.bird import BirdAuthError
 from controller.daemon import logs
-from controller.daemon.config import DaemonOptions
+from controller.daemon.config import DaemonOptions, parse_listen
 from controller.daemon.http import create_app
 from controller.daemon.logs import REDACT, event
 from controller.daemon.metrics import Metrics
 from controller.daemon.notify import NOTIFY_KEY_ENV, Notifier, receiver
+from controller.daemon.receivers import ReceiverPool
 from controller.daemon.service import Daemon
 from controller.reconcile import engine
 
@@ -79,7 +80,7 @@ def http_implementation() -> str | type:
     return LingeringHttpToolsProtocol
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, flag: str = "--listen") -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio turns Nagle off only on sockets whose proto says TCP, and with Nagle on
     # every answer written in two parts (headers, body) waited ~40 ms for the peer's delayed ACK.
@@ -90,8 +91,8 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        hint = "another process listens there; pick another --listen port" if exc.errno == errno.EADDRINUSE else \
-            "check --listen"
+        hint = f"another process listens there; pick another {flag} port" if exc.errno == errno.EADDRINUSE else \
+            f"check {flag}"
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}; {hint}") from None
     sock.listen(128)
     sock.set_inheritable(True)
@@ -167,8 +168,12 @@ async def _main(options: DaemonOptions) -> int:
             raise StartupError(str(exc)) from None
         host, port = options.host_port
         sock = bind(host, port)
+        webhook_sock = bind(*parse_listen(options.webhook_listen), flag="--webhook-listen") \
+            if options.webhook_listen else None
         daemon = Daemon(options, settings, store, leadership, metrics, notifier=notify)
         daemon.listen_port = sock.getsockname()[1]
+        if webhook_sock is not None:
+            daemon.receivers = receiver_pool(daemon, webhook_sock)
         return await serve(daemon, sock)
     finally:
         with contextlib.suppress(Exception):
@@ -179,6 +184,17 @@ async def _main(options: DaemonOptions) -> int:
                 close()
         if store is not None:
             store.close()
+
+
+def receiver_pool(daemon: Daemon, sock: socket.socket) -> ReceiverPool:
+    def recorded() -> None:
+        if daemon.role == "leader":
+            daemon.inbox_poke.set()
+
+    def counted(outcome: str, name: str, count: float) -> None:
+        daemon.metrics.webhooks.labels(outcome, name).inc(count)
+
+    return ReceiverPool(daemon.options, sock, on_recorded=recorded, on_counts=counted)
 
 
 async def serve(daemon: Daemon, sock: socket.socket) -> int:
@@ -195,10 +211,19 @@ async def serve(daemon: Daemon, sock: socket.socket) -> int:
           state=_redacted_url(daemon.options.state_url), allow_archive=daemon.options.allow_archive)
     await daemon.reload_specs("startup")
     http = asyncio.create_task(server.serve(sockets=[sock]), name="http")
+    pool = daemon.receivers
+    receiving = asyncio.create_task(pool.run(), name="receivers") if pool is not None else None
+    if pool is not None:
+        event("receivers.start", f"{pool.wanted} webhook receiving process(es) on {daemon.options.webhook_listen}",
+              webhook_listen=daemon.options.webhook_listen, workers=pool.wanted)
     try:
         await daemon.run()
     finally:
         server.should_exit = True
+        if pool is not None and receiving is not None:
+            await pool.stop()
+            await asyncio.gather(receiving, return_exceptions=True)
+            pool.sock.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(http, HTTP_SHUTDOWN_SECONDS + 1)
         sock.close()

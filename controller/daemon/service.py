@@ -21,7 +21,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller import tenant
 from controller.daemon import logs
@@ -68,6 +68,9 @@ from controller.state.webhook_inbox import (
     webhook_places,
     webhooks_since,
 )
+
+if TYPE_CHECKING:
+    from controller.daemon.receivers import ReceiverPool
 
 # A queue key that reconciles every resource of one organization (one this replica just took over).
 ORG_KEY = "organization:"
@@ -172,6 +175,12 @@ class Daemon:
         self.owned: set[str] = set()  # the organizations whose leases this replica holds (ALL: every one)
         self.inbox_cursor: int | None = None  # the newest inbox event a non-draining replica has looked at
         self.listen_port: int | None = None
+        # A webhook receiving process's: told after each inbox transaction that kept a delivery.
+        self.on_recorded: Callable[[], None] | None = None
+        # --webhook-listen: the processes receiving webhooks there (controller/daemon/receivers.py).
+        self.receivers: ReceiverPool | None = None
+        # A webhook receiving process writes its inbox transactions on its event loop, one at a time.
+        self.records_on_loop = False
         self._calls: dict[asyncio.Task[Any] | None, list[dict[str, Any]]] = {}
         self._in_flight: asyncio.Task[Any] | None = None  # the reconcile of queued resources (or FULL)
         # Every running reconcile -> the organizations it claimed (None: all of them).
@@ -860,7 +869,9 @@ class Daemon:
         at once. A delivery is answered only after its transaction committed."""
         arrived: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._arrivals.append((verdict, arrived))
-        if len(self._receiving) < RECEIVERS:
+        # Only receivers still running count: one that has just returned is discarded by a callback that runs
+        # later, and counted it would leave this delivery waiting for no one.
+        if sum(not task.done() for task in self._receiving) < (1 if self.records_on_loop else RECEIVERS):
             task = asyncio.create_task(self.receive(), name="receive")
             self._receiving.add(task)
             task.add_done_callback(self._receiving.discard)
@@ -875,8 +886,7 @@ class Daemon:
             batch, self._arrivals = self._arrivals[:RECEIVE_BATCH], self._arrivals[RECEIVE_BATCH:]
             deliveries = [Delivery(v.request_id, v.digest, v.event, v.document) for v, _ in batch]
             try:
-                kept = await asyncio.to_thread(record_webhooks, self.store, deliveries, received_by=self.identity,
-                                               at=utcnow())
+                kept = await self.record(deliveries)
             except Exception as exc:
                 for _, arrived in batch:
                     if not arrived.done():
@@ -888,6 +898,13 @@ class Daemon:
             log_received([v for v, _ in batch], kept, role=self.role)
             if any(kept) and self.role == "leader":
                 self.inbox_poke.set()
+            if any(kept) and self.on_recorded is not None:
+                self.on_recorded()
+
+    async def record(self, deliveries: list[Delivery]) -> list[bool]:
+        if self.records_on_loop:
+            return record_webhooks(self.store, deliveries, received_by=self.identity, at=utcnow())
+        return await asyncio.to_thread(record_webhooks, self.store, deliveries, received_by=self.identity, at=utcnow())
 
     async def drain_inbox(self) -> None:
         last_prune = 0.0
@@ -1096,6 +1113,11 @@ class Daemon:
                 "leader": holder.describe() if holder else None, "state": state, "specs": specs,
                 "queueDepth": len(self.queue), "lastReconcile": self.last_reconcile or None,
                 "organizations": sorted(self.owned)}
+        if self.receivers is not None:
+            # Every worker answering on --webhook-listen; one restarting makes the daemon not ready.
+            alive, wanted = self.receivers.alive, self.receivers.wanted
+            body["webhookReceivers"] = {"listen": self.options.webhook_listen, "alive": alive, "wanted": wanted}
+            ready = body["ready"] = ready and alive == wanted
         return ready, body
 
     # --- lifecycle -----------------------------------------------------------------------------------
