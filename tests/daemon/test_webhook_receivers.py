@@ -1,5 +1,5 @@
 """`senderctl daemon --webhook-listen`: webhooks received by processes of their own, over real HTTP, on a
-real SQLite state, with the leader in the daemon's own process draining what they record."""
+real SQLite file and a real PostgreSQL database, with the leader in the daemon's own process draining what they record."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -49,11 +49,14 @@ def send(port: int, requests: list[bytes], senders: int) -> list[int]:
     return sorted(statuses.elements())
 
 
-def inbox_rows(sqlite_url: str, run: str) -> list[tuple[str, str]]:
-    path = sqlite_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as db:
-        return db.execute("SELECT request_id, received_by FROM webhook_events WHERE request_id LIKE ?",
-                          (f"{run}-%",)).fetchall()
+def inbox_rows(state_url: str, run: str) -> list[tuple[str, str]]:
+    engine = sqlalchemy.create_engine(state_url)
+    try:
+        with engine.connect() as db:
+            return [tuple(row) for row in db.execute(sqlalchemy.text(
+                "SELECT request_id, received_by FROM webhook_events WHERE request_id LIKE :run"), {"run": f"{run}-%"})]
+    finally:
+        engine.dispose()
 
 
 def webhooks_counted(d) -> dict[tuple[str, str], float]:
@@ -62,10 +65,10 @@ def webhooks_counted(d) -> dict[tuple[str, str], float]:
             if s.name == "senderctl_webhooks_total"}
 
 
-def test_receivers_verify_record_and_hand_deliveries_to_the_leader(tmp_path, emulator, daemons, sqlite_url):
+def test_receivers_verify_record_and_hand_deliveries_to_the_leader(tmp_path, emulator, daemons, state_url):
     port, webhook_port = free_port(), free_port()
     specs = quickstart_copy(tmp_path / "specs", webhook_port)  # Bird's subscriptions point at the receivers
-    d = daemons(specs, sqlite_url, emulator.url, port=port,
+    d = daemons(specs, state_url, emulator.url, port=port,
                 extra=("--webhook-listen", f"127.0.0.1:{webhook_port}", "--webhook-workers", "2"))
     d.wait_healthy()
     wait_until(lambda: receivers_ready(d), 40, "both webhook receivers ready")
@@ -85,12 +88,12 @@ def test_receivers_verify_record_and_hand_deliveries_to_the_leader(tmp_path, emu
     url = f"http://127.0.0.1:{webhook_port}/webhooks/bird"
     statuses = send(webhook_port, campaign_events(BURST, "burst", url), SENDERS)
     assert statuses == [200] * BURST
-    rows = inbox_rows(sqlite_url, "burst")
+    rows = inbox_rows(state_url, "burst")
     assert sorted(r for r, _ in rows) == sorted(f"burst-{i}" for i in range(BURST))
     daemon_identity = f"pid={d.proc.pid} "
     assert not [by for _, by in rows if by.startswith(daemon_identity)]
     replay = send(webhook_port, campaign_events(1, "burst", url), 1)
-    assert replay == [200] and len(inbox_rows(sqlite_url, "burst")) == BURST
+    assert replay == [200] and len(inbox_rows(state_url, "burst")) == BURST
     wait_until(lambda: webhooks_counted(d).get(("replay", "10dlc.campaign"), 0) >= 1, 10, "the replay counted")
 
     # The receivers' port serves the webhook and its health only; the API, /metrics and /ui stay on --listen.
@@ -108,7 +111,7 @@ def test_receivers_verify_record_and_hand_deliveries_to_the_leader(tmp_path, emu
     assert send(webhook_port, campaign_events(20, "after", url), 4) == [200] * 20
 
     # SIGTERM stops the daemon and its receivers.
-    pids = {int(by.split()[0].removeprefix("pid=")) for _, by in inbox_rows(sqlite_url, "after")}
+    pids = {int(by.split()[0].removeprefix("pid=")) for _, by in inbox_rows(state_url, "after")}
     code, _ = d.terminate()
     assert code == 0
     for pid in pids:
