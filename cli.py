@@ -568,6 +568,14 @@ def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     return value
 
 
+def _given(name: str) -> bool:
+    """Whether the option was given on the command line or in the environment (not left at its default)."""
+    from click.core import ParameterSource
+
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
 def _optional_listen(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     return None if value is None else _listen(ctx, param, value)
 
@@ -615,6 +623,9 @@ def daemon(paths: tuple[str, ...], listen: str, webhook_listen: str | None, webh
     from controller.daemon import DaemonOptions, run_daemon
     from controller.daemon.config import parse_listen
 
+    if webhook_listen is None and _given("webhook_workers"):
+        raise click.BadParameter("receiving processes need an address of their own: add --webhook-listen HOST:PORT",
+                                 param_hint="'--webhook-workers'")
     if webhook_listen is not None and parse_listen(webhook_listen) == parse_listen(listen):
         raise click.BadParameter(f"{webhook_listen} is --listen's address too; give the webhook receivers a port of "
                                  "their own", param_hint="'--webhook-listen'")

@@ -235,6 +235,7 @@ class Daemon:
         if changed:
             event("specs.loaded", f"specs loaded ({why})", documents=view.documents,
                   resources=len(view.desired), fingerprint=view.fingerprint[:12])
+        if changed and self.role != "receiver":  # (the daemon itself gives this advice, once)
             for problem in view.secret_problems:
                 event("specs.secret_missing", f"cannot verify webhooks for {problem}", logging.WARNING)
             missing = missing_status_events(view)

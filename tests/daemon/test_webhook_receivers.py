@@ -140,3 +140,11 @@ def test_webhook_workers_needs_a_count_of_at_least_one():
     result = CliRunner().invoke(cli, ["daemon", "specs", "--webhook-listen", "127.0.0.1:8081", "--webhook-workers", "0"])
     assert result.exit_code == 2
     assert "--webhook-workers" in result.output
+
+
+def test_webhook_workers_without_an_address_is_refused():
+    from cli import cli
+
+    result = CliRunner().invoke(cli, ["daemon", "specs", "--webhook-workers", "4"])
+    assert result.exit_code == 2
+    assert "add --webhook-listen" in result.output
