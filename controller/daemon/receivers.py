@@ -107,20 +107,25 @@ class ReceiverPool:
             code = await self._run_one(index)
             if self._stopping.is_set():
                 return
-            delay = RESTART_SECONDS if time.monotonic() - started > STABLE_SECONDS else min(delay * 2,
-                                                                                            RESTART_MAX_SECONDS)
+            stable = time.monotonic() - started > STABLE_SECONDS
+            delay = RESTART_SECONDS if stable else min(delay * 2, RESTART_MAX_SECONDS)
             event("receiver.exited", f"webhook receiver {index} exited with status {code}; starting it again in "
-                  f"{delay:g} s (deliveries wait in the socket's backlog meanwhile)", logging.ERROR,
-                  receiver=index, status=code)
+                  f"{delay:g} s (meanwhile the other receivers take the deliveries, or they wait in the socket's "
+                  "backlog)", logging.ERROR, receiver=index, status=code)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
 
     async def _run_one(self, index: int) -> int:
         root = str(Path(__file__).resolve().parents[2])  # where `controller` is, installed or not
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", WORKER_COMMAND, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, pass_fds=(self.sock.fileno(),), env=env)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", WORKER_COMMAND, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, pass_fds=(self.sock.fileno(),), env=env)
+        except OSError as exc:  # (no process could be started: out of memory or processes; tried again)
+            event("receiver.spawn_failed", f"webhook receiver {index} could not be started: {exc}", logging.ERROR,
+                  receiver=index)
+            return -1
         self._workers[index] = proc
         assert proc.stdin is not None and proc.stdout is not None
         # The options go on stdin, not argv: they may hold secrets from the environment (signing keys).
