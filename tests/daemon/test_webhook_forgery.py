@@ -1,6 +1,6 @@
-"""Forged and replayed Bird webhooks against the daemon's receiver (the real Daemon and HTTP app in
-process, a real SQLite file and a real PostgreSQL database): two organizations share the daemon, each with
-its own subscriptions and keys. A key verifies only the events its subscription could have been sent (its
+"""Forged and replayed Bird webhooks against the daemon's receiver and a webhook receiving process's (the
+real Daemon and HTTP app in process, a real SQLite file and a real PostgreSQL database): two organizations
+share the daemon, each with its own subscriptions and keys. A key verifies only the events its subscription could have been sent (its
 workspace, service, event and filters); the signed URL is the configured one, never the request's Host; a
 delivery re-sent under a new request id, or none, is a replay; a Bird retry hours later is routed once."""
 
@@ -20,7 +20,7 @@ import pytest
 from controller import tenant
 from controller.bird.signing import signed_headers
 from controller.daemon.config import DaemonOptions
-from controller.daemon.http import create_app
+from controller.daemon.http import create_app, create_webhook_app
 from controller.daemon.metrics import Metrics
 from controller.daemon.service import Daemon
 from controller.reconcile.engine import Settings
@@ -78,8 +78,10 @@ def hold(store: StateStore, org: str, workspace: str, ws_id: str, line: dict[str
     tenant.assign(store, org, line["number"], line["user"], at=now)
 
 
-@pytest.fixture
-def daemon(tmp_path: Path, state_url: str) -> Iterator[Daemon]:
+@pytest.fixture(params=["daemon", "receiver"])
+def daemon(request: pytest.FixtureRequest, tmp_path: Path, state_url: str) -> Iterator[Daemon]:
+    """The daemon's own app, or a webhook receiving process's (--webhook-listen: its app, its inbox
+    transaction written on the event loop); the leader's drain is the same."""
     specs = write_specs(tmp_path / "specs")
     options = DaemonOptions(paths=(str(specs),), state_url=state_url, bird_url="http://127.0.0.1:9",
                             listen="127.0.0.1:8080", public_url="https://hooks.example.com")
@@ -93,7 +95,8 @@ def daemon(tmp_path: Path, state_url: str) -> Iterator[Daemon]:
     hold(store, "acme", "acme-main", ACME_WS, ALICE)
     hold(store, "acme", "acme-main", ACME_WS, BOB)
     hold(store, "globex", "globex-main", GLOBEX_WS, GINA)
-    d.role = "leader"
+    d.role = "leader" if request.param == "daemon" else "receiver"
+    d.records_on_loop = request.param == "receiver"
     yield d
     leadership.release()
     store.close()
@@ -121,7 +124,8 @@ def sign(body: bytes, key_env: str, request_id: str | None, *, at: float | None 
 
 def post(daemon: Daemon, body: bytes, headers: dict[str, str], host: str = "127.0.0.1:8080") -> httpx.Response:
     async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=create_app(daemon))
+        app = create_webhook_app(daemon) if daemon.role == "receiver" else create_app(daemon)
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{host}") as client:
             return await client.post("/webhooks/bird", content=body, headers=headers)
 
