@@ -1,8 +1,9 @@
-"""Forged and replayed Bird webhooks against the daemon's receiver and a webhook receiving process's (the
-real Daemon and HTTP app in process, a real SQLite file and a real PostgreSQL database): two organizations
-share the daemon, each with its own subscriptions and keys. A key verifies only the events its subscription could have been sent (its
-workspace, service, event and filters); the signed URL is the configured one, never the request's Host; a
-delivery re-sent under a new request id, or none, is a replay; a Bird retry hours later is routed once."""
+"""Forged and replayed Bird webhooks against the daemon's receiver and a webhook receiving process's (the real
+Daemon and HTTP app in process, a real SQLite file and a real PostgreSQL database): two organizations share
+the daemon, each with its own subscriptions and keys. A key verifies only the events its subscription could
+have been sent (its workspace, service, event and filters); the signed URL is the configured one, never the
+request's Host; a delivery re-sent under a new request id, or none, is a replay; a Bird retry hours later is
+routed once."""
 
 from __future__ import annotations
 
