@@ -173,33 +173,48 @@ class Observer:
     async def observe_workspace(self, ws: str) -> None:
         assert self.client is not None
         scope = f"workspace {ws}"
-        # A channel carries its connector, number, campaign and readiness, 1000 a page: the SMS connectors
-        # are read on their channels, not listed again 99 a page.
-        numbers, brands, channels = await asyncio.gather(
-            self.guarded(scope, collect(self.client.json_pages("numbers", workspaceId=ws))),
-            self.guarded(scope, collect(self.client.json_pages("brands", workspaceId=ws))),
-            self.guarded(scope, collect(self.client.json_pages("channels", workspaceId=ws))),
-        )
-        if scope in self.world.unreachable:
-            return
-        self.world.numbers[ws], self.world.brands[ws], self.world.channels[ws] = numbers, brands, channels
-        if ws in self.reseller_workspaces:
-            self.world.resellers[ws] = await collect(self.client.json_pages("resellers", workspaceId=ws))
-        await asyncio.gather(*(self.observe_brand(ws, brand_id) for brand_id in self.relevant_brands(ws, brands)))
+        # With an earlier observation (the daemon's), the campaigns and vettings of the brands it listed here
+        # are read alongside the workspace's lists, not after them: a targeted plan is one round trip
+        # shorter (150 ms with Bird that far away). A brand listed now and not then is read after the lists;
+        # the early read of one no longer listed is dropped.
+        listed_before = self.earlier.brands.get(ws, []) if self.earlier is not None else []
+        early = {b: asyncio.ensure_future(self.read_brand(ws, b)) for b in self.relevant_brands(ws, listed_before)}
+        try:
+            # A channel carries its connector, number, campaign and readiness, 1000 a page: the SMS connectors
+            # are read on their channels, not listed again 99 a page.
+            numbers, brands, channels = await asyncio.gather(
+                self.guarded(scope, collect(self.client.json_pages("numbers", workspaceId=ws))),
+                self.guarded(scope, collect(self.client.json_pages("brands", workspaceId=ws))),
+                self.guarded(scope, collect(self.client.json_pages("channels", workspaceId=ws))),
+            )
+            if scope in self.world.unreachable:
+                return
+            self.world.numbers[ws], self.world.brands[ws], self.world.channels[ws] = numbers, brands, channels
+            if ws in self.reseller_workspaces:
+                self.world.resellers[ws] = await collect(self.client.json_pages("resellers", workspaceId=ws))
+            relevant = sorted(self.relevant_brands(ws, brands))
+            read = await asyncio.gather(*(early.pop(b) if b in early else self.read_brand(ws, b) for b in relevant))
+            for brand_id, (campaigns, vettings) in zip(relevant, read, strict=True):
+                self.world.campaigns[(ws, brand_id)] = campaigns
+                self.world.vettings[(ws, brand_id)] = vettings
+        finally:
+            # What is no longer wanted (a brand gone, the workspace unreachable, a failed read) finishes
+            # here, its answer or its error dropped, so that no read outlives the observation.
+            await asyncio.gather(*early.values(), return_exceptions=True)
 
     def relevant_brands(self, ws: str, brands: list[dict[str, Any]]) -> set[str]:
         """Only brands the specs or the state point at: their campaigns and vettings are listed."""
         wanted, keys = self.recorded_brands, self.brand_keys.get(ws, set())
         return {b["id"] for b in brands if b["id"] in wanted or (b.get("ein"), b.get("companyName")) in keys}
 
-    async def observe_brand(self, ws: str, brand_id: str) -> None:
+    async def read_brand(self, ws: str, brand_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A brand's campaigns and vettings."""
         assert self.client is not None
         campaigns, vettings = await asyncio.gather(
             collect(self.client.json_pages("campaigns", workspaceId=ws, brandId=brand_id)),
             collect(self.client.json_pages("vettings", workspaceId=ws, brandId=brand_id)),
         )
-        self.world.campaigns[(ws, brand_id)] = campaigns
-        self.world.vettings[(ws, brand_id)] = vettings
+        return campaigns, vettings
 
     async def observe_subscriptions(self, org: str, ws: str) -> None:
         assert self.client is not None
