@@ -187,14 +187,10 @@ async def _main(options: DaemonOptions) -> int:
 
 
 def receiver_pool(daemon: Daemon, sock: socket.socket) -> ReceiverPool:
-    def recorded() -> None:
-        if daemon.role == "leader":
-            daemon.inbox_poke.set()
-
     def counted(outcome: str, name: str, count: float) -> None:
         daemon.metrics.webhooks.labels(outcome, name).inc(count)
 
-    return ReceiverPool(daemon.options, sock, on_recorded=recorded, on_counts=counted)
+    return ReceiverPool(daemon.options, sock, on_recorded=daemon.inbox_filled, on_counts=counted)
 
 
 async def serve(daemon: Daemon, sock: socket.socket) -> int:

@@ -171,8 +171,8 @@ class ReceiverPool:
 
 
 def options_from(data: dict[str, Any]) -> DaemonOptions:
-    tuples = {"paths", "shards", "notify_urls"}
-    return DaemonOptions(**{k: tuple(v) if k in tuples else v for k, v in data.items()})
+    """The parent's options, from their JSON (which made each tuple a list)."""
+    return DaemonOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 class _NoLeadership:
@@ -220,6 +220,7 @@ async def _serve(options: DaemonOptions, fd: int) -> int:
     REDACT.add(settings.access_key)
     store = await asyncio.to_thread(StateStore.open, options.state_url)
     metrics = Metrics()
+    counts = CountsMoved(metrics)
     recorded = asyncio.Event()
     daemon = Daemon(options, settings, store, _NoLeadership(), metrics)  # type: ignore[arg-type]
     daemon.role = "receiver"
@@ -242,7 +243,7 @@ async def _serve(options: DaemonOptions, fd: int) -> int:
     server = _Server(config)
     tasks = [asyncio.create_task(coro) for coro in (
         server.serve(sockets=[sock]), daemon.watch_specs(), _listen_to_parent(daemon),
-        _report(metrics, recorded, daemon.stopping))]
+        _report(counts, recorded, daemon.stopping))]
     while not server.started and not tasks[0].done():
         await asyncio.sleep(0.01)
     _write({"ready": True})
@@ -258,7 +259,7 @@ async def _serve(options: DaemonOptions, fd: int) -> int:
         for task in tasks[1:]:
             task.cancel()
         await asyncio.gather(*tasks[1:], return_exceptions=True)
-        _write(_counts_moved(metrics, {}))  # what the last answers counted
+        _write({"webhooks": counts.take()})  # what the last answers counted
         store.close()
     return 0
 
@@ -273,30 +274,33 @@ async def _listen_to_parent(daemon: Any) -> None:
     daemon.stop()
 
 
-_sent: dict[tuple[str, str], float] = {}
+class CountsMoved:
+    """The webhook counters' moves since the last report (the parent adds them to its own)."""
+
+    def __init__(self, metrics: Any) -> None:
+        self.metrics = metrics
+        self.sent: dict[tuple[str, str], float] = {}
+
+    def take(self) -> list[list[Any]]:
+        moved = []
+        for family in self.metrics.webhooks.collect():
+            for sample in family.samples:
+                if not sample.name.endswith("_total"):
+                    continue
+                key = (sample.labels["outcome"], sample.labels["event"])
+                if sample.value != self.sent.get(key, 0.0):
+                    moved.append([*key, sample.value - self.sent.get(key, 0.0)])
+                    self.sent[key] = sample.value
+        return moved
 
 
-def _counts_moved(metrics: Any, extra: dict[str, Any]) -> dict[str, Any]:
-    """The webhook counters' moves since the last report."""
-    moved = []
-    for family in metrics.webhooks.collect():
-        for sample in family.samples:
-            if not sample.name.endswith("_total"):
-                continue
-            key = (sample.labels["outcome"], sample.labels["event"])
-            if sample.value != _sent.get(key, 0.0):
-                moved.append([*key, sample.value - _sent.get(key, 0.0)])
-                _sent[key] = sample.value
-    return {**extra, "webhooks": moved}
-
-
-async def _report(metrics: Any, recorded: asyncio.Event, stopping: asyncio.Event) -> None:
+async def _report(counts: CountsMoved, recorded: asyncio.Event, stopping: asyncio.Event) -> None:
     while not stopping.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(recorded.wait(), REPORT_SECONDS)
         if recorded.is_set():
             await asyncio.sleep(REPORT_GATHER_SECONDS)
-        report = _counts_moved(metrics, {"recorded": recorded.is_set()})
+        report = {"recorded": recorded.is_set(), "webhooks": counts.take()}
         recorded.clear()
         if report["recorded"] or report["webhooks"]:
             _write(report)

@@ -897,10 +897,15 @@ class Daemon:
                 if not arrived.done():
                     arrived.set_result(fresh)
             log_received([v for v, _ in batch], kept, role=self.role)
-            if any(kept) and self.role == "leader":
-                self.inbox_poke.set()
-            if any(kept) and self.on_recorded is not None:
-                self.on_recorded()
+            if any(kept):
+                self.inbox_filled()
+                if self.on_recorded is not None:
+                    self.on_recorded()
+
+    def inbox_filled(self) -> None:
+        """Deliveries were recorded (here, or by a webhook receiving process): the leader drains at once."""
+        if self.role == "leader":
+            self.inbox_poke.set()
 
     async def record(self, deliveries: list[Delivery]) -> list[bool]:
         if self.records_on_loop:
