@@ -190,7 +190,8 @@ def receiver_pool(daemon: Daemon, sock: socket.socket) -> ReceiverPool:
     def counted(outcome: str, name: str, count: float) -> None:
         daemon.metrics.webhooks.labels(outcome, name).inc(count)
 
-    return ReceiverPool(daemon.options, sock, on_recorded=daemon.inbox_filled, on_counts=counted)
+    return ReceiverPool(daemon.options, sock, stopping=daemon.stopping, on_recorded=daemon.inbox_filled,
+                        on_counts=counted)
 
 
 async def serve(daemon: Daemon, sock: socket.socket) -> int:

@@ -62,8 +62,10 @@ WORKER_COMMAND = "import sys; from controller.daemon.receivers import worker_mai
 class ReceiverPool:
     """The worker processes of one daemon: started, watched, started again when one exits, stopped."""
 
-    def __init__(self, options: DaemonOptions, sock: socket.socket, *,
+    def __init__(self, options: DaemonOptions, sock: socket.socket, *, stopping: asyncio.Event,
                  on_recorded: Callable[[], None], on_counts: Callable[[str, str, float], None]) -> None:
+        """`stopping`: the daemon's own. Set, a worker that exits is not started again: Ctrl-C reaches the
+        workers as it reaches the daemon, and they may be gone before the daemon has stopped them."""
         self.options = options
         self.sock = sock
         self.on_recorded = on_recorded
@@ -71,7 +73,7 @@ class ReceiverPool:
         self.wanted = options.webhook_workers
         self._workers: dict[int, asyncio.subprocess.Process] = {}
         self._ready: set[int] = set()
-        self._stopping = asyncio.Event()
+        self._stopping = stopping
 
     @property
     def alive(self) -> int:

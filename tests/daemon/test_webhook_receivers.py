@@ -148,3 +148,50 @@ def test_webhook_workers_without_an_address_is_refused():
     result = CliRunner().invoke(cli, ["daemon", "specs", "--webhook-workers", "4"])
     assert result.exit_code == 2
     assert "add --webhook-listen" in result.output
+
+
+def children() -> set[int]:
+    """This process's child processes (the receivers a pool started here)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_receivers_that_ctrl_c_ends_with_the_daemon_are_not_started_again(anyio_backend, sqlite_url, caplog):
+    """Ctrl-C reaches the receivers as it reaches the daemon; they may exit before the daemon stops them
+    (a reconcile in flight holds its shutdown). That is no failure to log, nor a reason to start them again."""
+    from controller.daemon.config import DaemonOptions
+    from controller.daemon.main import bind
+    from controller.daemon.receivers import ReceiverPool
+    from controller.state import StateStore
+    from tests.daemon.conftest import QUICKSTART
+
+    StateStore.open(sqlite_url).close()
+    sock = bind("127.0.0.1", 0, flag="--webhook-listen")
+    options = DaemonOptions(paths=(str(QUICKSTART),), state_url=sqlite_url, bird_url="http://127.0.0.1:9",
+                            webhook_listen=f"127.0.0.1:{sock.getsockname()[1]}",
+                            extra_environ={"BIRD_ACCESS_KEY": "unused", "SENDERCTL_DEMO_SIGNING_KEY": SIGNING_KEY})
+    stopping = asyncio.Event()
+    before = children()
+    pool = ReceiverPool(options, sock, stopping=stopping, on_recorded=lambda: None, on_counts=lambda *_: None)
+    running = asyncio.create_task(pool.run())
+    try:
+        for _ in range(600):
+            if pool.alive == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert pool.alive == 2
+        workers = children() - before
+        stopping.set()  # the daemon's own SIGINT handler
+        for pid in workers:
+            os.kill(pid, signal.SIGINT)  # the terminal's Ctrl-C, to the whole process group
+        await asyncio.wait_for(running, 30)  # every worker gone, none started again
+        assert not [r for r in caplog.records if getattr(r, "event", "") == "receiver.exited"]
+        assert not children() - before
+    finally:
+        await pool.stop()
+        await asyncio.gather(running, return_exceptions=True)
+        sock.close()
