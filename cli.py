@@ -597,6 +597,9 @@ def _optional_listen(ctx: click.Context, param: click.Parameter, value: str | No
 @click.option("--settle", default="2s", show_default=True, callback=_duration,
               help="Act on changed spec files only once they have been unchanged this long (a file saved in "
                    "two writes is never read half-written).")
+@click.option("--act-on-commit/--no-act-on-commit", default=True, show_default=True,
+              help="When every spec file is exactly what the checked-out git commit holds (a pull or checkout "
+                   "has just ended), act at once instead of waiting --settle: git wrote them whole.")
 @click.option("--notify", "notify_urls", multiple=True, metavar="URL",
               help="POST a signed JSON event here on every condition change, drift found and refused plan "
                    "(repeatable; signed with SENDERCTL_NOTIFY_KEY).")
@@ -616,8 +619,8 @@ def _optional_listen(ctx: click.Context, param: click.Parameter, value: str | No
 @bird_option
 @rate_options
 def daemon(paths: tuple[str, ...], listen: str, webhook_listen: str | None, webhook_workers: int, resync: float, public_url: str | None, allow_archive: bool,
-           settle: float, notify_urls: tuple[str, ...], notify_format: str, health_details: str,
-           lease_ttl: float, shards: tuple[str, ...], state: str,
+           settle: float, act_on_commit: bool, notify_urls: tuple[str, ...], notify_format: str,
+           health_details: str, lease_ttl: float, shards: tuple[str, ...], state: str,
            bird_url: str, bird_get_rate: float, bird_post_rate: float) -> None:
     """Keep Bird converged: watch the specs, resync, react to Bird webhooks. Runs until SIGTERM/SIGINT."""
     from controller.daemon import DaemonOptions, run_daemon
@@ -631,8 +634,8 @@ def daemon(paths: tuple[str, ...], listen: str, webhook_listen: str | None, webh
                                  "their own", param_hint="'--webhook-listen'")
     sys.exit(run_daemon(DaemonOptions(paths=paths, state_url=state, bird_url=bird_url, listen=listen,
                                       resync=resync, public_url=public_url, allow_archive=allow_archive,
-                                      settle=settle, notify_urls=notify_urls, notify_format=notify_format,
-                                      health_details=health_details, lease_ttl=lease_ttl, shards=shards,
+                                      settle=settle, act_on_commit=act_on_commit, notify_urls=notify_urls,
+                                      notify_format=notify_format, health_details=health_details, lease_ttl=lease_ttl, shards=shards,
                                       bird_get_rate=bird_get_rate, bird_post_rate=bird_post_rate,
                                       webhook_listen=webhook_listen, webhook_workers=webhook_workers)))
 

@@ -60,6 +60,9 @@ class DaemonOptions:
     # two writes (an editor, `cat >`, scp) is never read half-written. Removals that come from a file
     # changed within it wait one more window.
     settle: float = 2.0
+    # A changed tree whose spec files are exactly a git commit's (a pull, a checkout) is whole: it is acted
+    # on without the settle window (controller/daemon/settle.py).
+    act_on_commit: bool = True
     # Standbys try to take leadership this often (seconds); the leader checks its lock as often.
     leader_poll: float = 2.0
     # PostgreSQL: seconds a replica's lease lasts unless renewed (controller.state.lease).

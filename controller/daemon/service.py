@@ -41,6 +41,16 @@ from controller.daemon.routing import (
     outbound_of,
     spec_edit,
 )
+from controller.daemon.settle import (
+    COMMIT_POLL_SECONDS,
+    Preloaded,
+    Snapshot,
+    changed_within,
+    committed_tree,
+    settle_wait,
+    tree_snapshot,
+    watch_targets,
+)
 from controller.daemon.specview import (
     SpecsRejected,
     SpecView,
@@ -282,8 +292,8 @@ class Daemon:
                 self.enqueue_edit(previous, self.view)
 
     async def settled(self, names: list[str]) -> Preloaded | None:
-        """Wait until the spec tree has not changed for a settle window (None: the daemon is stopping).
-        A file written in two steps is read once, whole.
+        """Wait until the spec tree has not changed for a settle window, or until its files are exactly a
+        git commit's (None: the daemon is stopping). A file written in two steps is read once, whole.
 
         The files are read and expanded meanwhile, in a thread: nothing acts on them before the window
         ends, and what was read is used only if the tree was the same before that read as at the window's
@@ -294,14 +304,16 @@ class Daemon:
             while True:
                 event("specs.settling", f"spec files changed ({', '.join(names[:10])}); acting once they are "
                       f"unchanged for {self.options.settle:g} s", settle=self.options.settle)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(),
-                                           settle_wait(before, self.clock(), self.options.settle))
+                commit = await self.until_settled(before)
                 if self.stopping.is_set():
                     return None
                 now = await asyncio.to_thread(tree_snapshot, self.options.paths)
                 if now == before:
-                    event("specs.settled", f"spec files unchanged for {self.options.settle:g} s: reading them")
+                    if commit:
+                        event("specs.settled", f"spec files are those of git commit {commit}: reading them",
+                              commit=commit)
+                    else:
+                        event("specs.settled", f"spec files unchanged for {self.options.settle:g} s: reading them")
                     loaded = await preload
                     return loaded if loaded.snapshot == now else Preloaded(now)  # read before the last write
                 before = now
@@ -309,6 +321,25 @@ class Daemon:
                 preload = asyncio.create_task(asyncio.to_thread(self.preload_specs))
         finally:
             preload.cancel()  # (a thread runs to its end; its result is dropped)
+
+    async def until_settled(self, snapshot: Snapshot) -> str | None:
+        """Wait out the settle window from the snapshot's newest file, or less when the files are exactly
+        those of a git commit (a pull, a checkout): then that commit is returned. Returns early when the
+        daemon stops."""
+        end = time.monotonic() + settle_wait(snapshot, self.clock(), self.options.settle)
+        ask_git = self.options.act_on_commit
+        while not self.stopping.is_set():
+            if ask_git:
+                found = await asyncio.to_thread(committed_tree, self.options.paths, snapshot)
+                if found.commit:
+                    return found.commit
+                ask_git = found.worth_asking
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), min(left, COMMIT_POLL_SECONDS) if ask_git else left)
+        return None
 
     def preload_specs(self) -> Preloaded:
         snapshot = tree_snapshot(self.options.paths)
@@ -1197,62 +1228,6 @@ def workspaces_read(world: Any) -> int:
     """How many Bird workspaces this observation read (rather than took from the warm cache)."""
     observed = getattr(world, "observed_workspaces", None)
     return len(observed) if observed is not None else len(world.numbers)
-
-
-def watch_targets(paths: tuple[str, ...]) -> tuple[set[Path], set[Path]]:
-    """Directories to watch recursively, and single files (watched through their directory, so an
-    editor's write-to-temp-and-rename is seen)."""
-    roots, files = set(), set()
-    for raw in paths:
-        p = Path(raw).resolve()
-        (roots if p.is_dir() else files).add(p)
-    return roots, files
-
-
-@dataclasses.dataclass(frozen=True)
-class Preloaded:
-    """The spec files as read while a settle window ran, with the tree's snapshot taken before the read;
-    with neither a view nor a rejection, nothing usable was read: the caller reads the files itself."""
-
-    snapshot: tuple[tuple[str, int, int], ...]
-    loaded: SpecView | None = None
-    rejected: SpecsRejected | None = None
-
-    def view(self) -> SpecView | None:
-        if self.rejected is not None:
-            raise self.rejected
-        return self.loaded
-
-
-def tree_snapshot(paths: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
-    """(path, size, mtime in ns) of every spec file, and the problems reading the tree: equal snapshots a
-    settle window apart mean nobody is writing."""
-    from specs.loader import spec_files
-
-    files, errors = spec_files(paths)
-    out = []
-    for path in files:
-        try:
-            st = os.stat(path)
-            out.append((path, st.st_size, st.st_mtime_ns))
-        except OSError:
-            out.append((path, -1, -1))
-    return tuple(out) + tuple((str(e), -2, -2) for e in errors)
-
-
-def settle_wait(snapshot: tuple[tuple[str, int, int], ...], now: float, settle: float) -> float:
-    """How long to wait before the snapshot may be taken as settled: until its newest file is `settle`
-    seconds old (the watcher's own delay already counts), never more than `settle` (a file dated in the
-    future), the whole window when a file cannot be read."""
-    mtimes = [mtime for _, _, mtime in snapshot]
-    if not mtimes or min(mtimes) < 0:
-        return settle
-    return min(settle, max(0.0, max(mtimes) / 1e9 + settle - now))
-
-
-def changed_within(snapshot: tuple[tuple[str, int, int], ...], now: float, seconds: float) -> bool:
-    """Whether a spec file of the snapshot was written in the last `seconds` (or cannot be read)."""
-    return any(mtime < 0 or mtime / 1e9 > now - seconds for _, _, mtime in snapshot)
 
 
 def removal_files(previous: SpecView, removed: set[str]) -> list[dict[str, Any]]:

@@ -226,7 +226,7 @@ def test_the_webhook_directory_reads_at_once_what_this_process_recorded_and_othe
 
 
 def test_the_settle_window_counts_from_the_newest_spec_file_and_never_exceeds_its_length():
-    from controller.daemon.service import settle_wait
+    from controller.daemon.settle import settle_wait
 
     now = 1_000_000.0
     written = lambda *ages: tuple((f"f{i}.yaml", 10, int((now - age) * 1e9)) for i, age in enumerate(ages))  # noqa: E731
