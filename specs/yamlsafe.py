@@ -107,6 +107,12 @@ def _check_events(text: str) -> None:
 
 def read_spec_file(path: str) -> YamlFile:
     """Read and parse one spec file; never raises for bad content (only problems)."""
+    raw = read_spec_bytes(path)
+    return raw if isinstance(raw, YamlFile) else parse_spec_bytes(raw)
+
+
+def read_spec_bytes(path: str) -> bytes | YamlFile:
+    """One spec file's bytes, or (a file that cannot be read, or too large) the problem, as a parsed file."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
@@ -115,7 +121,7 @@ def read_spec_file(path: str) -> YamlFile:
     if len(raw) > MAX_FILE_BYTES:
         return YamlFile([], [YamlProblem(1, 1, f"file is larger than {MAX_FILE_BYTES // 1024} KiB; "
                                                "split it into several spec files")])
-    return parse_spec_bytes(raw)
+    return raw
 
 
 def parse_spec_bytes(raw: bytes) -> YamlFile:

@@ -22,8 +22,10 @@ from controller.daemon.specview import SpecsRejected, SpecView
 
 Snapshot = tuple[tuple[str, int, int], ...]
 
-# How often a settling tree is asked whether it matches a git commit (seconds).
-COMMIT_POLL_SECONDS = 0.1
+# How often a settling tree is asked whether it matches a git commit (seconds), and for how long git is
+# asked before the files are read ahead too (in a git work tree).
+COMMIT_POLL_SECONDS = 0.05
+COMMIT_GRACE_SECONDS = 0.5
 # A git that does not answer in this long is taken as "no": the window is waited out.
 GIT_TIMEOUT_SECONDS = 5.0
 # Environment variables that would point git at another repository or index than the specs' own.

@@ -18,6 +18,7 @@ from controller.reconcile.desired import desired_from_specs
 from controller.reconcile.secrets import SecretMissing, resolve_secret
 from controller.resources.base import Desired
 from specs import SpecSet
+from specs.loader import ParseCache
 
 WEBHOOK_KIND = "WebhookSubscription"
 STATUS_EVENTS = ("10dlc.brand", "10dlc.campaign", "channel.updated")
@@ -68,10 +69,11 @@ class SpecsRejected(Exception):
         super().__init__(f"{len(self.errors)} error(s) in the specs")
 
 
-def load_view(paths: Sequence[str], environ: Mapping[str, str] | None) -> SpecView:
-    """Load and check the specs (file I/O: run it off the event loop). Raises SpecsRejected."""
+def load_view(paths: Sequence[str], environ: Mapping[str, str] | None, cache: ParseCache | None = None) -> SpecView:
+    """Load and check the specs (file I/O: run it off the event loop). Raises SpecsRejected. `cache`: the
+    daemon's parsed files (only the changed ones are parsed again)."""
     try:
-        specs = engine.load(paths)
+        specs = engine.load(paths, cache)
     except engine.SpecsInvalid as exc:
         raise SpecsRejected([str(e) for e in exc.errors]) from None
     except OSError as exc:

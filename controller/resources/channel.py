@@ -42,23 +42,29 @@ def expand(specs: SpecSet) -> list[Desired]:
         for doc in specs.of_kind(kind):
             if not doc.spec.campaign:
                 continue
-            ws = specs.get("Workspace", doc.spec.workspace)
-            message_type = getattr(doc.spec, "channelMessageType", None) or DEFAULT_MESSAGE_TYPE
+            spec = doc.spec
+            ws = specs.get("Workspace", spec.workspace)
+            # Read once per document, not per member: a missing attribute costs pydantic an exception.
+            message_type = getattr(spec, "channelMessageType", None) or DEFAULT_MESSAGE_TYPE
+            channel_name = getattr(spec, "channelName", None)
+            organization = ws.spec.organization if ws else ""
+            workspace_id = str(ws.spec.birdWorkspaceId) if ws else ""
+            campaign = f"Campaign/{spec.campaign}"
             for name in member_names(doc):
                 out.append(
                     Desired(
                         address=f"{KIND}/{name}",
                         kind=KIND,
-                        organization=ws.spec.organization if ws else "",
-                        fields={"campaign": doc.spec.campaign, "channelMessageType": message_type,
-                                "channelName": getattr(doc.spec, "channelName", None)},
+                        organization=organization,
+                        fields={"campaign": spec.campaign, "channelMessageType": message_type,
+                                "channelName": channel_name},
                         context={
-                            "workspaceId": str(ws.spec.birdWorkspaceId) if ws else "",
+                            "workspaceId": workspace_id,
                             "number": f"{kind}/{name}",
-                            "campaign": f"Campaign/{doc.spec.campaign}",
-                            "name": getattr(doc.spec, "channelName", None) or f"SMS {name}",
+                            "campaign": campaign,
+                            "name": channel_name or f"SMS {name}",
                         },
-                        depends_on=(f"{kind}/{name}", f"Campaign/{doc.spec.campaign}"),
+                        depends_on=(f"{kind}/{name}", campaign),
                     )
                 )
     return out

@@ -114,23 +114,28 @@ def expand(specs: SpecSet) -> list[Desired]:
     out = []
     for kind in KINDS:
         for doc in specs.of_kind(kind):
-            ws = specs.get("Workspace", doc.spec.workspace)
+            spec = doc.spec
+            ws = specs.get("Workspace", spec.workspace)
             ws_id = str(ws.spec.birdWorkspaceId) if ws else ""
+            organization = ws.spec.organization if ws else ""
+            # Read once per document, not per member: a pool of 100 numbers asked its model 100 times.
+            selected = selection(doc)
+            policy, protected, depends_on = spec.deletionPolicy, spec.protected, (f"Workspace/{spec.workspace}",)
             for index, name in enumerate(member_names(doc)):
                 out.append(
                     Desired(
                         address=f"{kind}/{name}",
                         kind=kind,
-                        organization=ws.spec.organization if ws else "",
-                        fields={"workspaceId": ws_id, **selection(doc)},
+                        organization=organization,
+                        fields={"workspaceId": ws_id, **selected},
                         context={
-                            "workspace": doc.spec.workspace,
+                            "workspace": spec.workspace,
                             "workspaceId": ws_id,
                             "index": index,
-                            "deletionPolicy": doc.spec.deletionPolicy,
-                            "protected": doc.spec.protected,
+                            "deletionPolicy": policy,
+                            "protected": protected,
                         },
-                        depends_on=(f"Workspace/{doc.spec.workspace}",),
+                        depends_on=depends_on,
                     )
                 )
     return out
