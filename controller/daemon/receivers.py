@@ -197,7 +197,11 @@ def worker_main() -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(lambda record: setattr(record, "receiver", index) or True)
     # Deliveries to the worker are signed with its own address's URL (or --public-url).
-    options = dataclasses.replace(options_from(setup["options"]), listen=setup["options"]["webhook_listen"])
+    # A receiver reads an edited tree only once its settle window has passed, whatever git says, and not
+    # ahead: its signing keys can wait that long, while the leader's reconcile of a pulled commit would
+    # share the machine's cores with every receiver's read of the same files.
+    options = dataclasses.replace(options_from(setup["options"]), listen=setup["options"]["webhook_listen"],
+                                  act_on_commit=False)
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
             return runner.run(_serve(options, int(setup["fd"])))

@@ -350,8 +350,8 @@ class Daemon:
                     return found.commit
                 asking = found.worth_asking
             now = time.monotonic()
-            if not asking or now - started >= COMMIT_GRACE_SECONDS:
-                read_ahead()
+            if self.role != "receiver" and (not asking or now - started >= COMMIT_GRACE_SECONDS):
+                read_ahead()  # (a receiver reads once the window ends: see receivers.py)
             if now >= end:
                 break
             with contextlib.suppress(TimeoutError):
