@@ -6,6 +6,7 @@ refusals, saved-plan staleness) holds however a reconcile is reached.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -19,7 +20,7 @@ from controller.bird import BirdAuthError, BirdClient, BirdError
 from controller.reconcile import readiness
 from controller.reconcile.apply import ApplyReport, ChangeResult, JournaledIO, execute
 from controller.reconcile.desired import build_controls, desired_from_specs
-from controller.reconcile.observe import observe, read_state
+from controller.reconcile.observe import Prefetch, observe, read_state
 from controller.reconcile.plan import Change, Plan, address_key, fingerprint
 from controller.reconcile.planner import compute_plan
 from controller.reconcile.resources_view import plan_resources
@@ -131,14 +132,22 @@ async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mappi
         from controller.state.store import RecordRowCache
 
         cache.rows = RecordRowCache()
-    state = read_state(store, cache.rows if cache is not None else None)
-    targets = known_targets(scope, desired, state[0])
     earlier = cache.world if cache is not None else None
-    read = workspaces_to_read(desired, state[0], targets) if targets and earlier is not None else None
-    if read is None and not targets and settings is not None and settings.orgs:
-        # Whole organizations: only their workspaces (the planner acts on nothing it did not read).
-        read = organization_workspaces(desired, state[0], settings.orgs)
-    world = await observe(client, store, desired, only=read, earlier=earlier, state=state)
+    prefetch = prefetched(client, desired, scope, earlier)
+    try:
+        if prefetch is None:
+            state = read_state(store, cache.rows if cache is not None else None)
+        else:  # (in a thread: the prefetched reads go on meanwhile)
+            state = await asyncio.to_thread(read_state, store, cache.rows if cache is not None else None)
+        targets = known_targets(scope, desired, state[0])
+        read = workspaces_to_read(desired, state[0], targets) if targets and earlier is not None else None
+        if read is None and not targets and settings is not None and settings.orgs:
+            # Whole organizations: only their workspaces (the planner acts on nothing it did not read).
+            read = organization_workspaces(desired, state[0], settings.orgs)
+        world = await observe(client, store, desired, only=read, earlier=earlier, state=state, prefetch=prefetch)
+    finally:
+        if prefetch is not None:
+            await prefetch.close()
     if cache is not None:
         cache.world = world
     controls = controls_for(specs, desired, world, settings)
@@ -149,6 +158,20 @@ async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mappi
     plan = dataclasses.replace(plan, resources=plan_resources(plan, desired, labels_by_document(specs)))
     plan = await checked_against_bird(plan, client)
     return Computed(plan, world, desired)
+
+
+def prefetched(client: BirdClient, desired: Sequence[Desired], scope: frozenset[str] | None,
+               earlier: World | None) -> Prefetch | None:
+    """For a targeted plan with an earlier observation, the lists of the workspaces its addresses need as
+    the specs alone tell them, asked for at once (None: nothing to gain, or the state is needed to tell:
+    an address the specs no longer declare)."""
+    if not scope or earlier is None or client is None:
+        return None
+    declared = {d.address for d in desired}
+    if not set(scope) <= declared:
+        return None
+    guess = workspaces_to_read(desired, {}, scope)
+    return Prefetch.of_workspaces(client, guess, earlier, desired) if guess else None
 
 
 async def checked_against_bird(plan: Plan, client: BirdClient) -> Plan:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -116,8 +116,9 @@ def tenant_view(snap: Any) -> TenantView:
 class Observer:
     def __init__(self, client: BirdClient | None, desired: Iterable[Desired], records: dict[str, RecordView],
                  tenant: TenantView | None = None, *, only: frozenset[str] | None = None,
-                 earlier: World | None = None):
+                 earlier: World | None = None, prefetch: Prefetch | None = None):
         self.client = client
+        self.prefetch = prefetch
         self.desired = list(desired)
         self.records = records
         self.tenant = tenant
@@ -183,9 +184,9 @@ class Observer:
             # A channel carries its connector, number, campaign and readiness, 1000 a page: the SMS connectors
             # are read on their channels, not listed again 99 a page.
             numbers, brands, channels = await asyncio.gather(
-                self.guarded(scope, collect(self.client.json_pages("numbers", workspaceId=ws))),
-                self.guarded(scope, collect(self.client.json_pages("brands", workspaceId=ws))),
-                self.guarded(scope, collect(self.client.json_pages("channels", workspaceId=ws))),
+                self.guarded(scope, self.listing("numbers", workspaceId=ws)),
+                self.guarded(scope, self.listing("brands", workspaceId=ws)),
+                self.guarded(scope, self.listing("channels", workspaceId=ws)),
             )
             if scope in self.world.unreachable:
                 return
@@ -202,6 +203,12 @@ class Observer:
             # here, its answer or its error dropped, so that no read outlives the observation.
             await asyncio.gather(*early.values(), return_exceptions=True)
 
+    def listing(self, what: str, **params: str) -> Awaitable[list[dict[str, Any]]]:
+        """One whole Bird list: as prefetched, if it was, else read now."""
+        assert self.client is not None
+        ahead = self.prefetch.take(what, params) if self.prefetch is not None else None
+        return ahead if ahead is not None else collect(self.client.json_pages(what, **params))
+
     def relevant_brands(self, ws: str, brands: list[dict[str, Any]]) -> set[str]:
         """Only brands the specs or the state point at: their campaigns and vettings are listed."""
         wanted, keys = self.recorded_brands, self.brand_keys.get(ws, set())
@@ -211,14 +218,15 @@ class Observer:
         """A brand's campaigns and vettings."""
         assert self.client is not None
         campaigns, vettings = await asyncio.gather(
-            collect(self.client.json_pages("campaigns", workspaceId=ws, brandId=brand_id)),
-            collect(self.client.json_pages("vettings", workspaceId=ws, brandId=brand_id)),
+            self.listing("campaigns", workspaceId=ws, brandId=brand_id),
+            self.listing("vettings", workspaceId=ws, brandId=brand_id),
         )
         return campaigns, vettings
 
     async def observe_subscriptions(self, org: str, ws: str) -> None:
         assert self.client is not None
-        subs = await self.guarded(f"workspace {ws}", collect(self.client.json_pages("webhook-subscriptions", organizationId=org, workspaceId=ws)))
+        subs = await self.guarded(f"workspace {ws}",
+                                  self.listing("webhook-subscriptions", organizationId=org, workspaceId=ws))
         if subs is not None:
             self.world.subscriptions[(org, ws)] = subs
 
@@ -377,14 +385,57 @@ def carry_over(earlier: World, world: World, read: frozenset[str]) -> None:
             world.unreachable.setdefault(scope, why)
 
 
+class Prefetch:
+    """Bird lists a targeted reconcile is going to read, started before it reads the state: the lists wait
+    on Bird and the state read on this process, so together they take the longer of the two, not the sum
+    (at 150 ms a call, a round trip or two beside 0.3 s of state). Built from the earlier observation;
+    whatever the observation does not take is cancelled by close()."""
+
+    def __init__(self, client: BirdClient, lists: Iterable[tuple[str, dict[str, str]]]) -> None:
+        self.tasks = {self.key(what, params): asyncio.ensure_future(collect(client.json_pages(what, **params)))
+                      for what, params in lists}
+
+    @staticmethod
+    def key(what: str, params: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+        return what, tuple(sorted(params.items()))
+
+    @classmethod
+    def of_workspaces(cls, client: BirdClient, workspaces: Iterable[str], earlier: World,
+                      desired: Iterable[Desired]) -> Prefetch:
+        """Each workspace's numbers, brands, channels and webhook subscriptions, and the campaigns and
+        vettings of the brands whose campaigns the earlier observation read there."""
+        wanted = set(workspaces)
+        lists: list[tuple[str, dict[str, str]]] = []
+        for ws in sorted(wanted):
+            lists += [(what, {"workspaceId": ws}) for what in ("numbers", "brands", "channels")]
+        for ws, brand_id in sorted(earlier.campaigns):
+            if ws in wanted:
+                lists += [(what, {"workspaceId": ws, "brandId": brand_id}) for what in ("campaigns", "vettings")]
+        scopes = {(d.context["organizationId"], d.context["workspaceId"]) for d in desired
+                  if d.kind in ("WebhookSubscription", "Workspace") and d.context.get("organizationId")
+                  and d.context.get("workspaceId") in wanted}
+        lists += [("webhook-subscriptions", {"organizationId": org, "workspaceId": ws}) for org, ws in sorted(scopes)]
+        return cls(client, lists)
+
+    def take(self, what: str, params: dict[str, str]) -> asyncio.Future[list[dict[str, Any]]] | None:
+        return self.tasks.pop(self.key(what, params), None)
+
+    async def close(self) -> None:
+        """Cancel what was not taken; its answer or error is dropped."""
+        for task in self.tasks.values():
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        self.tasks.clear()
+
+
 async def observe(client: BirdClient | None, store: Any, desired: Iterable[Desired], *,
                   only: frozenset[str] | None = None, earlier: World | None = None,
-                  state: StateRead | None = None) -> World:
+                  state: StateRead | None = None, prefetch: Prefetch | None = None) -> World:
     """Read Bird and the state. `only`: read just these workspaces (the world says so in
     observed_workspaces, and the planner acts on nothing elsewhere); `earlier` fills in the others;
-    `state`: read_state(store), when the caller has read it already."""
+    `state`: read_state(store), when the caller has read it already; `prefetch`: lists already asked for."""
     records, ops, tenant = state if state is not None else read_state(store)
-    observer = Observer(client, desired, records, tenant, only=only, earlier=earlier)
+    observer = Observer(client, desired, records, tenant, only=only, earlier=earlier, prefetch=prefetch)
     world = await observer.run()
     world.open_operations = ops
     world.tenant = tenant
