@@ -80,7 +80,7 @@ kind: Organization
 metadata: {{name: bench}}
 spec:
   birdOrganizationId: {ORG_ID}
-  multiSmsNumbers: {{enabled: true, limit: {workspaces * numbers + 10}, weeklyPrice: "2.99"}}
+  multiSmsNumbers: {{enabled: true, limit: {workspaces * numbers + 20}, weeklyPrice: "2.99"}}
 """
 
 
