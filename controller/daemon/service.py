@@ -312,8 +312,9 @@ class Daemon:
 
         try:
             while True:
+                shortcut = ", or as soon as they are a git commit's" if self.options.act_on_commit else ""
                 event("specs.settling", f"spec files changed ({', '.join(names[:10])}); acting once they are "
-                      f"unchanged for {self.options.settle:g} s", settle=self.options.settle)
+                      f"unchanged for {self.options.settle:g} s{shortcut}", settle=self.options.settle)
                 commit = await self.until_settled(before, read_ahead)
                 if self.stopping.is_set():
                     return None
