@@ -55,6 +55,8 @@ STOCK_CANDIDATES = 25
 BUY_ATTEMPTS = 5
 # Stock reads per purchase: each round tries BUY_ATTEMPTS numbers that nobody else was buying.
 STOCK_ROUNDS = 8
+# Stock pages a purchase reads past when every number on them is held or being bought by another.
+STOCK_PAGES = 8
 CHANNEL_TEMPLATE = "sms-messagebird:1"
 # Retry-After of a purchase stopped because its organization changed owner: a takeover's lease round.
 MOVING_RETRY_SECONDS = 2
@@ -329,20 +331,28 @@ async def buy_one(ctx: ApiContext, io: JournaledIO, row: ApiPurchaseRow, ws: Wor
 
 async def pick_stock(ctx: ApiContext, io: JournaledIO, ws: Workspace, country: str, kind: str,
                      prefix: str | None) -> list[Any]:
-    """Stock numbers nobody holds and no other purchase is buying right now (its intent names it)."""
+    """Stock numbers nobody holds and no other purchase is buying right now (its intent names it), from the
+    first page of the stock that has any: with more purchases in flight than a page holds, every number of
+    the first page can be another purchase's, while the stock goes on."""
     pages = io.client.stock_item_pages(ws.uuid, country=country, type=kind, prefix=prefix, limit=STOCK_CANDIDATES)
-    try:
-        candidates = await anext(pages, [])  # one page: a few more than the attempts a purchase makes
-    finally:
-        await pages.aclose()
 
-    def free() -> list[Any]:
+    def free(candidates: list[Any]) -> list[Any]:
         with ctx.store.transaction() as tx:
             held = tenant_repo.live_phones_for(tx, [c.numberString for c in candidates])
         buying = {number for op in ctx.store.open_operations() for _, number in purchase_members(op.address, op.request)}
         return [c for c in candidates if c.numberString not in held and c.numberString not in buying]
 
-    return await asyncio.to_thread(free)
+    try:
+        for _ in range(STOCK_PAGES):
+            candidates = await anext(pages, [])  # a page: a few more than the attempts a purchase makes
+            if not candidates:
+                return []
+            found = await asyncio.to_thread(free, candidates)
+            if found:
+                return found
+        return []
+    finally:
+        await pages.aclose()
 
 
 def price_of(item: Any) -> Decimal | None:

@@ -163,3 +163,38 @@ def test_an_unknown_outcome_keeps_the_slot_and_never_buys_a_second_number(world_
     assert buys(world) == 1 and len(owned_numbers(world)) == 2
     with world.store() as store:
         assert [op.request["purchase"] for op in store.open_operations() if op.address.startswith("api:")] == [1]
+
+
+def test_a_purchase_reads_past_a_stock_page_that_other_purchases_are_all_buying(
+        world_factory: Callable[..., World]) -> None:
+    """More purchases in flight than a stock page holds (40 at once over two replicas): every number of
+    the first page is named by another purchase's open intent. The stock goes on, so this one buys from
+    the next page instead of answering "no stock"."""
+    import asyncio
+
+    from controller.api.purchase import STOCK_CANDIDATES
+    from controller.bird.client import BirdClient
+    from tests.api.conftest import WORKSPACE_UUID
+    from tests.support import ACCESS_KEY
+
+    world = world_factory(limit=5)
+
+    async def first_page() -> list[Any]:
+        async with BirdClient(world.emulator.url, ACCESS_KEY) as client:
+            pages = client.stock_item_pages(WORKSPACE_UUID, country="US", type="local", limit=STOCK_CANDIDATES)
+            try:
+                return await anext(pages)
+            finally:
+                await pages.aclose()
+
+    page = asyncio.run(first_page())
+    assert len(page) == STOCK_CANDIDATES
+    with world.store() as store:  # the intents of purchases in flight elsewhere, naming the whole page
+        store.begin("api:in-flight", "create", "in-flight-elsewhere",
+                    {"numbers": [{"address": f"api:other-{i}", "number": item.numberString, "stockItemId": item.id}
+                                 for i, item in enumerate(page)]})
+    member = world.client(make_token(world.state_url, "carol@acme.example", "member", "--scopes",
+                                     "phones:read,phones:write"))
+    answer = purchase(member, "past-the-first-page")
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["number"] not in {item.numberString for item in page}
