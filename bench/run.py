@@ -222,9 +222,12 @@ class CallLog:
     def __init__(self) -> None:
         self.calls: list[tuple[float, str, int | None]] = []
         self.purchases = 0
+        self.rejected: list[tuple[float, str, str]] = []  # (time, method, route) of each 429
 
     def __call__(self, method: str, route: str, status: int | None, request_id: str | None) -> None:
         self.calls.append((time.monotonic(), method, status))
+        if status == 429:
+            self.rejected.append((time.monotonic(), method, route))
         if (method, route) == ("POST", PURCHASE_ROUTE) and status != 429:
             self.purchases += 1
 
@@ -280,6 +283,7 @@ async def converge(emulator: Emulator, specs: Path, state_url: str, log: CallLog
             left.extend(r.error or "" for r in outcome.report.failed[:3])
             left.extend(f"still planned: {c.action} {c.address}" for c in final.changes[:3])
         elapsed = time.perf_counter() - started
+        rejected, log.rejected = log.rejected, []
         methods = Counter(m for _, m, _ in calls)
         limited = sum(1 for _, _, s in calls if s == 429)
         writes = sorted(t for t, m, s in calls if m != "GET" and s != 429)
@@ -288,7 +292,13 @@ async def converge(emulator: Emulator, specs: Path, state_url: str, log: CallLog
                       "calls": len(calls), "by_method": dict(methods), "rate_limited": limited,
                       "writes": len(writes), "writes_per_second": rate(writes), "left_after_apply": left[:6],
                       "numbers_bought": sum(bought.values()), "purchase_calls": log.take_purchases(),
-                      "purchase_bound": sum(-(-n // BUY_BATCH) for n in bought.values())})
+                      "purchase_bound": sum(-(-n // BUY_BATCH) for n in bought.values()),
+                      # Each 429: when in the step (s), and the route; with the writes answered in the second
+                      # before it, to tell a burst (an event loop that sent late) from steady pacing.
+                      "rejected": [{"at": round(t - calls[0][0], 3) if calls else None, "method": m, "route": r,
+                                    "writes_in_second_before": sum(1 for c, cm, cs in calls
+                                                                   if cm != "GET" and t - 1 <= c < t)}
+                                   for t, m, r in rejected]})
     return steps
 
 
@@ -459,8 +469,10 @@ def bench_limits(results: Results, tmp: Path) -> None:
                     f"{campaign['writes_per_second'] or 0:.1f}/s (limit {post_limit * workspaces}/s)")
         calls = sum(s["calls"] for s in steps)
         limited = sum(s["rate_limited"] for s in steps)
+        where = "; ".join(f"{r['method']} {r['route']} at {r['at']} s ({r['writes_in_second_before']} writes answered "
+                          "in the second before)" for s in steps for r in s["rejected"])
         results.add("apply at the limit: 429s / Bird calls", 100 * limited / max(1, calls), "<= 1 %", "%",
-                    f"{limited} of {calls}, every one waited out")
+                    f"{limited} of {calls}, every one waited out" + (f": {where}" if where else ""))
         results.raw["limits"] = steps
     # GET: page through a workspace of 3,000 numbers at 50 GET/s, by several readers at once: one list is
     # read one page per round trip (each page names the next), so at 150 ms one reader makes at most 6.7
