@@ -113,6 +113,16 @@ def tenant_view(snap: Any) -> TenantView:
     )
 
 
+# What a workspace's observation lists first (a prefetch asks for the same).
+WORKSPACE_LISTS = ("numbers", "brands", "channels")
+
+
+def desired_subscription_scopes(desired: Iterable[Desired]) -> set[tuple[str, str]]:
+    """The (organization, workspace) pairs whose webhook subscriptions the specs make worth reading."""
+    return {(d.context["organizationId"], d.context["workspaceId"]) for d in desired
+            if d.kind in ("WebhookSubscription", "Workspace") and d.context.get("organizationId")}
+
+
 class Observer:
     def __init__(self, client: BirdClient | None, desired: Iterable[Desired], records: dict[str, RecordView],
                  tenant: TenantView | None = None, *, only: frozenset[str] | None = None,
@@ -146,11 +156,7 @@ class Observer:
         return ids if self.only is None else ids & self.only
 
     def subscription_scopes(self) -> set[tuple[str, str]]:
-        scopes = {
-            (d.context["organizationId"], d.context["workspaceId"])
-            for d in self.desired
-            if d.kind in ("WebhookSubscription", "Workspace") and d.context.get("organizationId")
-        }
+        scopes = desired_subscription_scopes(self.desired)
         scopes |= {
             (r.data["organizationId"], r.data["workspaceId"])
             for r in self.records.values()
@@ -184,10 +190,7 @@ class Observer:
             # A channel carries its connector, number, campaign and readiness, 1000 a page: the SMS connectors
             # are read on their channels, not listed again 99 a page.
             numbers, brands, channels = await asyncio.gather(
-                self.guarded(scope, self.listing("numbers", workspaceId=ws)),
-                self.guarded(scope, self.listing("brands", workspaceId=ws)),
-                self.guarded(scope, self.listing("channels", workspaceId=ws)),
-            )
+                *(self.guarded(scope, self.listing(what, workspaceId=ws)) for what in WORKSPACE_LISTS))
             if scope in self.world.unreachable:
                 return
             self.world.numbers[ws], self.world.brands[ws], self.world.channels[ws] = numbers, brands, channels
@@ -407,13 +410,11 @@ class Prefetch:
         wanted = set(workspaces)
         lists: list[tuple[str, dict[str, str]]] = []
         for ws in sorted(wanted):
-            lists += [(what, {"workspaceId": ws}) for what in ("numbers", "brands", "channels")]
+            lists += [(what, {"workspaceId": ws}) for what in WORKSPACE_LISTS]
         for ws, brand_id in sorted(earlier.campaigns):
             if ws in wanted:
                 lists += [(what, {"workspaceId": ws, "brandId": brand_id}) for what in ("campaigns", "vettings")]
-        scopes = {(d.context["organizationId"], d.context["workspaceId"]) for d in desired
-                  if d.kind in ("WebhookSubscription", "Workspace") and d.context.get("organizationId")
-                  and d.context.get("workspaceId") in wanted}
+        scopes = {(org, ws) for org, ws in desired_subscription_scopes(desired) if ws in wanted}
         lists += [("webhook-subscriptions", {"organizationId": org, "workspaceId": ws}) for org, ws in sorted(scopes)]
         return cls(client, lists)
 
