@@ -72,7 +72,7 @@ from controller.bird.models import (
     WebhookSubscriptionUpdate,
     Workspace,
 )
-from controller.bird.ratelimit import DEFAULT_GET_RATE, DEFAULT_POST_RATE, RateLimits
+from controller.bird.ratelimit import DEFAULT_GET_RATE, DEFAULT_POST_RATE, Departure, RateLimits
 
 log = logging.getLogger("senderctl.bird")
 
@@ -403,21 +403,22 @@ class BirdClient:
                         self.max_attempts, exc.final)
 
     @contextlib.asynccontextmanager
-    async def _slot(self, scope: str, method: str) -> AsyncIterator[httpx.AsyncClient]:
+    async def _slot(self, scope: str, method: str) -> AsyncIterator[tuple[httpx.AsyncClient, Departure]]:
         """One of the requests in flight: its HTTP client (the most recently used, whose connection is
-        warm), once the workspace's rate limit lets it go. The slot is taken before the rate token, so a
-        request holding a token goes out at once: the tokens' spacing is the requests' spacing."""
+        warm), once the workspace's rate limit lets it go, and the rate token's ``Departure``. The slot is
+        taken before the rate token, so a request holding a token goes out at once: the tokens' spacing is
+        the requests' spacing."""
         workspace = self._workspace_gate(scope, method)
         await workspace.acquire()
         try:
             await self._in_flight.acquire()
             try:
-                await self.limits.acquire(scope, method)
+                departure = await self.limits.acquire(scope, method)
                 shared = self._transport is not None
                 http = self._opened[0] if shared else (self._connections.pop() if self._connections
                                                       else self._connection())
                 try:
-                    yield http
+                    yield http, departure
                 finally:
                     if not shared:
                         self._connections.append(http)
@@ -441,13 +442,16 @@ class BirdClient:
         try:
             # The overall deadline also covers transports that enforce none (in-process ASGI); it starts
             # once the request has its slot and its rate token.
-            async with self._slot(scope, method) as http, asyncio.timeout(self.timeout):
+            async with self._slot(scope, method) as (http, departure), asyncio.timeout(self.timeout):
                 # Asked last, once the slot and the rate token are ours: nothing waits between it and the send.
                 headers = self.before_write() if self.before_write is not None and method != "GET" else None
                 self.request_count += 1
                 sent = time.monotonic()
                 try:
-                    response = await http.request(method, path, params=params, json=body, headers=headers)
+                    # The rate window counts the request from when it is written (a paused event loop or a
+                    # new connection's handshake sends it later than its token).
+                    response = await http.request(method, path, params=params, json=body, headers=headers,
+                                                  extensions={"trace": departure.trace})
                 except BaseException:
                     self.concurrency.dropped()
                     raise

@@ -22,6 +22,11 @@ the excess with 429 and a Retry-After of a second: at the limit that cost a quar
 So each bucket also remembers when its last ``rate`` requests went out, and sends the next one only once
 the oldest of them is more than a second old (with a margin for the network's jitter, which each 429
 widens a little, up to a tenth of a second).
+
+"Went out" is when the request's last byte was written, not when its token was taken: between the two the
+client builds the request, and a pause of its event loop there (a garbage collection, another task's CPU
+work: 20-50 ms measured) sends it late, closer to the requests after it than their tokens were. Each token
+is a ``Departure`` that the HTTP layer moves to the moment of the write (httpcore's ``trace`` extension).
 """
 
 from __future__ import annotations
@@ -47,6 +52,25 @@ WINDOW_STEP = 0.02
 MAX_WINDOW_SECONDS = 1.1
 WINDOW_RECOVERY = 0.001  # share of the extra margin given back per request sent
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# httpcore's trace events that mean a request's last byte was handed to the socket.
+WRITTEN_EVENTS = frozenset({"http11.send_request_body.complete", "http2.send_request_body.complete"})
+
+
+class Departure:
+    """When one rate-limited request went out: its token's time until the request is written."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def left(self, at: float) -> None:
+        self.at = max(self.at, at)
+
+    async def trace(self, event: str, info: dict[str, object]) -> None:
+        """httpcore's ``trace`` extension: the request is out once its body is written."""
+        if event in WRITTEN_EVENTS:
+            self.left(time.monotonic())
 
 
 class TokenBucket:
@@ -66,8 +90,8 @@ class TokenBucket:
         self._updated = clock()
         self._lock = asyncio.Lock()
         self.window = WINDOW_SECONDS
-        # When the last `rate` requests were sent (below one request a second, the bucket alone suffices).
-        self._sent: deque[float] | None = deque(maxlen=int(self.rate)) if self.rate >= 1 else None
+        # When the last `rate` requests went out (below one request a second, the bucket alone suffices).
+        self._sent: deque[Departure] | None = deque(maxlen=int(self.rate)) if self.rate >= 1 else None
 
     def _refill(self) -> float:
         now = self._clock()
@@ -86,30 +110,29 @@ class TokenBucket:
             self._tokens = min(self._tokens, 0.0)
             self._updated = until
 
-    async def acquire(self) -> float:
-        """Take one token, sleeping as long as needed; returns the seconds waited."""
-        waited = 0.0
+    async def acquire(self) -> Departure:
+        """Take one token, sleeping as long as needed. The request's ``Departure`` starts at the token's time;
+        the caller moves it to when the request was written (``Departure.trace``)."""
         async with self._lock:
             while True:
                 now = self._refill()
                 window_wait = self._window_wait(now)
                 if self._tokens >= 1.0 and window_wait <= 0:
                     self._tokens -= 1.0
+                    departure = Departure(now)
                     if self._sent is not None:
-                        self._sent.append(now)
+                        self._sent.append(departure)
                         self.window -= (self.window - WINDOW_SECONDS) * WINDOW_RECOVERY
-                    return waited
+                    return departure
                 token_wait = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
-                delay = max(window_wait, max(0.0, self._updated - now) + token_wait)
-                waited += delay
-                await asyncio.sleep(delay)
+                await asyncio.sleep(max(window_wait, max(0.0, self._updated - now) + token_wait))
 
     def _window_wait(self, now: float) -> float:
         """Seconds until one more request keeps the last window within `rate` requests."""
         sent = self._sent
         if sent is None or len(sent) < (sent.maxlen or 0):
             return 0.0
-        return sent[0] + self.window - now
+        return sent[0].at + self.window - now
 
 
 class RateLimits:
@@ -145,7 +168,7 @@ class RateLimits:
             bucket = self._buckets[key] = TokenBucket(rate, burst=burst, clock=self._clock)
         return bucket
 
-    async def acquire(self, scope: str, method: str) -> float:
+    async def acquire(self, scope: str, method: str) -> Departure:
         return await self.bucket(scope, method).acquire()
 
     def pause(self, scope: str, method: str, seconds: float) -> None:

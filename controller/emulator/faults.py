@@ -29,8 +29,12 @@ class RequestLimits:
 
     def check_rate(self, scope_id: str, method: str, now: float | None = None) -> None:
         """429 when this workspace (or organization) made more ``method`` requests in the last second
-        than the world's ``rateLimits`` allow. Uses the real time, not the emulator's clock."""
-        limit = dict(self.world.rate_limits).get(method)
+        than the world's ``rateLimits`` allow (policy RATE_LIMIT_*). Uses the real time, not the emulator's
+        clock."""
+        limits = dict(self.world.rate_limits)
+        if method not in limits and method != "GET":
+            method = policy.RATE_LIMIT_WRITES_COUNT_AS
+        limit = limits.get(method)
         if limit is None:
             return
         now = time.monotonic() if now is None else now

@@ -222,16 +222,14 @@ VETTING_EVENT = "10dlc.vetting"
 # the client has its own limiter); a request over the limit gets 429 with Retry-After, unprocessed.
 BIRD_DOCUMENTED_RATE_LIMITS = {"GET": 50.0, "POST": 500.0}
 RATE_LIMIT_RETRY_AFTER = 1            # seconds, the Retry-After of an injected rate limit by default
-# What Bird's rate-limit page leaves open (controller/emulator/ratelimit.py):
-# - a second is a token bucket holding one second's worth of requests per (workspace, method), refilled
-#   continuously: a client that keeps to the rate is never refused because two requests arrived close;
-RATE_LIMIT_BURST_SECONDS = 1.0
-# - PATCH, PUT and DELETE count against POST's limit unless the world file names them (Bird names only
-#   GET and POST), each method in its own bucket;
+# What Bird's rate-limit page leaves open (RequestLimits.check_rate in controller/emulator/faults.py):
+# - "N per second" is a sliding window: a request is refused when the same scope and method already had N
+#   in the last second, counted when each arrived (after the forward half of the emulated latency);
+# - PATCH, PUT and DELETE count in POST's window unless the world file names them (Bird names only GET and
+#   POST), as senderctl's client counts them;
 RATE_LIMIT_WRITES_COUNT_AS = "POST"
 # - routes without a workspace (/organizations/{id}/numbers-stock-items) are limited per organization;
-# - Retry-After is the whole seconds until a request would be accepted, at least this many.
-RATE_LIMIT_MIN_RETRY_AFTER = 1
+# - Retry-After is RATE_LIMIT_RETRY_AFTER.
 # Bird's distance (world file ``latency``, controller/emulator/latency.py). Bird documents no latency; the
 # world file chooses it. What the emulator decides: a delay is uniform in mean +- jitter (clipped at 0),
 # drawn from an RNG seeded with the emulator's seed; half of it passes before the request is handled and

@@ -84,3 +84,36 @@ async def test_the_emulator_answers_429_with_retry_after_per_workspace_and_metho
 def test_rate_limits_refuse_nonsense() -> None:
     with pytest.raises(ValueError, match="GET rate limit"):
         RateLimits(0, 500)
+
+
+@pytest.fixture
+def five_posts_a_second() -> Iterator[Bird]:
+    """Over real HTTP: only a real connection writes its request after the client took its token."""
+    yield from _serve("http", limited_world({"GET": 50, "POST": 5}))
+
+
+async def test_a_request_written_late_is_counted_from_when_it_was_written(five_posts_a_second: Bird) -> None:
+    # The first write's event loop pauses 80 ms between its rate token and its socket write (as a garbage
+    # collection did, measured at 20-50 ms). Bird counts it when it arrives; so must the client's window,
+    # or the sixth write, a window after the first token, arrives 0.95 s after the first and is refused.
+    from tests.bird.test_client import brand_body
+
+    stall = 0.08
+    gates: list[float] = []
+    written_first = 0.0
+
+    def before_write() -> dict[str, str]:
+        nonlocal written_first
+        gates.append(time.monotonic())
+        if len(gates) == 1:
+            time.sleep(stall)  # the whole event loop stops, as in a collection
+            written_first = time.monotonic()
+        return {}
+
+    async with five_posts_a_second.client(post_rate=5, requests_per_second=None, before_write=before_write) as client:
+        await asyncio.gather(*(client.create_brand(WS_A, brand_body(displayName=f"Acme {i}")) for i in range(6)))
+    # Lower bounds only: a slower machine writes later, never earlier. (Whether the emulator also refused
+    # one depends on when its thread read the first request, so the test does not ask.)
+    assert len(gates) >= 6
+    assert gates[5] - written_first >= 1.0, (
+        f"the sixth write went {gates[5] - written_first:.3f} s after the first was written: Bird counts 6 in a second")

@@ -246,6 +246,19 @@ async def test_world_rate_limits_answer_429_with_retry_after_per_method() -> Non
     emulator.check_rate(WS, "GET", now=101.01)  # the first request left the one-second window
 
 
+async def test_writes_the_world_does_not_name_count_against_the_post_limit() -> None:
+    # Bird names GET and POST only; a PATCH is a write like a POST, in the same window.
+    world = World.from_dict({"organizations": [{"id": ORG, "workspaces": [{"id": WS}], "stock": [{"count": 5}]}],
+                             "rateLimits": {"POST": 2}})
+    async with asgi_client(create_app(world)) as http:
+        brand = (await http.post(f"/workspaces/{WS}/tcr-brands", headers=AUTH, json=brand_body())).json()
+        assert (await http.post(f"/workspaces/{WS}/tcr-brands", headers=AUTH, json=brand_body())).status_code == 201
+        patched = await http.patch(f"/workspaces/{WS}/tcr-brands/{brand['id']}", headers=AUTH,
+                                   json={"website": "https://acme.example/2"})
+        assert patched.status_code == 429 and patched.json()["code"] == "TooManyRequests"
+        assert (await http.get(f"/workspaces/{WS}/numbers", headers=AUTH)).status_code == 200, "GET is not limited"
+
+
 def test_rate_limit_world_errors() -> None:
     for limits, message in (({"FETCH": 5}, "not an HTTP method"), ({"GET": 0}, "> 0"), ([50], "mapping")):
         with pytest.raises(WorldError, match=message):
