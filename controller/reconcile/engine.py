@@ -125,7 +125,8 @@ async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mappi
                   expanded: Expanded | None = None) -> Computed:
     """Observe and plan. `scope`: plan only these addresses (and their dependencies), reading only the
     workspaces they need when `cache` holds an earlier observation for the others (see WorldCache).
-    `expanded`: these specs' desired resources, already expanded (used only when made from `specs`)."""
+    `expanded`: these specs' desired resources, already expanded (used only when made from `specs`).
+    `store`: the state store, or a future of it still being opened (asked of Bird meanwhile)."""
     known = expanded if expanded is not None and expanded.specs is specs else None
     desired = list(known.desired) if known else desired_from_specs(specs, environ)
     if cache is not None and cache.rows is None:
@@ -133,8 +134,10 @@ async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mappi
 
         cache.rows = RecordRowCache()
     earlier = cache.world if cache is not None else None
-    prefetch = prefetched(client, desired, scope, earlier)
+    prefetch = prefetched(client, desired, scope, earlier, settings.orgs if settings is not None else ())
     try:
+        if isinstance(store, asyncio.Future):
+            store = await store
         if prefetch is None:
             state = read_state(store, cache.rows if cache is not None else None)
         else:  # (in a thread: the prefetched reads go on meanwhile)
@@ -161,14 +164,18 @@ async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mappi
 
 
 def prefetched(client: BirdClient, desired: Sequence[Desired], scope: frozenset[str] | None,
-               earlier: World | None) -> Prefetch | None:
-    """For a targeted plan with an earlier observation, the lists of the workspaces its addresses need as
-    the specs alone tell them, asked for at once (None: nothing to gain, or the state is needed to tell:
-    an address the specs no longer declare)."""
-    if not scope or earlier is None or client is None:
+               earlier: World | None, orgs: Sequence[str] = ()) -> Prefetch | None:
+    """The lists of the workspaces the plan reads as the specs alone tell them, asked for before the state
+    is read (None: nothing to gain, or the state is needed to tell). A whole plan reads every workspace the
+    specs name (of `orgs`, when given); a targeted one, with an earlier observation for the rest, those its
+    addresses need, unless one is an address the specs no longer declare."""
+    if client is None:
         return None
-    declared = {d.address for d in desired}
-    if not set(scope) <= declared:
+    named = frozenset(str(d.context["workspaceId"]) for d in desired if d.context.get("workspaceId"))
+    if not scope:
+        guess = organization_workspaces(desired, {}, orgs) if orgs else named
+        return Prefetch.of_workspaces(client, guess & named, earlier, desired) if guess else None
+    if earlier is None or not set(scope) <= {d.address for d in desired}:
         return None
     guess = workspaces_to_read(desired, {}, scope)
     return Prefetch.of_workspaces(client, guess, earlier, desired) if guess else None
@@ -223,12 +230,16 @@ def controls_for(specs: SpecSet, desired: Sequence[Desired], world: World, setti
 async def plan(paths: Sequence[str], settings: Settings) -> Computed:
     """Read-only: observes Bird and the state; writes to neither."""
     specs = load(paths)
-    store = open_store(settings, read_only=True)
-    try:
-        async with bird_client(settings) as client:
+    async with bird_client(settings) as client:
+        # Opened in a thread while Bird is asked for the lists the specs name (a SQL engine's imports and
+        # the schema check are a third of a second, a round trip or two of Bird's distance).
+        store = asyncio.ensure_future(asyncio.to_thread(open_store, settings, read_only=True))
+        try:
             return await compute(specs, client, store, settings.environ, settings)
-    finally:
-        store.close()
+        finally:
+            await asyncio.wait([store])
+            if not store.cancelled() and store.exception() is None:
+                store.result().close()
 
 
 @dataclass

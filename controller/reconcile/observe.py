@@ -403,15 +403,15 @@ class Prefetch:
         return what, tuple(sorted(params.items()))
 
     @classmethod
-    def of_workspaces(cls, client: BirdClient, workspaces: Iterable[str], earlier: World,
+    def of_workspaces(cls, client: BirdClient, workspaces: Iterable[str], earlier: World | None,
                       desired: Iterable[Desired]) -> Prefetch:
         """Each workspace's numbers, brands, channels and webhook subscriptions, and the campaigns and
-        vettings of the brands whose campaigns the earlier observation read there."""
+        vettings of the brands whose campaigns the earlier observation, if any, read there."""
         wanted = set(workspaces)
         lists: list[tuple[str, dict[str, str]]] = []
         for ws in sorted(wanted):
             lists += [(what, {"workspaceId": ws}) for what in WORKSPACE_LISTS]
-        for ws, brand_id in sorted(earlier.campaigns):
+        for ws, brand_id in sorted(earlier.campaigns if earlier is not None else ()):
             if ws in wanted:
                 lists += [(what, {"workspaceId": ws, "brandId": brand_id}) for what in ("campaigns", "vettings")]
         scopes = {(org, ws) for org, ws in desired_subscription_scopes(desired) if ws in wanted}

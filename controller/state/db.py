@@ -16,6 +16,7 @@ from filelock import FileLock
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.pool import StaticPool
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -183,8 +184,12 @@ def create_state_engine(url: str, *, read_only: bool = False) -> Engine:
             check_sqlite_file(path)
             if read_only and path.exists():
                 return _read_only_sqlite_engine(path)
-        engine = create_engine(url, connect_args={"timeout": busy_timeout()}, json_serializer=dumps,
-                               json_deserializer=loads)
+        # An in-memory database is one per connection: one connection for every thread (a state opened in
+        # one thread and read in another must be the same database).
+        memory = {"poolclass": StaticPool} if path is None else {}
+        engine = create_engine(url, connect_args={"timeout": busy_timeout(), **({"check_same_thread": False}
+                                                                               if memory else {})},
+                               json_serializer=dumps, json_deserializer=loads, **memory)
         _serialise_sqlite_writers(engine)
         return engine
     if backend == "postgresql":

@@ -1,6 +1,7 @@
-"""A targeted plan with an earlier observation (the daemon's warm cache) asks Bird for its workspace's
-lists before it reads the state, and reads the state while Bird answers: at 150 ms a call the two
-overlap instead of adding up. Checked with the emulator over ASGI and a real SQLite state whose record
+"""A plan asks Bird for the lists of the workspaces its specs name before it reads the state, and reads
+the state while Bird answers: at 150 ms a call the two overlap instead of adding up. A whole plan does so
+for every workspace the specs name; a targeted one with an earlier observation (the daemon's warm cache)
+for those its addresses need. Checked with the emulator over ASGI and a real SQLite state whose record
 read is held until Bird was asked for the numbers: that happens only if the lists were asked for first
 (else the hold times out, and the test fails)."""
 
@@ -66,3 +67,32 @@ def test_a_targeted_plan_asks_for_its_lists_while_it_reads_the_state(tmp_path: P
         store.close()
     assert held == [True], "the state was read before Bird was asked for the workspace's numbers"
     assert "PhoneNumber/alice-line" in {c.address for c in targeted.plan.changes}
+
+
+def test_a_whole_plan_asks_for_the_lists_its_specs_name_while_it_reads_the_state(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "examples" / "quickstart", specs)
+    transport = SeesNumbersList(httpx.ASGITransport(app=create_app(EmulatorWorld.default())))
+    settings = engine.Settings(state_url=f"sqlite:///{tmp_path / 'state.db'}", bird_url="http://bird.test",
+                               access_key=ACCESS_KEY, transport=transport,
+                               environ={**os.environ, "SENDERCTL_DEMO_SIGNING_KEY": "k"})
+    store = open_store(settings)
+    held: list[bool] = []
+    read_rows = store.record_rows
+
+    def record_rows_once_bird_was_asked(*args, **kw):  # type: ignore[no-untyped-def]
+        held.append(transport.numbers_asked.wait(HOLD_SECONDS))
+        return read_rows(*args, **kw)
+
+    store.record_rows = record_rows_once_bird_was_asked
+
+    async def whole_plan() -> engine.Computed:
+        async with bird_client(settings) as client:
+            return await engine.compute(engine.load([str(specs)]), client, store, settings.environ, settings)
+
+    try:
+        computed = asyncio.run(whole_plan())
+    finally:
+        store.close()
+    assert held == [True], "the state was read before Bird was asked for the workspace's numbers"
+    assert "PhoneNumber/alice-line" in {c.address for c in computed.plan.changes}
