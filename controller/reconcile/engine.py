@@ -37,8 +37,10 @@ from controller.reconcile.settings import (  # noqa: F401 (the engine's settings
     auth_problem,
     bird_client,
     check_bird_url,
+    close_aside,
     missing_sqlite_file,
     open_store,
+    open_store_aside,
     rate_from_env,
     run,
 )
@@ -231,15 +233,13 @@ async def plan(paths: Sequence[str], settings: Settings) -> Computed:
     """Read-only: observes Bird and the state; writes to neither."""
     specs = load(paths)
     async with bird_client(settings) as client:
-        # Opened in a thread while Bird is asked for the lists the specs name (a SQL engine's imports and
-        # the schema check are a third of a second, a round trip or two of Bird's distance).
-        store = asyncio.ensure_future(asyncio.to_thread(open_store, settings, read_only=True))
+        # Opened aside while Bird is asked for the lists the specs name (a SQL engine's imports and the
+        # schema check are a third of a second, a round trip or two of Bird's distance).
+        store = open_store_aside(settings, read_only=True)
         try:
             return await compute(specs, client, store, settings.environ, settings)
         finally:
-            await asyncio.wait([store])
-            if not store.cancelled() and store.exception() is None:
-                store.result().close()
+            close_aside(store)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -108,6 +109,48 @@ def open_store(settings: Settings, *, read_only: bool = False) -> Any:
 
         upgrade_signing_key_digests(store, settings.environ)
     return store
+
+
+def open_store_aside(settings: Settings, *, read_only: bool = False) -> asyncio.Future[Any]:
+    """open_store in a thread of its own while the caller goes on (asks Bird for what it can meanwhile).
+
+    A daemon thread, not the loop's executor, whose threads asyncio.run waits for on its way out: Ctrl-C
+    must not wait for a database server that does not answer. A store opened after its caller gave up
+    (the future cancelled, the loop closed) is closed at once."""
+    loop = asyncio.get_running_loop()
+    opened: asyncio.Future[Any] = loop.create_future()
+
+    def deliver(store: Any, error: BaseException | None) -> None:  # on the loop
+        if opened.cancelled():
+            if store is not None:
+                store.close()
+        elif error is not None:
+            opened.set_exception(error)
+        else:
+            opened.set_result(store)
+
+    def run() -> None:
+        store, error = None, None
+        try:
+            store = open_store(settings, read_only=read_only)
+        except BaseException as exc:  # handed to the awaiting caller as it is
+            error = exc
+        try:
+            loop.call_soon_threadsafe(deliver, store, error)
+        except RuntimeError:  # the loop is closed: nobody will use it
+            if store is not None:
+                store.close()
+
+    threading.Thread(target=run, name="senderctl-open-state", daemon=True).start()
+    return opened
+
+
+def close_aside(opened: asyncio.Future[Any]) -> None:
+    """Close what open_store_aside opened, or cancel it: closed by its thread once it is open."""
+    if opened.done() and not opened.cancelled() and opened.exception() is None:
+        opened.result().close()
+    else:
+        opened.cancel()
 
 
 @contextmanager
