@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -36,22 +37,33 @@ class SeesNumbersList(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-def test_a_targeted_plan_asks_for_its_lists_while_it_reads_the_state(tmp_path: Path) -> None:
+def quickstart(tmp_path: Path) -> tuple[Path, SeesNumbersList, engine.Settings]:
     specs = tmp_path / "specs"
     shutil.copytree(ROOT / "examples" / "quickstart", specs)
     transport = SeesNumbersList(httpx.ASGITransport(app=create_app(EmulatorWorld.default())))
     settings = engine.Settings(state_url=f"sqlite:///{tmp_path / 'state.db'}", bird_url="http://bird.test",
                                access_key=ACCESS_KEY, transport=transport,
                                environ={**os.environ, "SENDERCTL_DEMO_SIGNING_KEY": "k"})
+    return specs, transport, settings
+
+
+def held_until_asked(read_rows: Any, transport: SeesNumbersList, held: list[bool]) -> Any:
+    """The state's record read, held until Bird was asked for the numbers (whether it was: `held`)."""
+
+    def record_rows_once_bird_was_asked(*args: Any, **kw: Any) -> Any:
+        held.append(transport.numbers_asked.wait(HOLD_SECONDS))
+        return read_rows(*args, **kw)
+
+    return record_rows_once_bird_was_asked
+
+
+def test_a_targeted_plan_asks_for_its_lists_while_it_reads_the_state(tmp_path: Path) -> None:
+    specs, transport, settings = quickstart(tmp_path)
     loaded = engine.load([str(specs)])
     cache = engine.WorldCache()
     store = open_store(settings)
     held: list[bool] = []
-    read_rows = store.record_rows
-
-    def record_rows_once_bird_was_asked(*args, **kw):  # type: ignore[no-untyped-def]
-        held.append(transport.numbers_asked.wait(HOLD_SECONDS))
-        return read_rows(*args, **kw)
+    record_rows_once_bird_was_asked = held_until_asked(store.record_rows, transport, held)
 
     async def plans() -> engine.Computed:
         async with bird_client(settings) as client:
@@ -70,19 +82,10 @@ def test_a_targeted_plan_asks_for_its_lists_while_it_reads_the_state(tmp_path: P
 
 
 def test_a_whole_plan_asks_for_the_lists_its_specs_name_while_it_reads_the_state(tmp_path: Path) -> None:
-    specs = tmp_path / "specs"
-    shutil.copytree(ROOT / "examples" / "quickstart", specs)
-    transport = SeesNumbersList(httpx.ASGITransport(app=create_app(EmulatorWorld.default())))
-    settings = engine.Settings(state_url=f"sqlite:///{tmp_path / 'state.db'}", bird_url="http://bird.test",
-                               access_key=ACCESS_KEY, transport=transport,
-                               environ={**os.environ, "SENDERCTL_DEMO_SIGNING_KEY": "k"})
+    specs, transport, settings = quickstart(tmp_path)
     store = open_store(settings)
     held: list[bool] = []
-    read_rows = store.record_rows
-
-    def record_rows_once_bird_was_asked(*args, **kw):  # type: ignore[no-untyped-def]
-        held.append(transport.numbers_asked.wait(HOLD_SECONDS))
-        return read_rows(*args, **kw)
+    record_rows_once_bird_was_asked = held_until_asked(store.record_rows, transport, held)
 
     store.record_rows = record_rows_once_bird_was_asked
 
