@@ -46,7 +46,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -214,24 +214,28 @@ class Results:
 # ----------------------------------------------------------------------------------------- converge
 
 
+class Call(NamedTuple):
+    at: float  # time.monotonic() when Bird answered (or the request failed)
+    method: str
+    status: int | None
+    route: str
+
+
 class CallLog:
     """Every Bird response the engine's client saw (its on_response hook): time, method, status, and the
     purchases (Bird "Buy a Number" calls) by their count only: every call sent, a lost answer (no status) too,
     so one adopted after its answer timed out is not missing from the count; 429s are not calls Bird acted on."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[float, str, int | None]] = []
+        self.calls: list[Call] = []
         self.purchases = 0
-        self.rejected: list[tuple[float, str, str]] = []  # (time, method, route) of each 429
 
     def __call__(self, method: str, route: str, status: int | None, request_id: str | None) -> None:
-        self.calls.append((time.monotonic(), method, status))
-        if status == 429:
-            self.rejected.append((time.monotonic(), method, route))
+        self.calls.append(Call(time.monotonic(), method, status, route))
         if (method, route) == ("POST", PURCHASE_ROUTE) and status != 429:
             self.purchases += 1
 
-    def take(self) -> list[tuple[float, str, int | None]]:
+    def take(self) -> list[Call]:
         calls, self.calls = self.calls, []
         return calls
 
@@ -283,10 +287,9 @@ async def converge(emulator: Emulator, specs: Path, state_url: str, log: CallLog
             left.extend(r.error or "" for r in outcome.report.failed[:3])
             left.extend(f"still planned: {c.action} {c.address}" for c in final.changes[:3])
         elapsed = time.perf_counter() - started
-        rejected, log.rejected = log.rejected, []
-        methods = Counter(m for _, m, _ in calls)
-        limited = sum(1 for _, _, s in calls if s == 429)
-        writes = sorted(t for t, m, s in calls if m != "GET" and s != 429)
+        methods = Counter(c.method for c in calls)
+        limited = sum(1 for c in calls if c.status == 429)
+        writes = sorted(c.at for c in calls if c.method != "GET" and c.status != 429)
         bought = owned_per_workspace(emulator) - owned_before
         steps.append({"step": name, "applies": applies, "seconds": elapsed, "not_in_stock": missing,
                       "calls": len(calls), "by_method": dict(methods), "rate_limited": limited,
@@ -295,10 +298,10 @@ async def converge(emulator: Emulator, specs: Path, state_url: str, log: CallLog
                       "purchase_bound": sum(-(-n // BUY_BATCH) for n in bought.values()),
                       # Each 429: when in the step (s), and the route; with the writes answered in the second
                       # before it, to tell a burst (an event loop that sent late) from steady pacing.
-                      "rejected": [{"at": round(t - calls[0][0], 3) if calls else None, "method": m, "route": r,
-                                    "writes_in_second_before": sum(1 for c, cm, cs in calls
-                                                                   if cm != "GET" and t - 1 <= c < t)}
-                                   for t, m, r in rejected]})
+                      "rejected": [{"at": round(r.at - calls[0].at, 3), "method": r.method, "route": r.route,
+                                    "writes_in_second_before": sum(1 for c in calls
+                                                                   if c.method != "GET" and r.at - 1 <= c.at < r.at)}
+                                   for r in calls if r.status == 429]})
     return steps
 
 
