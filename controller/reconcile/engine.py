@@ -20,7 +20,7 @@ from controller.bird import BirdAuthError, BirdClient, BirdError
 from controller.reconcile import readiness
 from controller.reconcile.apply import ApplyReport, ChangeResult, JournaledIO, execute
 from controller.reconcile.desired import build_controls, desired_from_specs
-from controller.reconcile.observe import Prefetch, observe, read_state
+from controller.reconcile.observe import Prefetch, named_workspaces, observe, read_state
 from controller.reconcile.plan import Change, Plan, address_key, fingerprint
 from controller.reconcile.planner import compute_plan
 from controller.reconcile.resources_view import plan_resources
@@ -136,14 +136,15 @@ async def compute(specs: SpecSet, client: BirdClient, store: Any, environ: Mappi
 
         cache.rows = RecordRowCache()
     earlier = cache.world if cache is not None else None
+    rows = cache.rows if cache is not None else None
     prefetch = prefetched(client, desired, scope, earlier, settings.orgs if settings is not None else ())
     try:
         if isinstance(store, asyncio.Future):
             store = await store
         if prefetch is None:
-            state = read_state(store, cache.rows if cache is not None else None)
+            state = read_state(store, rows)
         else:  # (in a thread: the prefetched reads go on meanwhile)
-            state = await asyncio.to_thread(read_state, store, cache.rows if cache is not None else None)
+            state = await asyncio.to_thread(read_state, store, rows)
         targets = known_targets(scope, desired, state[0])
         read = workspaces_to_read(desired, state[0], targets) if targets and earlier is not None else None
         if read is None and not targets and settings is not None and settings.orgs:
@@ -173,10 +174,12 @@ def prefetched(client: BirdClient, desired: Sequence[Desired], scope: frozenset[
     addresses need, unless one is an address the specs no longer declare."""
     if client is None:
         return None
-    named = frozenset(str(d.context["workspaceId"]) for d in desired if d.context.get("workspaceId"))
     if not scope:
-        guess = organization_workspaces(desired, {}, orgs) if orgs else named
-        return Prefetch.of_workspaces(client, guess & named, earlier, desired) if guess else None
+        named = named_workspaces(desired)
+        if orgs:
+            of_orgs = organization_workspaces(desired, {}, orgs)
+            named &= of_orgs if of_orgs is not None else set()
+        return Prefetch.of_workspaces(client, named, earlier, desired) if named else None
     if earlier is None or not set(scope) <= {d.address for d in desired}:
         return None
     guess = workspaces_to_read(desired, {}, scope)

@@ -117,6 +117,11 @@ def tenant_view(snap: Any) -> TenantView:
 WORKSPACE_LISTS = ("numbers", "brands", "channels")
 
 
+def named_workspaces(desired: Iterable[Desired]) -> set[str]:
+    """The Bird workspaces the specs name (each one's lists are read)."""
+    return {d.context["workspaceId"] for d in desired if d.context.get("workspaceId")}
+
+
 def desired_subscription_scopes(desired: Iterable[Desired]) -> set[tuple[str, str]]:
     """The (organization, workspace) pairs whose webhook subscriptions the specs make worth reading."""
     return {(d.context["organizationId"], d.context["workspaceId"]) for d in desired
@@ -151,7 +156,7 @@ class Observer:
                     (d.fields.get("ein"), d.fields.get("companyName")))
 
     def workspaces(self) -> set[str]:
-        ids = {d.context["workspaceId"] for d in self.desired if d.context.get("workspaceId")}
+        ids = named_workspaces(self.desired)
         ids |= {r.data["workspaceId"] for r in self.records.values() if r.data.get("workspaceId")}
         return ids if self.only is None else ids & self.only
 
@@ -389,10 +394,10 @@ def carry_over(earlier: World, world: World, read: frozenset[str]) -> None:
 
 
 class Prefetch:
-    """Bird lists a targeted reconcile is going to read, started before it reads the state: the lists wait
-    on Bird and the state read on this process, so together they take the longer of the two, not the sum
-    (at 150 ms a call, a round trip or two beside 0.3 s of state). Built from the earlier observation;
-    whatever the observation does not take is cancelled by close()."""
+    """Bird lists a plan is going to read, started before it reads the state: the lists wait on Bird and
+    the state read on this process, so together they take the longer of the two, not the sum (at 150 ms a
+    call, a round trip or two beside 0.3 s of state). Built from the specs (and the earlier observation's
+    brands, if any); whatever the observation does not take is cancelled by close()."""
 
     def __init__(self, client: BirdClient, lists: Iterable[tuple[str, dict[str, str]]]) -> None:
         self.tasks = {self.key(what, params): asyncio.ensure_future(collect(client.json_pages(what, **params)))
