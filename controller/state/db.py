@@ -184,12 +184,15 @@ def create_state_engine(url: str, *, read_only: bool = False) -> Engine:
             check_sqlite_file(path)
             if read_only and path.exists():
                 return _read_only_sqlite_engine(path)
-        # An in-memory database is one per connection: one connection for every thread (a state opened in
-        # one thread and read in another must be the same database).
-        memory = {"poolclass": StaticPool} if path is None else {}
-        engine = create_engine(url, connect_args={"timeout": busy_timeout(), **({"check_same_thread": False}
-                                                                               if memory else {})},
-                               json_serializer=dumps, json_deserializer=loads, **memory)
+        connect_args: dict[str, Any] = {"timeout": busy_timeout()}
+        pool: dict[str, Any] = {}
+        if path is None:
+            # An in-memory database is one per connection: one connection for every thread (a state opened
+            # in one thread and read in another must be the same database).
+            connect_args["check_same_thread"] = False
+            pool["poolclass"] = StaticPool
+        engine = create_engine(url, connect_args=connect_args, json_serializer=dumps, json_deserializer=loads,
+                               **pool)
         _serialise_sqlite_writers(engine)
         return engine
     if backend == "postgresql":

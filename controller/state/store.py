@@ -22,8 +22,6 @@ from controller.state.db import (
     check_sqlite_file,
     create_state_engine,
     database_problem,
-    dumps,
-    loads,
     reading,
     sqlite_path,
     upgrade,
@@ -136,11 +134,8 @@ class StateStore:
     def _nothing_recorded_yet(cls, url: str, path: Path) -> StateStore:
         """A read on a SQLite state that does not exist yet: an empty state in memory, so plan, status and
         the other reads answer as on a new state without leaving a file (or a directory) behind."""
-        from sqlalchemy import create_engine
-        from sqlalchemy.pool import StaticPool
-
         check_sqlite_file(path, create=False)
-        engine = create_engine("sqlite://", poolclass=StaticPool, json_serializer=dumps, json_deserializer=loads)
+        engine = create_state_engine("sqlite://")
         upgrade(engine, "sqlite://")
         return cls(engine, url)
 
