@@ -6,9 +6,11 @@ Each function returns the process exit code (CONTRACT.md): 0 ok, 1 error, 2 chan
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,16 +35,24 @@ from controller.reconcile.plan import Plan
 
 class FirstRetryOnly(logging.Filter):
     """On a terminal or in a CI log, one line says Bird is being retried; the final error (or
-    success) says the rest. The daemon logs every retry in its own JSON lines instead."""
+    success) says the rest. The daemon logs every retry in its own JSON lines instead.
+
+    One line per event loop, i.e. per command run, not per process: a process that runs commands one
+    after another (a test session) shows each one's first retry."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.shown = False
+        # The loop the last shown retry ran in (weakly: a finished command's loop is not kept).
+        self.shown_in: Callable[[], asyncio.AbstractEventLoop | None] | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.shown:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if self.shown_in is not None and self.shown_in() is loop:
             return False
-        self.shown = True
+        self.shown_in = weakref.ref(loop) if loop is not None else lambda: None
         record.msg = f"Bird: {record.msg} (further retries are not shown)"
         return True
 
