@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, text
+from sqlalchemy import and_, func, or_, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -67,8 +67,14 @@ def held_count(session: Session, org: str) -> int:
 
 
 def pending_purchases(session: Session, org: str) -> int:
+    """Purchases in progress that do not hold their number yet: a purchase records its number, then the
+    holding, then that it succeeded, each in a transaction of its own; between the last two it is counted
+    among the held numbers (held_count), not twice."""
+    held = select(ProviderPhoneRow.number).where(ProviderPhoneRow.organization == org,
+                                                 ProviderPhoneRow.released_at.is_(None))  # type: ignore[union-attr]
     return session.exec(select(func.count()).select_from(ApiPurchaseRow).where(
-        ApiPurchaseRow.organization == org, ApiPurchaseRow.status == "pending")).one()
+        ApiPurchaseRow.organization == org, ApiPurchaseRow.status == "pending",
+        or_(ApiPurchaseRow.number.is_(None), ApiPurchaseRow.number.not_in(held)))).one()  # type: ignore[union-attr]
 
 
 # --- purchases ---------------------------------------------------------------------------------------

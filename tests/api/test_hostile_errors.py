@@ -86,6 +86,35 @@ def test_an_in_progress_purchase_answers_the_real_wait_as_retry_after(world_fact
     assert f"retry in {answer.headers['retry-after']} s" in answer.json()["error"]["message"]
 
 
+def test_a_purchase_that_holds_its_number_but_is_not_marked_done_counts_once(
+        world_factory: Callable[..., World]) -> None:
+    # A purchase records its number, then the holding, then that it succeeded, each in its own transaction.
+    # Between the last two, another purchase checking the limit counted it twice (held and in progress) and
+    # was refused at the last free slot (seen as a 409 limit_reached among forty concurrent purchases).
+    from controller import tenant
+
+    world = world_factory()
+    request = {"country": "US", "type": "local", "prefix": None}
+    now = utcnow()
+    store = world.store()
+    try:
+        with store.transaction() as tx:
+            held_before = api_repo.held_count(tx, "acme")
+            api_repo.add_purchase(tx, ApiPurchaseRow(
+                organization="acme", idempotency_key="k-holding", request_hash=request_hash(request),
+                request=request, status="pending", requested_by="svc@acme.example", workspace="acme-main",
+                number="+14155550177", bird_number_id="n-177", created_at=now, updated_at=now,
+                lease_until=now + timedelta(seconds=40)))
+        with store.transaction() as tx:
+            assert api_repo.pending_purchases(tx, "acme") == 1  # its number is not held yet
+        tenant.record_number_acquired(store, "acme", "acme-main", "+14155550177", bird_number_id="n-177",
+                                      monthly_price=None, at=now, owner="api")
+        with store.transaction() as tx:
+            assert (api_repo.held_count(tx, "acme"), api_repo.pending_purchases(tx, "acme")) == (held_before + 1, 0)
+    finally:
+        store.close()
+
+
 @pytest.mark.postgres
 def test_forty_concurrent_purchases_over_two_replicas_with_forty_free_slots_all_succeed(
         world_factory: Callable[..., World], postgres_url: str) -> None:
